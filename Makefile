@@ -1,0 +1,41 @@
+# One command per habit: make demo, make test, make lint, make bench, make ui.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO := demo
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+
+.PHONY: install demo test lint bench ui clean
+
+install: $(STAMP)
+
+# constraints.txt pins the whole resolved set so a fresh machine gets the versions the tests ran with.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+demo: install
+	rm -rf $(DEMO)
+	$(BIN)/meetintel sandbox generate $(DEMO)/workspace --people 40 --days 14 --seed 7
+	$(BIN)/meetintel run --workspace $(DEMO)/workspace --out $(DEMO)/out --state $(DEMO)/state.duckdb
+	@echo "Reports: $(DEMO)/out  (meetings.json, people.json, CSV)  State: $(DEMO)/state.duckdb"
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python -m sandbox.bench --out BENCHMARKS.md
+
+ui: install
+	PREFECT_SERVER_API_HOST=127.0.0.1 PREFECT_SERVER_API_PORT=4200 $(BIN)/prefect server start
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache

@@ -1,0 +1,266 @@
+"""The state store: one DuckDB file with raw tables, cursors, derived tables and the runs ledger."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+import duckdb
+import pyarrow as pa
+
+from checkpoints._ddl import BOOKKEEPING, create_table_sql
+from checkpoints.models import RunRecord
+from collectors.errors import ConfigurationError, DataError
+from collectors.files import Chunk, FileStamp
+from collectors.models import RAW_TABLES
+
+SCHEMA_VERSION = "1"
+
+
+def _open_error(path: Path, exc: duckdb.Error) -> ConfigurationError | DataError:
+    """Classify why the state file would not open, with what to do about it."""
+    text = str(exc)
+    if "not a valid DuckDB database" in text or "Corrupt" in text or "checksum" in text.lower():
+        return DataError(
+            f"the state file {path} is damaged or not a DuckDB database ({text})",
+            "move it aside and run `meetintel run --full-refresh` to rebuild it from the sources",
+        )
+    return ConfigurationError(
+        f"cannot open the state file {path}: {text}",
+        "check the path and permissions, or stop the other meetintel process that holds it",
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class StateStore:
+    """A DuckDB state database. Every write method commits atomically or not at all."""
+
+    def __init__(self, path: Path, *, memory_limit: str = "1GB", threads: int = 2) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(str(self.path))
+        except duckdb.Error as exc:
+            raise _open_error(self.path, exc) from exc
+        self.con.execute(f"SET memory_limit = '{memory_limit}'; SET threads = {int(threads)}")
+        self.con.execute("SET preserve_insertion_order = false")
+        self._ensure_schema()
+
+    def _ensure_schema(self) -> None:
+        with self.transaction():
+            for table in RAW_TABLES.values():
+                self.con.execute(create_table_sql(table.name, table.schema))
+            self.con.execute(BOOKKEEPING)
+            self.con.execute(
+                "INSERT INTO state_meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
+                [SCHEMA_VERSION],
+            )
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def transaction(self) -> _Transaction:
+        """Give a context manager that commits on success and rolls back on any error."""
+        return _Transaction(self.con)
+
+    # ---- raw data and its cursors -------------------------------------------------------------
+
+    def file_stamps(self) -> dict[str, FileStamp]:
+        """Give the stamps of every source file already stored, by path."""
+        rows = self.con.execute("SELECT path, size, fingerprint FROM file_stamps").fetchall()
+        return {p: FileStamp(p, s, f) for p, s, f in rows}
+
+    def commit_chunk(self, chunk: Chunk, run_id: str) -> int:
+        """Upsert a chunk's rows and record the stamps of the files it covers, in one transaction."""
+        table = RAW_TABLES[chunk.table]
+        with self.transaction():
+            self._upsert(table.name, chunk.batch, table.key)
+            if table.name == "slack_messages" and chunk.batch.num_rows:
+                self.con.register("_chunk", chunk.batch)
+                self.con.execute("INSERT INTO pending_detection SELECT channel_id, ts FROM _chunk")
+                self.con.unregister("_chunk")
+            self._record_stamps(chunk.files, table.name, chunk.batch.num_rows, run_id)
+            if chunk.batch.num_rows:
+                self._bump("raw_version")
+        return chunk.batch.num_rows
+
+    def _upsert(self, name: str, batch: pa.Table, key: Iterable[str]) -> None:
+        """Replace rows of `name` that share a key with `batch`, then insert `batch` (last row per key wins)."""
+        if batch.num_rows == 0:
+            return
+        keys = list(key)
+        cols = ", ".join(f'"{c}"' for c in batch.schema.names)
+        self.con.register("_batch", batch)
+        try:
+            match = " AND ".join(f"t.{k} = b.{k}" for k in keys)
+            self.con.execute(f"DELETE FROM {name} t USING _batch b WHERE {match}")
+            part = ", ".join(keys)
+            self.con.execute(
+                f"INSERT INTO {name} ({cols}) SELECT {cols} FROM "
+                f"(SELECT *, row_number() OVER () AS _i FROM _batch) "
+                f"QUALIFY _i = max(_i) OVER (PARTITION BY {part})"
+            )
+        finally:
+            self.con.unregister("_batch")
+
+    def _record_stamps(self, files: list[FileStamp], table: str, rows: int, run_id: str) -> None:
+        if not files:
+            return
+        now = _now()
+        # A chunk's rows are attributed to its first file; the count is for the ledger only.
+        values = [(f.path, f.size, f.fingerprint, table, rows if i == 0 else 0, run_id, now)
+                  for i, f in enumerate(files)]
+        self.con.executemany(
+            "INSERT OR REPLACE INTO file_stamps VALUES (?, ?, ?, ?, ?, ?, ?)", values
+        )
+
+    def upsert(self, name: str, batch: pa.Table, key: Iterable[str]) -> None:
+        """Upsert `batch` into table `name` by `key`, creating the table from the batch's schema if needed."""
+        with self.transaction():
+            self.con.execute(create_table_sql(name, batch.schema))
+            self._upsert(name, batch, key)
+
+    def count(self, table: str) -> int:
+        """Give the number of rows in `table` (0 when it does not exist)."""
+        if not self.has_table(table):
+            return 0
+        row = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()
+        return int(row[0]) if row else 0
+
+    def has_table(self, table: str) -> bool:
+        row = self.con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary", [table]
+        ).fetchone()
+        return bool(row and row[0])
+
+    # ---- incremental detection ----------------------------------------------------------------
+
+    def pending_view(self, name: str = "new_slack_messages") -> int:
+        """Create a temp view of messages awaiting detection; give how many there are."""
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT m.* FROM slack_messages m "
+            "SEMI JOIN (SELECT DISTINCT channel_id, ts FROM pending_detection) p "
+            "ON m.channel_id = p.channel_id AND m.ts = p.ts"
+        )
+        row = self.con.execute(f"SELECT count(*) FROM {name}").fetchone()
+        return int(row[0]) if row else 0
+
+    def commit_detection(self, evidence: pa.Table, view: str = "new_slack_messages") -> None:
+        """Replace evidence of the pending messages with `evidence` and clear them, in one transaction."""
+        with self.transaction():
+            self.con.execute(create_table_sql("evidence", evidence.schema))
+            self.con.execute(
+                f"DELETE FROM evidence e USING {view} m WHERE e.channel_id = m.channel_id AND e.ts = m.ts"
+            )
+            if evidence.num_rows:
+                self.con.register("_evidence", evidence)
+                self.con.execute("INSERT INTO evidence BY NAME SELECT * FROM _evidence")
+                self.con.unregister("_evidence")
+            self.con.execute("DELETE FROM pending_detection")
+            self._bump("raw_version")
+
+    # ---- derived tables -----------------------------------------------------------------------
+
+    def replace_tables(self, tables: Mapping[str, pa.Table], version: str) -> None:
+        """Swap in a set of derived tables at once and mark them as built from raw `version`."""
+        with self.transaction():
+            for name, table in tables.items():
+                self.con.register("_derived", table)
+                self.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _derived")
+                self.con.unregister("_derived")
+            self.set_meta("derived_version", version)
+
+    # ---- meta ---------------------------------------------------------------------------------
+
+    def get_meta(self, key: str, default: str = "") -> str:
+        row = self.con.execute("SELECT value FROM state_meta WHERE key = ?", [key]).fetchone()
+        return str(row[0]) if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.con.execute("INSERT OR REPLACE INTO state_meta VALUES (?, ?)", [key, value])
+
+    def _bump(self, key: str) -> None:
+        self.set_meta(key, str(int(self.get_meta(key, "0")) + 1))
+
+    def reset(self) -> None:
+        """Forget all collected and derived data and cursors (for a full refresh); keep the runs ledger."""
+        derived = [
+            r[0]
+            for r in self.con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE NOT temporary AND table_name NOT IN "
+                "(SELECT unnest(?::VARCHAR[]))",
+                [[*RAW_TABLES, "file_stamps", "cursors", "pending_detection", "state_meta", "runs"]],
+            ).fetchall()
+        ]
+        with self.transaction():
+            for name in [*RAW_TABLES, "file_stamps", "cursors", "pending_detection"]:
+                self.con.execute(f"DELETE FROM {name}")
+            for name in derived:
+                self.con.execute(f"DROP TABLE {name}")
+            self.con.execute("DELETE FROM state_meta WHERE key IN ('derived_version')")
+            self._bump("raw_version")
+
+    # ---- runs ledger --------------------------------------------------------------------------
+
+    def start_run(self, mode: str) -> str:
+        """Open a ledger entry for a run and give its id."""
+        run_id = f"{_now():%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+        self.con.execute(
+            "INSERT INTO runs VALUES (?, ?, ?, NULL, 'running', '{}', '{}', '[]', '[]')",
+            [run_id, mode, _now()],
+        )
+        return run_id
+
+    def finish_run(self, record: RunRecord) -> None:
+        """Close a run's ledger entry with its status and figures."""
+        self.con.execute(
+            "UPDATE runs SET ended_at = ?, status = ?, rows_read = ?, rows_written = ?, stages = ?, "
+            "errors = ? WHERE run_id = ?",
+            [
+                _now(),
+                record.status,
+                json.dumps(record.rows_read),
+                json.dumps(record.rows_written),
+                json.dumps([s.model_dump() for s in record.stages]),
+                json.dumps(record.errors),
+                record.run_id,
+            ],
+        )
+
+    def runs(self, limit: int = 10) -> list[RunRecord]:
+        """Give the latest runs, newest first."""
+        rows = self.con.execute(
+            "SELECT run_id, mode, status, started_at, ended_at, rows_read, rows_written, stages, errors "
+            "FROM runs ORDER BY started_at DESC LIMIT ?",
+            [limit],
+        ).fetchall()
+        return [
+            RunRecord(
+                run_id=r[0], mode=r[1], status=r[2], started_at=r[3], ended_at=r[4],
+                rows_read=json.loads(r[5]), rows_written=json.loads(r[6]),
+                stages=json.loads(r[7]), errors=json.loads(r[8]),
+            )
+            for r in rows
+        ]
+
+
+class _Transaction:
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def __enter__(self) -> None:
+        self.con.execute("BEGIN TRANSACTION")
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self.con.execute("ROLLBACK" if exc_type else "COMMIT")

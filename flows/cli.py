@@ -1,0 +1,140 @@
+"""The `meetintel` command line."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from checkpoints import RunRecord, StateStore
+from collectors.errors import MeetintelError
+from flows.settings import Settings
+
+# Offline by default: no telemetry calls from Prefect (set before Prefect is imported).
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+EXIT_OK, EXIT_FAILED, EXIT_PARTIAL = 0, 1, 3
+
+app = typer.Typer(
+    name="meetintel",
+    help="Meeting intelligence from Slack, Google Calendar, Drive and directory data.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+sandbox_app = typer.Typer(help="Synthetic workspaces for demos, tests and benchmarks.", no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+console = Console()
+err = Console(stderr=True)
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option("--workspace", "-w", help="Workspace snapshot folder (slack/, google/). Env: MEETINTEL_WORKSPACE."),
+]
+OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Folder for the reports. Env: MEETINTEL_OUT.")]
+StateOpt = Annotated[
+    Path | None, typer.Option("--state", "-s", help="State DuckDB file. Env: MEETINTEL_STATE.")
+]
+
+
+def _fail(exc: MeetintelError) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {exc.message}")
+    if exc.hint:
+        err.print(f"[yellow]what to do:[/] {exc.hint}")
+    return typer.Exit(EXIT_FAILED)
+
+
+@app.command()
+def run(
+    workspace: WorkspaceOpt = None,
+    out: OutOpt = None,
+    state: StateOpt = None,
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Forget stored data and cursors and re-collect everything.")
+    ] = False,
+) -> None:
+    """Run the pipeline: collect, detect, correlate, aggregate, export (incremental unless --full-refresh)."""
+    try:
+        settings = Settings.from_cli(workspace=workspace, out=out, state=state)
+        record = _run_flow(settings, full_refresh)
+    except MeetintelError as exc:
+        raise _fail(exc) from exc
+    _print_run(record, settings)
+    raise typer.Exit(EXIT_OK if record.status == "completed" else EXIT_PARTIAL)
+
+
+def _run_flow(settings: Settings, full_refresh: bool) -> RunRecord:
+    from flows.pipeline import meeting_intelligence  # Prefect loads only for commands that need it
+
+    with console.status("Running the meeting_intelligence flow…"):
+        return meeting_intelligence(
+            workspace=str(settings.require_workspace()), out=str(settings.out), state=str(settings.state),
+            full_refresh=full_refresh,
+        )
+
+
+def _print_run(record: RunRecord, settings: Settings) -> None:
+    table = Table(title=f"run {record.run_id} ({record.mode}): {record.status}")
+    for col in ("stage", "seconds", "rows in", "rows out", "note"):
+        table.add_column(col, justify="right" if col in ("seconds", "rows in", "rows out") else "left")
+    for s in record.stages:
+        table.add_row(s.stage, f"{s.seconds:.2f}", str(s.rows_in), str(s.rows_out),
+                      ("skipped: " if s.skipped else "") + s.note)
+    console.print(table)
+    console.print(f"Reports in [bold]{settings.out}[/]: meetings.json, people.json and CSV tables")
+    console.print(f"State in [bold]{settings.state}[/]")
+
+
+@app.command()
+def status(state: StateOpt = None, limit: Annotated[int, typer.Option(help="How many runs to show.")] = 10) -> None:
+    """Show the latest runs from the runs ledger."""
+    try:
+        settings = Settings.from_cli(state=state)
+        if not settings.state.exists():
+            err.print(f"no state file at {settings.state}; run `meetintel run` first")
+            raise typer.Exit(EXIT_FAILED)
+        with StateStore(settings.state) as store:
+            runs = store.runs(limit)
+            counts = {t: store.count(t) for t in ("slack_messages", "calendar_events", "meeting_records")}
+    except MeetintelError as exc:
+        raise _fail(exc) from exc
+    table = Table(title=f"runs in {settings.state}")
+    for col in ("run", "mode", "status", "started", "seconds", "rows read", "errors"):
+        table.add_column(col)
+    for r in runs:
+        secs = f"{(r.ended_at - r.started_at).total_seconds():.1f}" if r.ended_at and r.started_at else "-"
+        table.add_row(r.run_id, r.mode, r.status, f"{r.started_at:%Y-%m-%d %H:%M:%S}" if r.started_at else "-",
+                      secs, str(sum(r.rows_read.values())), "; ".join(r.errors))
+    console.print(table)
+    console.print(", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+@sandbox_app.command("generate")
+def sandbox_generate(
+    out: Annotated[Path, typer.Argument(help="Folder to write the workspace snapshot and truth.json into.")],
+    people: Annotated[int, typer.Option(min=10, help="Number of people in the org.")] = 40,
+    days: Annotated[int, typer.Option(min=1, help="Number of days of activity.")] = 14,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 7,
+    start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")] = "2026-09-07",
+) -> None:
+    """Generate a synthetic org as a workspace snapshot (Slack export, Calendar, Drive, Directory)."""
+    from sandbox import generate_workspace
+
+    try:
+        first = date.fromisoformat(start)
+    except ValueError as exc:
+        err.print(f"[bold red]error:[/] --start {start!r} is not a date; use YYYY-MM-DD")
+        raise typer.Exit(EXIT_FAILED) from exc
+    with console.status(f"Generating {people} people × {days} days…"):
+        summary = generate_workspace(out, people=people, days=days, seed=seed, start=first)
+    console.print(f"Workspace written to [bold]{out}[/] with truth.json beside slack/ and google/")
+    console.print(summary.describe())
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,128 @@
+"""The pipeline's stages as plain functions over the state store; Prefect tasks wrap them thinly."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from aggregation import build_reports
+from checkpoints import StageStat, StateStore
+from collectors import collect_workspace
+from collectors.errors import ConfigurationError
+from exports import export_reports
+from intelligence import correlate, detect_evidence, map_people
+
+Progress = Callable[[str, int], None]
+
+# Files an export writes; the flow re-exports when any is missing.
+JSON_REPORTS = {"meetings": "meeting_records", "people": "people_records"}
+
+
+def _noop(_label: str, _rows: int) -> None:
+    return None
+
+
+def collect(store: StateStore, workspace: Path, run_id: str, progress: Progress = _noop) -> StageStat:
+    """Read new and changed files of the workspace into the store, chunk by chunk."""
+    if not workspace.exists():
+        raise ConfigurationError(
+            f"workspace {workspace} does not exist",
+            "pass --workspace pointing at a folder with slack/ and google/ (see README)",
+        )
+    started = time.perf_counter()
+    read: dict[str, int] = {}
+    files = 0
+    for chunk in collect_workspace(workspace, store.file_stamps()):
+        rows = store.commit_chunk(chunk, run_id)
+        read[chunk.table] = read.get(chunk.table, 0) + rows
+        files += len(chunk.files)
+        progress(chunk.table, rows)
+    stat = StageStat(
+        stage="collect", seconds=time.perf_counter() - started, rows_in=sum(read.values()),
+        rows_out=sum(read.values()), note=f"{files} files changed", by_table=read,
+    )
+    return stat
+
+
+def detect(store: StateStore) -> StageStat:
+    """Detect meeting evidence in the messages collected since the last detection."""
+    started = time.perf_counter()
+    pending = store.pending_view()
+    if pending == 0 and store.has_table("evidence"):
+        return StageStat(stage="detect", seconds=time.perf_counter() - started, skipped=True,
+                         note="no new messages")
+    evidence = detect_evidence(store.con, "new_slack_messages")
+    store.commit_detection(evidence)
+    return StageStat(stage="detect", seconds=time.perf_counter() - started, rows_in=pending,
+                     rows_out=evidence.num_rows)
+
+
+def _up_to_date(store: StateStore, key: str) -> bool:
+    return store.get_meta(key) == store.get_meta("raw_version", "0")
+
+
+def correlate_stage(store: StateStore) -> StageStat:
+    """Map people and link evidence to meetings; skipped when no raw data changed."""
+    started = time.perf_counter()
+    if _up_to_date(store, "correlated_version"):
+        return StageStat(stage="correlate", seconds=time.perf_counter() - started, skipped=True,
+                         note="no new data")
+    version = store.get_meta("raw_version", "0")
+    people = map_people(store.con)
+    store.replace_tables({"people": people.people, "identity_links": people.links}, version)
+    result = correlate(store.con, evidence="evidence", people="people")
+    store.replace_tables(
+        {
+            "meetings": result.meetings,
+            "meeting_participants": result.participants,
+            "meeting_evidence": result.links,
+            "meeting_documents": result.documents,
+        },
+        version,
+    )
+    store.set_meta("correlated_version", version)
+    return StageStat(stage="correlate", seconds=time.perf_counter() - started,
+                     rows_in=store.count("evidence"), rows_out=result.meetings.num_rows)
+
+
+def aggregate(store: StateStore) -> StageStat:
+    """Build the report tables (meeting records, people, flat tables); skipped when up to date."""
+    started = time.perf_counter()
+    if _up_to_date(store, "aggregated_version"):
+        return StageStat(stage="aggregate", seconds=time.perf_counter() - started, skipped=True,
+                         note="no new data")
+    version = store.get_meta("raw_version", "0")
+    reports = build_reports(store.con)
+    tables = {"meeting_records": reports.meeting_records, "people_records": reports.people_records}
+    tables |= {f"report_{name}": table for name, table in reports.tables.items()}
+    store.replace_tables(tables, version)
+    store.set_meta("aggregated_version", version)
+    return StageStat(stage="aggregate", seconds=time.perf_counter() - started,
+                     rows_in=store.count("meetings"), rows_out=reports.meeting_records.num_rows)
+
+
+def report_tables(store: StateStore) -> dict[str, str]:
+    """Give the CSV tables to export, `{file stem: table}`."""
+    rows = store.con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'report\\_%' ESCAPE '\\' "
+        "AND NOT temporary ORDER BY table_name"
+    ).fetchall()
+    return {r[0].removeprefix("report_"): r[0] for r in rows}
+
+
+def export(store: StateStore, out: Path) -> tuple[StageStat, list[Path]]:
+    """Write meetings.json, people.json and the CSV tables; skipped when the files are current."""
+    started = time.perf_counter()
+    version = store.get_meta("raw_version", "0")
+    csv = report_tables(store)
+    targets = [out / f"{s}.json" for s in JSON_REPORTS] + [out / f"{s}.csv" for s in csv]
+    marker = out / ".meetintel-version"
+    current = marker.exists() and marker.read_text() == f"{store.path.resolve()}:{version}"
+    if current and all(t.exists() for t in targets):
+        return StageStat(stage="export", seconds=time.perf_counter() - started, skipped=True,
+                         note="reports are current"), targets
+    written = export_reports(store.con, out, JSON_REPORTS, csv)
+    marker.write_text(f"{store.path.resolve()}:{version}")
+    return StageStat(stage="export", seconds=time.perf_counter() - started,
+                     rows_in=store.count("meeting_records"), rows_out=len(written)), written

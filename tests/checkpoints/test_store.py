@@ -1,0 +1,96 @@
+"""The state store: idempotent upserts, chunk and cursor in one transaction, ledger, reset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from checkpoints import RunRecord, StageStat, StateStore
+from collectors.files import Chunk, FileStamp
+from collectors.models import SLACK_MESSAGES, SLACK_USERS
+
+
+def _messages(rows: list[tuple[str, str, str]]) -> pa.Table:
+    cols = {f.name: [None] * len(rows) for f in SLACK_MESSAGES}
+    cols["channel_id"] = [r[0] for r in rows]
+    cols["ts"] = [r[1] for r in rows]
+    cols["text"] = [r[2] for r in rows]
+    return pa.table(cols, schema=SLACK_MESSAGES)
+
+
+def _chunk(rows: list[tuple[str, str, str]], path: str = "slack/general/2026-09-07.json") -> Chunk:
+    return Chunk(table="slack_messages", batch=_messages(rows), files=[FileStamp(path, 10, "1")])
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> StateStore:
+    s = StateStore(tmp_path / "state.duckdb")
+    yield s
+    s.close()
+
+
+def test_upsert_is_idempotent_and_last_row_per_key_wins(store: StateStore) -> None:
+    store.commit_chunk(_chunk([("C1", "1.000001", "a"), ("C1", "1.000002", "b")]), "r1")
+    store.commit_chunk(_chunk([("C1", "1.000001", "a edited"), ("C1", "1.000001", "a edited twice")]), "r1")
+    rows = store.con.execute("SELECT ts, text FROM slack_messages ORDER BY ts").fetchall()
+    assert rows == [("1.000001", "a edited twice"), ("1.000002", "b")]
+
+
+def test_chunk_records_the_stamps_of_its_files(store: StateStore) -> None:
+    store.commit_chunk(_chunk([("C1", "1.000001", "a")], "slack/general/d1.json"), "r1")
+    assert store.file_stamps() == {"slack/general/d1.json": FileStamp("slack/general/d1.json", 10, "1")}
+
+
+def test_failed_chunk_leaves_neither_rows_nor_stamps(store: StateStore) -> None:
+    bad = Chunk(table="slack_users", batch=_messages([("C1", "1.0", "x")]), files=[FileStamp("u.json", 1, "1")])
+    with pytest.raises(Exception):  # noqa: B017 - any DuckDB error; what matters is the rollback
+        store.commit_chunk(bad, "r1")
+    assert store.count("slack_users") == 0
+    assert store.file_stamps() == {}
+    assert SLACK_USERS.names[0] == "user_id"
+
+
+def test_pending_detection_covers_only_messages_not_yet_detected(store: StateStore) -> None:
+    store.commit_chunk(_chunk([("C1", "1.000001", "a"), ("C1", "1.000002", "b")]), "r1")
+    assert store.pending_view() == 2
+    store.commit_detection(pa.table({"channel_id": ["C1"], "ts": ["1.000001"], "kind": ["agenda"]}))
+    assert store.pending_view() == 0
+    store.commit_chunk(_chunk([("C1", "1.000003", "c")], "slack/general/d2.json"), "r2")
+    assert store.pending_view() == 1
+    assert store.con.execute("SELECT channel_id, ts, kind FROM evidence").fetchall() == [
+        ("C1", "1.000001", "agenda")
+    ]
+
+
+def test_runs_ledger_round_trips_a_run(store: StateStore) -> None:
+    run_id = store.start_run("incremental")
+    record = RunRecord(
+        run_id=run_id, status="completed", rows_read={"slack_messages": 3},
+        stages=[StageStat(stage="collect", seconds=1.5, rows_in=3, rows_out=3)],
+    )
+    store.finish_run(record)
+    [back] = store.runs()
+    assert (back.run_id, back.mode, back.status, back.rows_read) == (run_id, "incremental", "completed",
+                                                                     {"slack_messages": 3})
+    assert back.stages[0].rows_per_second == 2.0
+    assert back.ended_at is not None
+
+
+def test_reset_forgets_data_and_cursors_but_keeps_the_ledger(store: StateStore) -> None:
+    store.start_run("incremental")
+    store.commit_chunk(_chunk([("C1", "1.000001", "a")]), "r1")
+    store.replace_tables({"meetings": pa.table({"meeting_id": ["m1"]})}, "1")
+    store.reset()
+    assert (store.count("slack_messages"), store.file_stamps(), store.has_table("meetings")) == (0, {}, False)
+    assert len(store.runs()) == 1
+
+
+def test_a_file_that_is_not_duckdb_gets_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "state.duckdb"
+    bad.write_bytes(b"not a database at all" * 100)
+    from collectors.errors import DataError
+
+    with pytest.raises(DataError, match="state.duckdb"):
+        StateStore(bad)
