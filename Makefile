@@ -32,7 +32,7 @@ lint: install
 	$(BIN)/mypy
 
 bench: install
-	$(BIN)/python -m sandbox.bench --out BENCHMARKS.md
+	$(BIN)/python benchmarks/run.py
 
 ui: install
 	PREFECT_SERVER_API_HOST=127.0.0.1 PREFECT_SERVER_API_PORT=4200 $(BIN)/prefect server start

@@ -138,3 +138,7 @@ def sandbox_generate(
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -6,10 +6,11 @@ from pathlib import Path
 from uuid import UUID
 
 from prefect import flow, get_run_logger, task
+from prefect.states import State
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
 
 from checkpoints import RunRecord, StageStat, StateStore
-from collectors.errors import MeetintelError
+from collectors.errors import MeetintelError, RetriableError
 from flows import stages
 
 STAGES = ("collect", "detect", "correlate", "aggregate", "export")
@@ -19,7 +20,20 @@ def _store(state: str) -> StateStore:
     return StateStore(Path(state))
 
 
-@task(name="collect", task_run_name="collect {workspace}")
+def _transient(_task: object, _run: object, state: State) -> bool:
+    """Retry a task only for infrastructure faults; a data or configuration error fails at once."""
+    try:
+        state.result(raise_on_failure=True)
+    except (RetriableError, OSError):
+        return True
+    except Exception:  # noqa: BLE001 - every other failure is final
+        return False
+    return False
+
+
+# Chunks commit with their cursors, so a retried collect resumes where the failed attempt stopped.
+@task(name="collect", task_run_name="collect {workspace}", retries=2, retry_delay_seconds=2,
+      retry_condition_fn=_transient)
 def collect_task(state: str, workspace: str, run_id: str) -> StageStat:
     """Read new and changed workspace files into the state store."""
     logger = get_run_logger()
@@ -96,7 +110,9 @@ def meeting_intelligence(
             store.reset()
         record = RunRecord(run_id=store.start_run("full-refresh" if full_refresh else "incremental"),
                            mode="full-refresh" if full_refresh else "incremental")
-    progress = create_progress_artifact(progress=0.0, description="meetintel pipeline progress")
+    progress = create_progress_artifact(
+        progress=0.0, key="meetintel-progress", description="meetintel pipeline progress"
+    )
     try:
         _run_stages(record, workspace, out, state, progress)
         record.status = "completed"
