@@ -19,12 +19,23 @@ def main(workspace: str, state: str, out: str) -> None:
     started = time.perf_counter()
     with StateStore(Path(state)) as store:
         run_id = store.start_run("bench")
-        stats = [stages.collect(store, Path(workspace), run_id), stages.detect(store),
-                 stages.correlate_stage(store), stages.aggregate(store)]
+        stats = [
+            stages.collect(store, Path(workspace), run_id),
+            stages.detect(store),
+            stages.correlate_stage(store),
+            stages.aggregate(store),
+        ]
         stats.append(stages.export(store, Path(out))[0])
         meetings = store.count("meeting_records")
-    print(json.dumps({"wall": time.perf_counter() - started, "meetings": meetings,
-                      "stages": [s.model_dump() for s in stats]}))
+    print(
+        json.dumps(
+            {
+                "wall": time.perf_counter() - started,
+                "meetings": meetings,
+                "stages": [s.model_dump() for s in stats],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -45,8 +45,9 @@ def _child(args: list[str]) -> Measured:
     if proc.returncode != 0:
         raise SystemExit(f"benchmark child {args} failed with exit code {proc.returncode}")
     lines = [ln for ln in text.splitlines() if ln.startswith("{")]
-    return Measured(json.loads(lines[-1]) if lines else {}, time.perf_counter() - started,
-                    usage.ru_maxrss / 1024)
+    return Measured(
+        json.loads(lines[-1]) if lines else {}, time.perf_counter() - started, usage.ru_maxrss / 1024
+    )
 
 
 def _generate(size: str) -> tuple[Path, dict]:
@@ -59,8 +60,11 @@ def _generate(size: str) -> tuple[Path, dict]:
         started = time.perf_counter()
         summary = generate_workspace(ws, people=people, days=days, seed=1)
         meta.parent.mkdir(parents=True, exist_ok=True)
-        meta.write_text(json.dumps({"args": wanted, "seconds": time.perf_counter() - started,
-                                    "messages": summary.messages}))
+        meta.write_text(
+            json.dumps(
+                {"args": wanted, "seconds": time.perf_counter() - started, "messages": summary.messages}
+            )
+        )
     return ws, json.loads(meta.read_text())
 
 
@@ -68,7 +72,9 @@ def _flow_run(ws: Path, size: str) -> Measured:
     """Time `meetintel run` (the Prefect flow, with its temporary API server) on a fresh state."""
     state, out = DATA / size / "flow-state.duckdb", DATA / size / "flow-out"
     state.unlink(missing_ok=True)
-    return _child(["-m", "flows.cli", "run", "--workspace", str(ws), "--state", str(state), "--out", str(out)])
+    return _child(
+        ["-m", "flows.cli", "run", "--workspace", str(ws), "--state", str(state), "--out", str(out)]
+    )
 
 
 def bench_size(size: str, flow: bool) -> dict:
@@ -81,8 +87,14 @@ def bench_size(size: str, flow: bool) -> dict:
     again = _child(args)
     with duckdb.connect(str(state), read_only=True) as con:
         messages = con.execute("SELECT count(*) FROM slack_messages").fetchone()[0]
-    result = {"size": size, "people_days": list(SIZES[size]), "messages": messages, "full": full,
-              "noop": again, "generate_seconds": meta["seconds"]}
+    result = {
+        "size": size,
+        "people_days": list(SIZES[size]),
+        "messages": messages,
+        "full": full,
+        "noop": again,
+        "generate_seconds": meta["seconds"],
+    }
     if flow:
         result["flow"] = _flow_run(ws, size)
     return result
@@ -92,8 +104,10 @@ def _stage_rows(m: Measured) -> list[str]:
     rows = []
     for s in m.output["stages"]:
         rate = s["rows_in"] / s["seconds"] if s["seconds"] > 0 and not s["skipped"] else 0
-        rows.append(f"| {s['stage']} | {s['seconds']:.2f} | {s['rows_in']:,} | {s['rows_out']:,} | "
-                    f"{rate:,.0f} | {'skipped: ' + s['note'] if s['skipped'] else s['note']} |")
+        rows.append(
+            f"| {s['stage']} | {s['seconds']:.2f} | {s['rows_in']:,} | {s['rows_out']:,} | "
+            f"{rate:,.0f} | {'skipped: ' + s['note'] if s['skipped'] else s['note']} |"
+        )
     return rows
 
 
@@ -107,8 +121,9 @@ def render(results: list[dict], command: str) -> str:
         f"DuckDB {duckdb.__version__}.",
         "",
         "Each size is a generated org (seed 1) read from files. *Full* is a first run on an empty state;",
-        "*no new data* is the incremental run right after it. Peak RSS is the pipeline process's own (wait4).",
-        "*Flow* is `meetintel run`: the same stages as Prefect tasks, including Prefect's temporary API server.",
+        "*no new data* is the incremental run right after it. Peak RSS is the pipeline process's own",
+        "(wait4). *Flow* is `meetintel run`: the same stages as Prefect tasks, with Prefect's temporary",
+        "API server.",
         "",
         "| size | people × days | messages | full run s | peak RSS MB | no-new-data run s | "
         "peak RSS MB | flow run s | generate s |",
@@ -122,12 +137,18 @@ def render(results: list[dict], command: str) -> str:
             f"{r['noop'].peak_rss_mb:.0f} | {flow} | {r['generate_seconds']:.1f} |"
         )
     lines.append("")
-    lines.append("Targets: L end to end <= 60 s with peak RSS <= 500 MB; incremental run with no new data "
-                 "<= 3 s on L.")
+    lines.append(
+        "Targets: L end to end <= 60 s with peak RSS <= 500 MB; incremental run with no new data <= 3 s on L."
+    )
     for r in results:
-        lines += ["", f"## {r['size']}: stages of the full run", "",
-                  "| stage | seconds | rows in | rows out | rows/s | note |", "|---|---:|---:|---:|---:|---|",
-                  *_stage_rows(r["full"])]
+        lines += [
+            "",
+            f"## {r['size']}: stages of the full run",
+            "",
+            "| stage | seconds | rows in | rows out | rows/s | note |",
+            "|---|---:|---:|---:|---:|---|",
+            *_stage_rows(r["full"]),
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -141,7 +162,9 @@ def main() -> None:
     for size in args.sizes.split(","):
         print(f"benchmarking {size}…", flush=True)
         results.append(bench_size(size, flow=not args.no_flow))
-        print(f"  full {results[-1]['full'].wall:.1f} s, {results[-1]['full'].peak_rss_mb:.0f} MB", flush=True)
+        print(
+            f"  full {results[-1]['full'].wall:.1f} s, {results[-1]['full'].peak_rss_mb:.0f} MB", flush=True
+        )
     command = "make bench" if args.sizes == "S,M,L" else f"python benchmarks/run.py --sizes {args.sizes}"
     (REPO / args.out).write_text(render(results, command))
     print(f"wrote {args.out}")

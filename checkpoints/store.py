@@ -7,13 +7,14 @@ import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+
 import duckdb
 import pyarrow as pa
+from collectors.files import Chunk, FileStamp
 
 from checkpoints._ddl import BOOKKEEPING, create_table_sql
 from checkpoints.models import RunRecord
 from collectors.errors import ConfigurationError, DataError
-from collectors.files import Chunk, FileStamp
 from collectors.models import RAW_TABLES
 
 SCHEMA_VERSION = "1"
@@ -96,7 +97,7 @@ class StateStore:
         return chunk.batch.num_rows
 
     def _upsert(self, name: str, batch: pa.Table, key: Iterable[str]) -> None:
-        """Replace rows of `name` that share a key with `batch`, then insert `batch` (last row per key wins)."""
+        """Replace rows of `name` sharing a key with `batch`, then insert it (the last row per key wins)."""
         if batch.num_rows == 0:
             return
         keys = list(key)
@@ -119,11 +120,11 @@ class StateStore:
             return
         now = _now()
         # A chunk's rows are attributed to its first file; the count is for the ledger only.
-        values = [(f.path, f.size, f.fingerprint, table, rows if i == 0 else 0, run_id, now)
-                  for i, f in enumerate(files)]
-        self.con.executemany(
-            "INSERT OR REPLACE INTO file_stamps VALUES (?, ?, ?, ?, ?, ?, ?)", values
-        )
+        values = [
+            (f.path, f.size, f.fingerprint, table, rows if i == 0 else 0, run_id, now)
+            for i, f in enumerate(files)
+        ]
+        self.con.executemany("INSERT OR REPLACE INTO file_stamps VALUES (?, ?, ?, ?, ?, ?, ?)", values)
 
     def upsert(self, name: str, batch: pa.Table, key: Iterable[str]) -> None:
         """Upsert `batch` into table `name` by `key`, creating the table from the batch's schema if needed."""
@@ -247,9 +248,15 @@ class StateStore:
         ).fetchall()
         return [
             RunRecord(
-                run_id=r[0], mode=r[1], status=r[2], started_at=r[3], ended_at=r[4],
-                rows_read=json.loads(r[5]), rows_written=json.loads(r[6]),
-                stages=json.loads(r[7]), errors=json.loads(r[8]),
+                run_id=r[0],
+                mode=r[1],
+                status=r[2],
+                started_at=r[3],
+                ended_at=r[4],
+                rows_read=json.loads(r[5]),
+                rows_written=json.loads(r[6]),
+                stages=json.loads(r[7]),
+                errors=json.loads(r[8]),
             )
             for r in rows
         ]

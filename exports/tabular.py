@@ -86,7 +86,9 @@ def export_reports(
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigurationError(f"cannot create the output folder {out}: {exc}", "pass a writable --out") from exc
+        raise ConfigurationError(
+            f"cannot create the output folder {out}: {exc}", "pass a writable --out"
+        ) from exc
     written = [write_json(con, table, out / f"{stem}.json") for stem, table in json_tables.items()]
     written += [write_csv(con, table, out / f"{stem}.csv") for stem, table in csv_tables.items()]
     return written

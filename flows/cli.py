@@ -34,9 +34,13 @@ err = Console(stderr=True)
 
 WorkspaceOpt = Annotated[
     Path | None,
-    typer.Option("--workspace", "-w", help="Workspace snapshot folder (slack/, google/). Env: MEETINTEL_WORKSPACE."),
+    typer.Option(
+        "--workspace", "-w", help="Workspace snapshot folder (slack/, google/). Env: MEETINTEL_WORKSPACE."
+    ),
 ]
-OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Folder for the reports. Env: MEETINTEL_OUT.")]
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", "-o", help="Folder for the reports. Env: MEETINTEL_OUT.")
+]
 StateOpt = Annotated[
     Path | None, typer.Option("--state", "-s", help="State DuckDB file. Env: MEETINTEL_STATE.")
 ]
@@ -73,7 +77,9 @@ def _run_flow(settings: Settings, full_refresh: bool) -> RunRecord:
 
     with console.status("Running the meeting_intelligence flow…"):
         return meeting_intelligence(
-            workspace=str(settings.require_workspace()), out=str(settings.out), state=str(settings.state),
+            workspace=str(settings.require_workspace()),
+            out=str(settings.out),
+            state=str(settings.state),
             full_refresh=full_refresh,
         )
 
@@ -83,15 +89,22 @@ def _print_run(record: RunRecord, settings: Settings) -> None:
     for col in ("stage", "seconds", "rows in", "rows out", "note"):
         table.add_column(col, justify="right" if col in ("seconds", "rows in", "rows out") else "left")
     for s in record.stages:
-        table.add_row(s.stage, f"{s.seconds:.2f}", str(s.rows_in), str(s.rows_out),
-                      ("skipped: " if s.skipped else "") + s.note)
+        table.add_row(
+            s.stage,
+            f"{s.seconds:.2f}",
+            str(s.rows_in),
+            str(s.rows_out),
+            ("skipped: " if s.skipped else "") + s.note,
+        )
     console.print(table)
     console.print(f"Reports in [bold]{settings.out}[/]: meetings.json, people.json and CSV tables")
     console.print(f"State in [bold]{settings.state}[/]")
 
 
 @app.command()
-def status(state: StateOpt = None, limit: Annotated[int, typer.Option(help="How many runs to show.")] = 10) -> None:
+def status(
+    state: StateOpt = None, limit: Annotated[int, typer.Option(help="How many runs to show.")] = 10
+) -> None:
     """Show the latest runs from the runs ledger."""
     try:
         settings = Settings.from_cli(state=state)
@@ -108,8 +121,15 @@ def status(state: StateOpt = None, limit: Annotated[int, typer.Option(help="How 
         table.add_column(col)
     for r in runs:
         secs = f"{(r.ended_at - r.started_at).total_seconds():.1f}" if r.ended_at and r.started_at else "-"
-        table.add_row(r.run_id, r.mode, r.status, f"{r.started_at:%Y-%m-%d %H:%M:%S}" if r.started_at else "-",
-                      secs, str(sum(r.rows_read.values())), "; ".join(r.errors))
+        table.add_row(
+            r.run_id,
+            r.mode,
+            r.status,
+            f"{r.started_at:%Y-%m-%d %H:%M:%S}" if r.started_at else "-",
+            secs,
+            str(sum(r.rows_read.values())),
+            "; ".join(r.errors),
+        )
     console.print(table)
     console.print(", ".join(f"{k}: {v}" for k, v in counts.items()))
 

@@ -6,8 +6,8 @@ from pathlib import Path
 from uuid import UUID
 
 from prefect import flow, get_run_logger, task
-from prefect.states import State
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
+from prefect.states import State
 
 from checkpoints import RunRecord, StageStat, StateStore
 from collectors.errors import MeetintelError, RetriableError
@@ -32,14 +32,21 @@ def _transient(_task: object, _run: object, state: State) -> bool:
 
 
 # Chunks commit with their cursors, so a retried collect resumes where the failed attempt stopped.
-@task(name="collect", task_run_name="collect {workspace}", retries=2, retry_delay_seconds=2,
-      retry_condition_fn=_transient)
+@task(
+    name="collect",
+    task_run_name="collect {workspace}",
+    retries=2,
+    retry_delay_seconds=2,
+    retry_condition_fn=_transient,
+)
 def collect_task(state: str, workspace: str, run_id: str) -> StageStat:
     """Read new and changed workspace files into the state store."""
     logger = get_run_logger()
     with _store(state) as store:
         stat = stages.collect(
-            store, Path(workspace), run_id,
+            store,
+            Path(workspace),
+            run_id,
             progress=lambda table, rows: logger.debug("stored %d rows of %s", rows, table),
         )
     logger.info("collected %d rows (%s)", stat.rows_in, stat.note)
@@ -89,9 +96,8 @@ def summary_markdown(record: RunRecord, out: str, meetings: int, people: int) ->
     ]
     for s in record.stages:
         note = "skipped: " + s.note if s.skipped else s.note
-        lines.append(
-            f"| {s.stage} | {s.seconds:.2f} | {s.rows_in} | {s.rows_out} | {s.rows_per_second:,.0f} | {note} |"
-        )
+        rate = f"{s.rows_per_second:,.0f}"
+        lines.append(f"| {s.stage} | {s.seconds:.2f} | {s.rows_in} | {s.rows_out} | {rate} | {note} |")
     if record.rows_read:
         lines += ["", "Rows read: " + ", ".join(f"{k} {v}" for k, v in sorted(record.rows_read.items()))]
     if record.errors:
@@ -100,16 +106,16 @@ def summary_markdown(record: RunRecord, out: str, meetings: int, people: int) ->
 
 
 @flow(name="meeting_intelligence", log_prints=False)
-def meeting_intelligence(
-    workspace: str, out: str, state: str, full_refresh: bool = False
-) -> RunRecord:
+def meeting_intelligence(workspace: str, out: str, state: str, full_refresh: bool = False) -> RunRecord:
     """Run the pipeline over a workspace snapshot and write reports to `out`."""
     logger = get_run_logger()
     with _store(state) as store:
         if full_refresh:
             store.reset()
-        record = RunRecord(run_id=store.start_run("full-refresh" if full_refresh else "incremental"),
-                           mode="full-refresh" if full_refresh else "incremental")
+        record = RunRecord(
+            run_id=store.start_run("full-refresh" if full_refresh else "incremental"),
+            mode="full-refresh" if full_refresh else "incremental",
+        )
     progress = create_progress_artifact(
         progress=0.0, key="meetintel-progress", description="meetintel pipeline progress"
     )

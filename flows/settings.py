@@ -28,9 +28,7 @@ class Settings(BaseSettings):
     def require_workspace(self) -> Path:
         """Give the workspace folder, or say how to set it."""
         if self.workspace is None:
-            raise ConfigurationError(
-                "no workspace given", "pass --workspace DIR or set MEETINTEL_WORKSPACE"
-            )
+            raise ConfigurationError("no workspace given", "pass --workspace DIR or set MEETINTEL_WORKSPACE")
         if not self.workspace.is_dir() and self.workspace.suffix != ".zip":
             raise ConfigurationError(
                 f"workspace {self.workspace} is not a folder",

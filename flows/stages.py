@@ -39,8 +39,12 @@ def collect(store: StateStore, workspace: Path, run_id: str, progress: Progress 
         files += len(chunk.files)
         progress(chunk.table, rows)
     stat = StageStat(
-        stage="collect", seconds=time.perf_counter() - started, rows_in=sum(read.values()),
-        rows_out=sum(read.values()), note=f"{files} files changed", by_table=read,
+        stage="collect",
+        seconds=time.perf_counter() - started,
+        rows_in=sum(read.values()),
+        rows_out=sum(read.values()),
+        note=f"{files} files changed",
+        by_table=read,
     )
     return stat
 
@@ -50,12 +54,14 @@ def detect(store: StateStore) -> StageStat:
     started = time.perf_counter()
     pending = store.pending_view()
     if pending == 0 and store.has_table("evidence"):
-        return StageStat(stage="detect", seconds=time.perf_counter() - started, skipped=True,
-                         note="no new messages")
+        return StageStat(
+            stage="detect", seconds=time.perf_counter() - started, skipped=True, note="no new messages"
+        )
     evidence = detect_evidence(store.con, "new_slack_messages")
     store.commit_detection(evidence)
-    return StageStat(stage="detect", seconds=time.perf_counter() - started, rows_in=pending,
-                     rows_out=evidence.num_rows)
+    return StageStat(
+        stage="detect", seconds=time.perf_counter() - started, rows_in=pending, rows_out=evidence.num_rows
+    )
 
 
 def _up_to_date(store: StateStore, key: str) -> bool:
@@ -66,8 +72,9 @@ def correlate_stage(store: StateStore) -> StageStat:
     """Map people and link evidence to meetings; skipped when no raw data changed."""
     started = time.perf_counter()
     if _up_to_date(store, "correlated_version"):
-        return StageStat(stage="correlate", seconds=time.perf_counter() - started, skipped=True,
-                         note="no new data")
+        return StageStat(
+            stage="correlate", seconds=time.perf_counter() - started, skipped=True, note="no new data"
+        )
     version = store.get_meta("raw_version", "0")
     people = map_people(store.con)
     store.replace_tables({"people": people.people, "identity_links": people.links}, version)
@@ -82,24 +89,33 @@ def correlate_stage(store: StateStore) -> StageStat:
         version,
     )
     store.set_meta("correlated_version", version)
-    return StageStat(stage="correlate", seconds=time.perf_counter() - started,
-                     rows_in=store.count("evidence"), rows_out=result.meetings.num_rows)
+    return StageStat(
+        stage="correlate",
+        seconds=time.perf_counter() - started,
+        rows_in=store.count("evidence"),
+        rows_out=result.meetings.num_rows,
+    )
 
 
 def aggregate(store: StateStore) -> StageStat:
     """Build the report tables (meeting records, people, flat tables); skipped when up to date."""
     started = time.perf_counter()
     if _up_to_date(store, "aggregated_version"):
-        return StageStat(stage="aggregate", seconds=time.perf_counter() - started, skipped=True,
-                         note="no new data")
+        return StageStat(
+            stage="aggregate", seconds=time.perf_counter() - started, skipped=True, note="no new data"
+        )
     version = store.get_meta("raw_version", "0")
     reports = build_reports(store.con)
     tables = {"meeting_records": reports.meeting_records, "people_records": reports.people_records}
     tables |= {f"report_{name}": table for name, table in reports.tables.items()}
     store.replace_tables(tables, version)
     store.set_meta("aggregated_version", version)
-    return StageStat(stage="aggregate", seconds=time.perf_counter() - started,
-                     rows_in=store.count("meetings"), rows_out=reports.meeting_records.num_rows)
+    return StageStat(
+        stage="aggregate",
+        seconds=time.perf_counter() - started,
+        rows_in=store.count("meetings"),
+        rows_out=reports.meeting_records.num_rows,
+    )
 
 
 def report_tables(store: StateStore) -> dict[str, str]:
@@ -120,9 +136,14 @@ def export(store: StateStore, out: Path) -> tuple[StageStat, list[Path]]:
     marker = out / ".meetintel-version"
     current = marker.exists() and marker.read_text() == f"{store.path.resolve()}:{version}"
     if current and all(t.exists() for t in targets):
-        return StageStat(stage="export", seconds=time.perf_counter() - started, skipped=True,
-                         note="reports are current"), targets
+        return StageStat(
+            stage="export", seconds=time.perf_counter() - started, skipped=True, note="reports are current"
+        ), targets
     written = export_reports(store.con, out, JSON_REPORTS, csv)
     marker.write_text(f"{store.path.resolve()}:{version}")
-    return StageStat(stage="export", seconds=time.perf_counter() - started,
-                     rows_in=store.count("meeting_records"), rows_out=len(written)), written
+    return StageStat(
+        stage="export",
+        seconds=time.perf_counter() - started,
+        rows_in=store.count("meeting_records"),
+        rows_out=len(written),
+    ), written

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from collectors.files import Chunk, FileStamp
 
 from checkpoints import RunRecord, StageStat, StateStore
-from collectors.files import Chunk, FileStamp
 from collectors.models import SLACK_MESSAGES, SLACK_USERS
 
 
@@ -44,7 +44,9 @@ def test_chunk_records_the_stamps_of_its_files(store: StateStore) -> None:
 
 
 def test_failed_chunk_leaves_neither_rows_nor_stamps(store: StateStore) -> None:
-    bad = Chunk(table="slack_users", batch=_messages([("C1", "1.0", "x")]), files=[FileStamp("u.json", 1, "1")])
+    bad = Chunk(
+        table="slack_users", batch=_messages([("C1", "1.0", "x")]), files=[FileStamp("u.json", 1, "1")]
+    )
     with pytest.raises(Exception):  # noqa: B017 - any DuckDB error; what matters is the rollback
         store.commit_chunk(bad, "r1")
     assert store.count("slack_users") == 0
@@ -67,13 +69,19 @@ def test_pending_detection_covers_only_messages_not_yet_detected(store: StateSto
 def test_runs_ledger_round_trips_a_run(store: StateStore) -> None:
     run_id = store.start_run("incremental")
     record = RunRecord(
-        run_id=run_id, status="completed", rows_read={"slack_messages": 3},
+        run_id=run_id,
+        status="completed",
+        rows_read={"slack_messages": 3},
         stages=[StageStat(stage="collect", seconds=1.5, rows_in=3, rows_out=3)],
     )
     store.finish_run(record)
     [back] = store.runs()
-    assert (back.run_id, back.mode, back.status, back.rows_read) == (run_id, "incremental", "completed",
-                                                                     {"slack_messages": 3})
+    assert (back.run_id, back.mode, back.status, back.rows_read) == (
+        run_id,
+        "incremental",
+        "completed",
+        {"slack_messages": 3},
+    )
     assert back.stages[0].rows_per_second == 2.0
     assert back.ended_at is not None
 

@@ -13,26 +13,33 @@ import pytest
 
 from exports import FORMULA_LEADS, export_reports
 
-HOSTILE = ["=HYPERLINK(\"http://evil\")", "+1+2", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd", "plain", "-"]
+HOSTILE = ['=HYPERLINK("http://evil")', "+1+2", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd", "plain", "-"]
 
 
 @pytest.fixture
 def con() -> duckdb.DuckDBPyConnection:
     c = duckdb.connect()
     start = datetime(2026, 9, 8, 13, 30, tzinfo=UTC)
-    c.register("records", pa.table({
-        "meeting_id": [f"m{i}" for i in range(len(HOSTILE))],
-        "title": HOSTILE,
-        "start": pa.array([start] * len(HOSTILE), pa.timestamp("us", tz="UTC")),
-        "channel_ids": [["C1", "=C2"]] * len(HOSTILE),
-        "participants": [[{"email": "a@acme.example", "internal": True}]] * len(HOSTILE),
-        "duration_minutes": [-30] * len(HOSTILE),
-    }))
+    c.register(
+        "records",
+        pa.table(
+            {
+                "meeting_id": [f"m{i}" for i in range(len(HOSTILE))],
+                "title": HOSTILE,
+                "start": pa.array([start] * len(HOSTILE), pa.timestamp("us", tz="UTC")),
+                "channel_ids": [["C1", "=C2"]] * len(HOSTILE),
+                "participants": [[{"email": "a@acme.example", "internal": True}]] * len(HOSTILE),
+                "duration_minutes": [-30] * len(HOSTILE),
+            }
+        ),
+    )
     c.execute("CREATE TABLE meeting_records AS SELECT * FROM records")
     return c
 
 
-def test_json_keeps_text_verbatim_and_dates_in_iso_utc(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+def test_json_keeps_text_verbatim_and_dates_in_iso_utc(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
     export_reports(con, tmp_path, {"meetings": "meeting_records"}, {})
     records = json.loads((tmp_path / "meetings.json").read_text())
     assert [r["title"] for r in records] == HOSTILE
@@ -47,7 +54,9 @@ def test_csv_cells_never_start_a_formula(con: duckdb.DuckDBPyConnection, tmp_pat
         rows = list(csv.DictReader(fh))
     titles = [r["title"] for r in rows]
     assert titles == ["'" + t if t.startswith(FORMULA_LEADS) else t for t in HOSTILE]
-    assert not any(cell.startswith(FORMULA_LEADS) for r in rows for k, cell in r.items() if k != "duration_minutes")
+    assert not any(
+        cell.startswith(FORMULA_LEADS) for r in rows for k, cell in r.items() if k != "duration_minutes"
+    )
     assert rows[0]["start"] == "2026-09-08T13:30:00Z"
     assert rows[0]["channel_ids"] == "C1; =C2"
     assert rows[0]["duration_minutes"] == "-30"  # numbers stay numbers

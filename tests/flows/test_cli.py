@@ -20,7 +20,9 @@ def test_every_command_has_help(command: list[str]) -> None:
     assert "Usage:" in result.output
 
 
-def test_run_without_a_workspace_says_how_to_give_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_without_a_workspace_says_how_to_give_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("MEETINTEL_WORKSPACE", raising=False)
     result = runner.invoke(app, ["run", "--state", str(tmp_path / "s.duckdb"), "--out", str(tmp_path / "o")])
     assert result.exit_code == EXIT_FAILED

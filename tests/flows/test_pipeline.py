@@ -25,8 +25,14 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     generate_workspace(root / "short", people=PEOPLE, days=DAYS, seed=SEED)
     generate_workspace(root / "long", people=PEOPLE, days=MORE_DAYS, seed=SEED)
     shutil.copytree(root / "short", root / "ws")
-    return {"root": root, "ws": root / "ws", "short": root / "short", "long": root / "long",
-            "state": root / "state.duckdb", "out": root / "out"}
+    return {
+        "root": root,
+        "ws": root / "ws",
+        "short": root / "short",
+        "long": root / "long",
+        "state": root / "state.duckdb",
+        "out": root / "out",
+    }
 
 
 def _truth(ws: Path) -> dict:
@@ -34,8 +40,9 @@ def _truth(ws: Path) -> dict:
 
 
 def _run(org: dict[str, Path], full_refresh: bool = False):
-    return meeting_intelligence(workspace=str(org["ws"]), out=str(org["out"]), state=str(org["state"]),
-                                full_refresh=full_refresh)
+    return meeting_intelligence(
+        workspace=str(org["ws"]), out=str(org["out"]), state=str(org["state"]), full_refresh=full_refresh
+    )
 
 
 def _calendar_meetings(truth: dict) -> dict[str, str]:
@@ -51,8 +58,9 @@ def test_first_run_finds_every_calendar_meeting_once(org: dict[str, Path]) -> No
     meetings = json.loads((org["out"] / "meetings.json").read_text())
     found = [m["calendar_event_id"] for m in meetings if m["calendar_event_id"]]
     assert len(found) == len(set(found)), "a calendar event became more than one meeting"
-    assert {m["calendar_event_id"]: m["status"] for m in meetings if m["calendar_event_id"]} == \
-        _calendar_meetings(truth)
+    assert {
+        m["calendar_event_id"]: m["status"] for m in meetings if m["calendar_event_id"]
+    } == _calendar_meetings(truth)
     not_meetings = {n["calendar_event_id"] for n in truth["not_meetings"]}
     assert not not_meetings & set(found)
     people = json.loads((org["out"] / "people.json").read_text())
@@ -82,8 +90,9 @@ def test_new_days_are_read_alone_and_processed(org: dict[str, Path]) -> None:
         assert store.count("slack_messages") == long["counts"]["messages"]
         assert store.count("pending_detection") == 0
     meetings = json.loads((org["out"] / "meetings.json").read_text())
-    assert {m["calendar_event_id"]: m["status"] for m in meetings if m["calendar_event_id"]} == \
-        _calendar_meetings(long)
+    assert {
+        m["calendar_event_id"]: m["status"] for m in meetings if m["calendar_event_id"]
+    } == _calendar_meetings(long)
 
 
 def test_full_refresh_rebuilds_the_same_reports(org: dict[str, Path]) -> None:
