@@ -158,3 +158,13 @@ RAW_TABLES: dict[str, RawTable] = {
         RawTable("directory_users", DIRECTORY_USERS, ("person_id",)),
     )
 }
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where collection of one source key stopped: a Slack channel's newest ts, a Calendar syncToken,
+    a Drive page token. The store saves it in the same transaction as the rows it covers."""
+
+    source: str  # "slack" | "calendar" | "drive" | "directory"
+    key: str  # channel id, calendar id, "changes", "users"
+    value: str
