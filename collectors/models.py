@@ -76,9 +76,7 @@ CALENDAR_ATTENDEE = pa.struct(
     ]
 )
 
-CALENDAR_ATTACHMENT = pa.struct(
-    [("file_id", pa.string()), ("title", pa.string()), ("file_url", pa.string())]
-)
+CALENDAR_ATTACHMENT = pa.struct([("file_id", pa.string()), ("title", pa.string()), ("file_url", pa.string())])
 
 CALENDAR_EVENTS = pa.schema(
     [

@@ -30,7 +30,7 @@ app = typer.Typer(
 sandbox_app = typer.Typer(help="Synthetic workspaces for demos, tests and benchmarks.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 WorkspaceOpt = Annotated[
     Path | None,

@@ -8,9 +8,16 @@ import pytest
 from typer.testing import CliRunner
 
 from checkpoints import RunRecord, StateStore
+from flows import cli
 from flows.cli import EXIT_FAILED, app
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Give tables room so cells are not truncated by the 80-column default of a non-terminal."""
+    monkeypatch.setattr(cli.console, "width", 200)
 
 
 @pytest.mark.parametrize("command", [[], ["run"], ["status"], ["sandbox"], ["sandbox", "generate"]])
@@ -43,7 +50,7 @@ def test_status_lists_runs_from_the_ledger(tmp_path: Path) -> None:
     with StateStore(state) as store:
         run_id = store.start_run("incremental")
         store.finish_run(RunRecord(run_id=run_id, status="completed", rows_read={"slack_messages": 12}))
-    result = runner.invoke(app, ["status", "--state", str(state)], terminal_width=200)
+    result = runner.invoke(app, ["status", "--state", str(state)])
     assert result.exit_code == 0
     assert run_id in result.output
     assert "completed" in result.output

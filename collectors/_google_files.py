@@ -1,0 +1,150 @@
+"""Drive and directory dumps read into DRIVE_FILES and DIRECTORY_USERS rows.
+
+`google/drive/files.json` is a Drive v3 files.list response (`{"files": [...]}`); the directory is an
+Admin SDK users.list response (`google/directory/users.json`, `{"users": [...]}`) or the Admin console's
+user export (`users.csv`). Both are small (one row per file or person), so plain `json`/`csv` read them.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from collectors._io import blank_to_none, expect_list, load_json
+from collectors.errors import DataError
+from collectors.models import DIRECTORY_USERS, DRIVE_FILES
+
+_DRIVE_HINT = 'files.json must be a Drive files.list response {"files": [...]}; re-export it'
+_DIRECTORY_HINT = 'users.json must be a Directory users.list response {"users": [...]}; re-export it'
+_CSV_HINT = "export the users again from the Admin console (Users > Download users > all columns)"
+
+# Admin console export headers ("Download users"); the first four are always present.
+CSV_EMAIL = "Email Address [Required]"
+CSV_REQUIRED = ("First Name [Required]", "Last Name [Required]", CSV_EMAIL, "Org Unit Path [Required]")
+
+
+def _records(path: Path, shown: str, key: str, hint: str) -> list[dict[str, Any]]:
+    """Give the list under `key` of a JSON object file (an API list response)."""
+    data = load_json(path, shown, hint)
+    if not isinstance(data, dict):
+        raise DataError(f"{shown}: expected a JSON object with {key!r}", hint)
+    return expect_list(data.get(key, []), shown, f"{key!r}", hint)
+
+
+def _rfc3339(value: Any, shown: str, record: str) -> datetime | None:
+    """Give an RFC 3339 time ("2026-09-07T10:00:00.000Z") as an aware datetime."""
+    if value in (None, ""):
+        return None
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise DataError(
+            f"{shown}: {record} has an unreadable time {value!r}", "fix or re-export the file"
+        ) from exc
+
+
+# ---- Drive ---------------------------------------------------------------------------------------------
+
+
+def read_drive_files(path: Path, shown: str) -> pa.Table:
+    """Give the files of a files.list dump as a DRIVE_FILES table."""
+    rows = [_drive_row(f, shown) for f in _records(path, shown, "files", _DRIVE_HINT)]
+    return pa.Table.from_pylist(rows, schema=DRIVE_FILES)
+
+
+def _drive_row(item: dict[str, Any], shown: str) -> dict[str, Any]:
+    file_id = item.get("id")
+    if not file_id:
+        raise DataError(f"{shown}: a file has no id ({str(item)[:80]})", _DRIVE_HINT)
+    record = f"file {file_id}"
+    return {
+        "file_id": file_id,
+        "name": item.get("name"),
+        "mime_type": item.get("mimeType"),
+        "web_view_link": item.get("webViewLink"),
+        "owner_emails": [o["emailAddress"] for o in item.get("owners") or [] if o.get("emailAddress")],
+        "created_time": _rfc3339(item.get("createdTime"), shown, record),
+        "modified_time": _rfc3339(item.get("modifiedTime"), shown, record),
+        "trashed": bool(item.get("trashed")),
+    }
+
+
+# ---- Directory -----------------------------------------------------------------------------------------
+
+
+def read_directory_json(path: Path, shown: str) -> pa.Table:
+    """Give the people of a users.list dump as a DIRECTORY_USERS table."""
+    rows = [_directory_row(u, shown) for u in _records(path, shown, "users", _DIRECTORY_HINT)]
+    return pa.Table.from_pylist(rows, schema=DIRECTORY_USERS)
+
+
+def _directory_row(user: dict[str, Any], shown: str) -> dict[str, Any]:
+    if not user.get("id"):
+        raise DataError(f"{shown}: a user has no id ({str(user)[:80]})", _DIRECTORY_HINT)
+    name = user.get("name") or {}
+    org = _primary(user.get("organizations"))
+    managers = [r.get("value") for r in user.get("relations") or [] if r.get("type") == "manager"]
+    # Non-editable aliases (domain-alias addresses) reach the same mailbox, so they identify the person too.
+    aliases = [*(user.get("aliases") or []), *(user.get("nonEditableAliases") or [])]
+    given, family = name.get("givenName"), name.get("familyName")
+    return {
+        "person_id": user["id"],
+        "primary_email": user.get("primaryEmail"),
+        "aliases": list(dict.fromkeys(aliases)),
+        "full_name": name.get("fullName") or _join(given, family),
+        "given_name": given,
+        "family_name": family,
+        "department": blank_to_none(org.get("department")),
+        "title": blank_to_none(org.get("title")),
+        "manager_email": blank_to_none(managers[0]) if managers else None,
+        "suspended": bool(user.get("suspended")),
+    }
+
+
+def _primary(organizations: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """Give the primary organization entry (else the first, else an empty one)."""
+    orgs = organizations or []
+    return next((o for o in orgs if o.get("primary")), orgs[0] if orgs else {})
+
+
+def _join(*parts: str | None) -> str | None:
+    return " ".join(p for p in parts if p) or None
+
+
+def read_directory_csv(path: Path, shown: str) -> pa.Table:
+    """Give the people of an Admin console user export (CSV) as DIRECTORY_USERS; person_id is the e-mail."""
+    try:
+        # utf-8-sig: the Admin console writes a byte-order mark that would stick to the first header.
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            missing = [h for h in CSV_REQUIRED if h not in (reader.fieldnames or [])]
+            if missing:
+                raise DataError(f"{shown}: missing column(s) {', '.join(missing)}", _CSV_HINT)
+            rows = [_csv_row(r, shown, reader.line_num) for r in reader]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{shown}: not a readable CSV file ({exc})", _CSV_HINT) from exc
+    return pa.Table.from_pylist(rows, schema=DIRECTORY_USERS)
+
+
+def _csv_row(row: dict[str, str], shown: str, line: int) -> dict[str, Any]:
+    email = (row.get(CSV_EMAIL) or "").strip()
+    if not email:
+        raise DataError(f"{shown}: line {line} has no {CSV_EMAIL!r}", _CSV_HINT)
+    given = blank_to_none((row.get("First Name [Required]") or "").strip())
+    family = blank_to_none((row.get("Last Name [Required]") or "").strip())
+    return {
+        "person_id": email,
+        "primary_email": email,
+        "aliases": [],
+        "full_name": _join(given, family),
+        "given_name": given,
+        "family_name": family,
+        "department": blank_to_none((row.get("Department") or "").strip()),
+        "title": blank_to_none((row.get("Employee Title") or "").strip()),
+        "manager_email": blank_to_none((row.get("Manager Email") or "").strip()),
+        "suspended": (row.get("Status [READ ONLY]") or "").strip().lower() == "suspended",
+    }

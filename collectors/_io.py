@@ -1,0 +1,72 @@
+"""Shared plumbing for the offline readers: JSON files, the DuckDB connection, DuckDB errors as DataErrors."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from collectors.errors import DataError
+
+# DuckDB's default cap on one JSON object (it sizes its read buffers from the cap, per thread).
+DEFAULT_JSON_OBJECT_BYTES = 16 << 20
+
+_DUCKDB_FILE = re.compile(r'file "([^"]+)"')
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """Give an in-memory DuckDB connection that reads and writes timestamps in UTC."""
+    con = duckdb.connect()
+    # Session time zone UTC: TIMESTAMPTZ values come out as UTC instants, never shifted to the host's zone.
+    con.execute("SET TimeZone = 'UTC'")
+    # A library must not draw DuckDB's progress bar into the caller's terminal.
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def json_object_limit(files: Sequence[tuple[Path, str, str]]) -> int:
+    """Give a `maximum_object_size` that fits the largest of `files` (local path first) as one object.
+
+    A whole events.list dump is a single JSON object, so the cap must exceed the biggest file; it stays
+    as small as that allows because DuckDB allocates buffers of twice the cap for every reading thread.
+    """
+    largest = max((path.stat().st_size for path, *_ in files), default=0)
+    return max(DEFAULT_JSON_OBJECT_BYTES, 1 << largest.bit_length())
+
+
+def load_json(path: Path, shown: str, hint: str) -> Any:
+    """Give the parsed content of a small JSON file (metadata, dumps), or a DataError naming it."""
+    try:
+        with path.open("rb") as fh:
+            return json.load(fh)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{shown} is not valid JSON ({exc})", hint) from exc
+
+
+def expect_list(value: Any, shown: str, what: str, hint: str) -> list[Any]:
+    """Give `value` when it is a JSON array of objects, else a DataError saying what was expected."""
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise DataError(f"{shown}: expected {what} (a JSON array of objects)", hint)
+    return value
+
+
+def duckdb_data_error(exc: duckdb.Error, shown_by_local: dict[str, str], what: str, hint: str) -> DataError:
+    """Give a DataError for a DuckDB read failure, naming the source file DuckDB complained about."""
+    message = str(exc).strip()
+    match = _DUCKDB_FILE.search(message)
+    local = match.group(1) if match else None
+    shown = shown_by_local.get(local, local) if local else f"one of {len(shown_by_local)} {what}"
+    # DuckDB's own message carries the byte offset and the parser's complaint; keep it after the file name.
+    detail = message.split("Error: ", 1)[-1]
+    if local:
+        detail = detail.replace(local, shown)
+    return DataError(f"{shown}: cannot read {what} ({detail})", hint)
+
+
+def blank_to_none(value: Any) -> Any:
+    """Give None for empty strings, the value otherwise (exports write "" where the API omits a field)."""
+    return None if value == "" else value

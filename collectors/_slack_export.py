@@ -1,0 +1,325 @@
+"""Slack workspace exports (a folder or a ZIP) read into the raw Slack tables.
+
+An export holds `users.json`, the conversation lists (`channels.json`, and for full exports `groups.json`,
+`mpims.json`, `dms.json`) and one folder per conversation with a file per UTC day (`general/2026-09-07.json`,
+an array of messages, replies included). Folders are named after the channel, or after the conversation id
+for DMs and group DMs. Day files are parsed in bulk by DuckDB; the small metadata files by `json`.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import stat
+import tempfile
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from collectors._io import blank_to_none, duckdb_data_error, expect_list, load_json
+from collectors.errors import ConfigurationError, DataError
+from collectors.models import SLACK_CHANNELS, SLACK_MESSAGES, SLACK_USERS
+
+USERS_FILE = "users.json"
+# Conversation lists and the kind of conversation each one holds.
+CONVERSATION_LISTS = {
+    "channels.json": "channel",
+    "groups.json": "group",
+    "mpims.json": "mpim",
+    "dms.json": "im",
+}
+_DAY_FILE = re.compile(r"^[^/]+/\d{4}-\d{2}-\d{2}\.json$")
+
+_REEXPORT_HINT = "re-export the workspace from Slack, or remove the broken file"
+_DAY_HINT = "re-export the channel or remove the file"
+_ZIP_HINT = "the ZIP is damaged or was not written by Slack's export; re-download the export"
+
+# Columns DuckDB extracts from each message object; nested vendor objects stay JSON text.
+_MESSAGE_COLUMNS = {
+    "ts": "VARCHAR",
+    "thread_ts": "VARCHAR",
+    "user": "VARCHAR",
+    "bot_id": "VARCHAR",
+    "subtype": "VARCHAR",
+    "text": "VARCHAR",
+    "reply_count": "INTEGER",
+    "latest_reply": "VARCHAR",
+    "edited": "JSON",
+    "reactions": "JSON",
+    "files": "JSON",
+    "file": "JSON",
+    "attachments": "JSON",
+    "room": "JSON",
+}
+
+# `ts` is "seconds.micros"; integer arithmetic on its two halves keeps every microsecond (a DOUBLE would not).
+# Pre-2017 exports put a single legacy `file` object on file shares; it becomes a one-element `files` array.
+_MESSAGES_SQL = """
+SELECT d.channel_id, m.ts, m.thread_ts, m."user" AS user_id, m.bot_id, m.subtype, m.text, m.reply_count,
+       m.latest_reply, m.edited ->> 'ts' AS edited_ts, CAST(m.reactions AS VARCHAR) AS reactions,
+       CAST(coalesce(m.files, CASE WHEN m.file IS NOT NULL THEN json_array(m.file) END) AS VARCHAR) AS files,
+       CAST(m.attachments AS VARCHAR) AS attachments, CAST(m.room AS VARCHAR) AS room,
+       make_timestamp(CAST(split_part(m.ts, '.', 1) AS BIGINT) * 1000000
+                      + CAST(rpad(split_part(m.ts, '.', 2), 6, '0')[1:6] AS BIGINT)) AS posted_at
+FROM read_json($files, columns = $columns, format = 'array', filename = true) AS m
+JOIN _day_files AS d ON d.filename = m.filename
+ORDER BY d.channel_id, m.ts
+"""
+
+
+@dataclass(frozen=True)
+class ExportEntry:
+    """A file of an export: its path inside the export and what identifies its content."""
+
+    name: str  # POSIX path inside the export, e.g. "general/2026-09-07.json"
+    size: int
+    fingerprint: str  # mtime_ns for a folder export, CRC32 (hex) for a ZIP entry
+
+
+class SlackExport:
+    """An export opened for reading; ZIP entries are extracted on demand into a private temp folder."""
+
+    def __init__(self, source: Path, label: str) -> None:
+        self.source = source
+        self.label = label  # what stamp paths start with: "slack/", "slack.zip!" or "" for a bare folder
+        self._zip: zipfile.ZipFile | None = None
+        self._tmp: Path | None = None
+        self._prefix = ""
+        if source.is_dir():
+            self.entries = _folder_entries(source)
+            return
+        self._zip = _open_zip(source)
+        try:
+            for info in self._zip.infolist():
+                _check_entry(source, info)
+        except DataError:
+            self.close()
+            raise
+        self._prefix = _zip_prefix(self._zip)
+        self.entries = _zip_entries(self._zip, self._prefix)
+        self._tmp = Path(tempfile.mkdtemp(prefix="meetintel-slack-"))
+
+    def __enter__(self) -> SlackExport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the ZIP and delete whatever was extracted from it."""
+        if self._zip is not None:
+            self._zip.close()
+            self._zip = None
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def day_files(self) -> list[ExportEntry]:
+        """Give the day files of every conversation folder, sorted by folder then day."""
+        return sorted((e for e in self.entries.values() if _DAY_FILE.match(e.name)), key=lambda e: e.name)
+
+    def shown(self, name: str) -> str:
+        """Give how an entry is named in messages to the user (the file, or `zip!entry`)."""
+        if self._zip is not None:
+            return f"{self.source}!{self._prefix}{name}"
+        return str(self.source / name)
+
+    def local_paths(self, names: Sequence[str]) -> list[Path]:
+        """Give readable local files for `names`, extracting ZIP entries into the temp folder."""
+        if self._zip is None:
+            return [self.source / n for n in names]
+        return [self._extract(n) for n in names]
+
+    def release(self, names: Iterable[str]) -> None:
+        """Delete extracted copies of `names` once read, so a big ZIP never sits on disk twice."""
+        if self._tmp is None:
+            return
+        for name in names:
+            (self._tmp / name).unlink(missing_ok=True)
+
+    def _extract(self, name: str) -> Path:
+        assert self._zip is not None and self._tmp is not None
+        target = (self._tmp / name).resolve()
+        if not target.is_relative_to(self._tmp.resolve()):
+            raise DataError(f"{self.shown(name)}: ZIP entry escapes the extraction folder", _ZIP_HINT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with self._zip.open(self._prefix + name) as src, target.open("wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise DataError(f"{self.shown(name)}: cannot extract ({exc})", _ZIP_HINT) from exc
+        return target
+
+
+def _folder_entries(folder: Path) -> dict[str, ExportEntry]:
+    """Give the metadata files and day files of an export folder with their mtime stamps."""
+    entries: dict[str, ExportEntry] = {}
+    for path in folder.glob("*.json"):
+        entries[path.name] = _stamp_file(path, path.name)
+    for path in folder.glob("*/*.json"):
+        name = f"{path.parent.name}/{path.name}"
+        if _DAY_FILE.match(name):
+            entries[name] = _stamp_file(path, name)
+    return entries
+
+
+def _stamp_file(path: Path, name: str) -> ExportEntry:
+    st = path.stat()
+    return ExportEntry(name, st.st_size, str(st.st_mtime_ns))
+
+
+def _open_zip(source: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DataError(f"{source}: not a readable ZIP file ({exc})", _ZIP_HINT) from exc
+
+
+def _check_entry(source: Path, info: zipfile.ZipInfo) -> None:
+    """Refuse an entry that could write outside the extraction folder: absolute, `..`, or a symlink."""
+    name = info.filename
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    absolute = name.startswith(("/", "\\")) or bool(re.match(r"^[A-Za-z]:", name))
+    is_link = info.create_system == 3 and stat.S_ISLNK(info.external_attr >> 16)
+    if absolute or ".." in parts or is_link:
+        why = "is a symbolic link" if is_link else "points outside the export folder"
+        raise DataError(f"{source}!{name}: ZIP entry {why}; refusing to extract it", _ZIP_HINT)
+
+
+def _zip_prefix(zf: zipfile.ZipFile) -> str:
+    """Give the folder inside the ZIP that holds the export ("" at the root, or one wrapper folder)."""
+    tops = [i.filename for i in zf.infolist() if PurePosixPath(i.filename).name in CONVERSATION_LISTS]
+    if not tops:
+        return ""
+    shallowest = min(tops, key=lambda n: n.count("/"))
+    parent = str(PurePosixPath(shallowest).parent)
+    return "" if parent == "." else parent + "/"
+
+
+def _zip_entries(zf: zipfile.ZipFile, prefix: str) -> dict[str, ExportEntry]:
+    """Give metadata files and day files of a ZIP export, stamped by CRC32 and size."""
+    entries: dict[str, ExportEntry] = {}
+    for info in zf.infolist():
+        if info.is_dir() or not info.filename.startswith(prefix):
+            continue
+        name = info.filename[len(prefix) :]
+        if ("/" not in name and name.endswith(".json")) or _DAY_FILE.match(name):
+            entries[name] = ExportEntry(name, info.file_size, f"{info.CRC:08x}")
+    return entries
+
+
+def open_export(source: Path, label: str) -> SlackExport:
+    """Give the export at `source` (a folder or a ZIP) opened for reading."""
+    if not source.exists():
+        raise ConfigurationError(f"Slack export {source} does not exist", "check the workspace path")
+    return SlackExport(source, label)
+
+
+# ---- users and conversations -----------------------------------------------------------------------
+
+
+def read_users(path: Path, shown: str) -> pa.Table:
+    """Give the users of `users.json` as a SLACK_USERS table."""
+    users = expect_list(load_json(path, shown, _REEXPORT_HINT), shown, "a list of users", _REEXPORT_HINT)
+    rows = [_user_row(u, shown) for u in users]
+    return pa.Table.from_pylist(rows, schema=SLACK_USERS)
+
+
+def _user_row(user: dict[str, Any], shown: str) -> dict[str, Any]:
+    if not user.get("id"):
+        raise DataError(f"{shown}: a user has no id ({str(user)[:80]})", _REEXPORT_HINT)
+    profile = user.get("profile") or {}
+    return {
+        "user_id": user["id"],
+        "team_id": user.get("team_id") or profile.get("team"),
+        "name": blank_to_none(user.get("name")),
+        "real_name": blank_to_none(user.get("real_name") or profile.get("real_name")),
+        "display_name": blank_to_none(profile.get("display_name")),
+        # Exports write "" where the workspace hides e-mail addresses.
+        "email": blank_to_none(profile.get("email")),
+        "tz": blank_to_none(user.get("tz")),
+        "tz_offset": user.get("tz_offset"),
+        "is_bot": bool(user.get("is_bot")),
+        "deleted": bool(user.get("deleted")),
+        "is_restricted": bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
+    }
+
+
+def read_conversations(lists: dict[str, tuple[Path, str]]) -> pa.Table:
+    """Give the conversations of the lists present (list file name -> (local path, shown name))."""
+    rows: list[dict[str, Any]] = []
+    for list_name, (path, shown) in sorted(lists.items()):
+        kind = CONVERSATION_LISTS[list_name]
+        items = expect_list(
+            load_json(path, shown, _REEXPORT_HINT), shown, "a list of conversations", _REEXPORT_HINT
+        )
+        rows.extend(_conversation_row(c, kind, shown) for c in items)
+    return pa.Table.from_pylist(rows, schema=SLACK_CHANNELS)
+
+
+def _conversation_row(conv: dict[str, Any], kind: str, shown: str) -> dict[str, Any]:
+    if not conv.get("id"):
+        raise DataError(f"{shown}: a conversation has no id ({str(conv)[:80]})", _REEXPORT_HINT)
+    created = conv.get("created")
+    return {
+        "channel_id": conv["id"],
+        "name": blank_to_none(conv.get("name")),
+        # Everything but public channels is private; exports do not always say so.
+        "is_private": kind != "channel" or bool(conv.get("is_private")),
+        "is_im": bool(conv.get("is_im")) or kind == "im",
+        "is_mpim": bool(conv.get("is_mpim")) or kind == "mpim",
+        # Old exports write `created` as a string of epoch seconds.
+        "created": int(float(created)) if created not in (None, "") else None,
+        "topic": blank_to_none((conv.get("topic") or {}).get("value")),
+        "purpose": blank_to_none((conv.get("purpose") or {}).get("value")),
+        "members": conv.get("members"),
+    }
+
+
+def folder_channel_ids(conversations: pa.Table) -> dict[str, str]:
+    """Give the channel id of each possible folder name: the channel's name, or its id (DMs, group DMs)."""
+    ids = conversations.column("channel_id").to_pylist()
+    names = conversations.column("name").to_pylist()
+    by_folder = {cid: cid for cid in ids}
+    by_folder.update({name: cid for name, cid in zip(names, ids, strict=True) if name})
+    return by_folder
+
+
+# ---- messages ----------------------------------------------------------------------------------------
+
+
+def read_day_files(con: duckdb.DuckDBPyConnection, files: Sequence[tuple[Path, str, str]]) -> pa.Table:
+    """Give the messages of day files (local path, channel id, shown name) as a SLACK_MESSAGES table."""
+    if not files:
+        return SLACK_MESSAGES.empty_table()
+    paths = [str(p) for p, _, _ in files]
+    day_files = pa.table({"filename": paths, "channel_id": [c for _, c, _ in files]})
+    con.register("_day_files", day_files)
+    try:
+        table = con.sql(_MESSAGES_SQL, params={"files": paths, "columns": _MESSAGE_COLUMNS}).to_arrow_table()
+    except duckdb.Error as exc:
+        shown = {str(p): s for p, _, s in files}
+        raise duckdb_data_error(exc, shown, "Slack day files", _DAY_HINT) from exc
+    finally:
+        con.unregister("_day_files")
+    if table.column("ts").null_count:
+        raise _missing_ts_error(con, files)
+    # DuckDB gives a naive UTC timestamp; the cast only attaches the UTC zone.
+    return table.cast(SLACK_MESSAGES)
+
+
+def _missing_ts_error(con: duckdb.DuckDBPyConnection, files: Sequence[tuple[Path, str, str]]) -> DataError:
+    """Give the DataError for messages without `ts` (their key), naming the first file that has one."""
+    paths = [str(p) for p, _, _ in files]
+    [(local, count)] = con.sql(
+        "SELECT filename, count(*) FROM read_json($files, columns = {'ts': 'VARCHAR'}, format = 'array', "
+        "filename = true) WHERE ts IS NULL GROUP BY filename ORDER BY filename LIMIT 1",
+        params={"files": paths},
+    ).fetchall()
+    shown = {str(p): s for p, _, s in files}[local]
+    return DataError(f"{shown}: {count} message(s) without `ts`", _DAY_HINT)

@@ -1,0 +1,289 @@
+"""Offline collection: walk a workspace snapshot and yield raw-table chunks for new or changed files.
+
+A workspace (DESIGN.md §3) holds `slack/` or `slack.zip` (a Slack export) and `google/` with
+`calendar/<calendarId>.json|.ics`, `drive/files.json` and `directory/users.json|users.csv`. A bare Slack
+export (folder or ZIP) may also be passed as the root. Every source file has a `FileStamp`; a chunk is
+yielded only for files whose stamp is not in `seen`, so an incremental run reads only new data.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TypeVar
+
+import duckdb
+import pyarrow as pa
+
+from collectors._calendar_files import read_event_dumps, read_ics
+from collectors._google_files import read_directory_csv, read_directory_json, read_drive_files
+from collectors._io import connect
+from collectors._slack_export import (
+    CONVERSATION_LISTS,
+    USERS_FILE,
+    SlackExport,
+    folder_channel_ids,
+    open_export,
+    read_conversations,
+    read_day_files,
+    read_users,
+)
+from collectors.errors import ConfigurationError, DataError
+
+T = TypeVar("T")
+
+# Upper bound on the source bytes one chunk reads, whatever `chunk_files` says (keeps peak memory flat).
+CHUNK_BYTES = 64 << 20
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    """The cursor of one source file: where it is and what identifies its content."""
+
+    path: str  # relative to the workspace root (for ZIP entries: "slack.zip!general/2026-09-07.json")
+    size: int
+    fingerprint: str  # mtime_ns for plain files, CRC32 for ZIP entries
+
+
+@dataclass
+class Chunk:
+    """Rows of one raw table and the source files they fully cover (committed together)."""
+
+    table: str  # raw table name from collectors.models.RAW_TABLES
+    batch: pa.Table  # exactly RAW_TABLES[table].schema
+    files: list[FileStamp]
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where each source of a workspace lives (None when absent)."""
+
+    root: Path
+    slack: Path | None
+    slack_label: str  # prefix of Slack stamp paths: "slack/", "slack.zip!", "export.zip!" or ""
+    google: Path | None
+
+
+def collect_workspace(
+    root: Path,
+    seen: Mapping[str, FileStamp],
+    *,
+    ics_window: tuple[datetime, datetime] | None = None,
+    chunk_files: int = 500,
+) -> Iterator[Chunk]:
+    """Yield chunks for the workspace's new or changed source files (stamp not in `seen`).
+
+    Order: directory users, Slack users, Slack channels, Slack messages, calendar events, Drive files.
+    A file with no rows still yields a (empty) chunk so its stamp gets recorded. Slack day files and
+    calendar JSON files are read `chunk_files` at a time (and at most about `CHUNK_BYTES` of JSON per
+    chunk); `.ics` files are expanded over `ics_window`, or over the file's own default window (see
+    `_calendar_files.default_ics_window`).
+    """
+    if chunk_files < 1:
+        raise ConfigurationError(
+            f"chunk_files must be at least 1, got {chunk_files}", "pass a positive number"
+        )
+    layout = _locate(Path(root))
+    con = connect()
+    try:
+        if layout.google is not None:
+            yield from _directory_chunks(layout, seen)
+        if layout.slack is not None:
+            with open_export(layout.slack, layout.slack_label) as export:
+                yield from _slack_chunks(export, seen, con, chunk_files)
+        if layout.google is not None:
+            yield from _calendar_chunks(layout, seen, con, ics_window, chunk_files)
+            yield from _drive_chunks(layout, seen)
+    finally:
+        con.close()
+
+
+def _locate(root: Path) -> _Layout:
+    """Give where the Slack export and the Google dumps of `root` are."""
+    if not root.exists():
+        raise ConfigurationError(f"workspace {root} does not exist", "check the --workspace path")
+    if root.is_file():
+        if not zipfile.is_zipfile(root):
+            raise ConfigurationError(
+                f"{root} is a file but not a ZIP", "pass a workspace folder or a Slack export"
+            )
+        return _Layout(root.parent, root, f"{root.name}!", None)
+    folder, archive = root / "slack", root / "slack.zip"
+    if folder.is_dir() and archive.is_file():
+        raise ConfigurationError(
+            f"{root} holds both slack/ and slack.zip", "keep one of them so the export is read once"
+        )
+    slack, label = None, ""
+    if folder.is_dir():
+        slack, label = folder, "slack/"
+    elif archive.is_file():
+        slack, label = archive, "slack.zip!"
+    elif any((root / name).is_file() for name in (USERS_FILE, *CONVERSATION_LISTS)):
+        slack = root  # a bare export folder
+    google = root / "google" if (root / "google").is_dir() else None
+    if slack is None and google is None:
+        raise ConfigurationError(
+            f"{root} has no slack/, slack.zip, google/ or Slack export files",
+            "point at a workspace snapshot (see DESIGN.md §3) or a Slack export",
+        )
+    return _Layout(root, slack, label, google)
+
+
+def _stamp(root: Path, path: Path) -> FileStamp:
+    """Give the stamp of a plain file: its path below `root`, size and mtime_ns."""
+    st = path.stat()
+    return FileStamp(path.relative_to(root).as_posix(), st.st_size, str(st.st_mtime_ns))
+
+
+def _is_new(stamp: FileStamp, seen: Mapping[str, FileStamp]) -> bool:
+    return seen.get(stamp.path) != stamp
+
+
+def _groups(items: Sequence[T], sizes: Sequence[int], max_files: int) -> Iterator[Sequence[T]]:
+    """Give consecutive groups of at most `max_files` items and about `CHUNK_BYTES` of file content.
+
+    The byte budget bounds memory when files are big (a calendar dump can be megabytes); a single file
+    larger than the budget still forms a group of its own.
+    """
+    start, total = 0, 0
+    for i, size in enumerate(sizes):
+        if i > start and (i - start >= max_files or total + size > CHUNK_BYTES):
+            yield items[start:i]
+            start, total = i, 0
+        total += size
+    if start < len(items):
+        yield items[start:]
+
+
+# ---- directory and Drive ------------------------------------------------------------------------------
+
+
+def _directory_chunks(layout: _Layout, seen: Mapping[str, FileStamp]) -> Iterator[Chunk]:
+    """Yield the directory users chunk when users.json or users.csv is new."""
+    assert layout.google is not None
+    as_json, as_csv = layout.google / "directory" / "users.json", layout.google / "directory" / "users.csv"
+    if as_json.is_file() and as_csv.is_file():
+        raise ConfigurationError(
+            f"{as_json.parent} holds both users.json and users.csv",
+            "keep one of them; person ids differ between the two (directory id vs e-mail)",
+        )
+    path = as_json if as_json.is_file() else as_csv
+    if not path.is_file():
+        return
+    stamp = _stamp(layout.root, path)
+    if _is_new(stamp, seen):
+        read = read_directory_json if path is as_json else read_directory_csv
+        yield Chunk("directory_users", read(path, str(path)), [stamp])
+
+
+def _drive_chunks(layout: _Layout, seen: Mapping[str, FileStamp]) -> Iterator[Chunk]:
+    """Yield the Drive files chunk when files.json is new."""
+    assert layout.google is not None
+    path = layout.google / "drive" / "files.json"
+    if not path.is_file():
+        return
+    stamp = _stamp(layout.root, path)
+    if _is_new(stamp, seen):
+        yield Chunk("drive_files", read_drive_files(path, str(path)), [stamp])
+
+
+# ---- calendar -----------------------------------------------------------------------------------------
+
+
+def _calendar_chunks(
+    layout: _Layout,
+    seen: Mapping[str, FileStamp],
+    con: duckdb.DuckDBPyConnection,
+    ics_window: tuple[datetime, datetime] | None,
+    chunk_files: int,
+) -> Iterator[Chunk]:
+    """Yield calendar events of new calendar files: JSON dumps `chunk_files` at a time, then each .ics."""
+    assert layout.google is not None
+    folder = layout.google / "calendar"
+    if not folder.is_dir():
+        return
+    paths = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in (".json", ".ics"))
+    todo = [(p, s) for p in paths if _is_new(s := _stamp(layout.root, p), seen)]
+    dumps = [(p, s) for p, s in todo if p.suffix.lower() == ".json"]
+    for group in _groups(dumps, [s.size for _, s in dumps], chunk_files):
+        batch = read_event_dumps(con, [(p, p.stem, str(p)) for p, _ in group])
+        yield Chunk("calendar_events", batch, [s for _, s in group])
+    for path, stamp in todo:
+        if path.suffix.lower() == ".ics":
+            yield Chunk("calendar_events", read_ics(path, path.stem, str(path), ics_window), [stamp])
+
+
+# ---- Slack --------------------------------------------------------------------------------------------
+
+
+def _slack_chunks(
+    export: SlackExport, seen: Mapping[str, FileStamp], con: duckdb.DuckDBPyConnection, chunk_files: int
+) -> Iterator[Chunk]:
+    """Yield Slack users, conversations and messages of the export's new files, in that order."""
+    stamps = {
+        e.name: FileStamp(export.label + e.name, e.size, e.fingerprint) for e in export.entries.values()
+    }
+    if USERS_FILE in stamps and _is_new(stamps[USERS_FILE], seen):
+        [path] = export.local_paths([USERS_FILE])
+        yield Chunk("slack_users", read_users(path, export.shown(USERS_FILE)), [stamps[USERS_FILE]])
+        export.release([USERS_FILE])
+    lists = [name for name in CONVERSATION_LISTS if name in stamps]
+    days = [e.name for e in export.day_files() if _is_new(stamps[e.name], seen)]
+    lists_changed = any(_is_new(stamps[name], seen) for name in lists)
+    if not (lists_changed or days):
+        return
+    if not lists:
+        raise DataError(
+            f"{export.shown(days[0])}: the export has day files but no channels.json",
+            "re-export the workspace from Slack; the conversation lists name each folder's channel",
+        )
+    conversations = _read_conversations(export, lists)
+    if lists_changed:
+        yield Chunk("slack_channels", conversations, [stamps[name] for name in lists])
+    if days:
+        channel_of = _channel_of_days(export, days, folder_channel_ids(conversations))
+        for group in _groups(days, [stamps[n].size for n in days], chunk_files):
+            yield Chunk(
+                "slack_messages", _read_days(export, con, group, channel_of), [stamps[n] for n in group]
+            )
+
+
+def _read_conversations(export: SlackExport, lists: list[str]) -> pa.Table:
+    """Give all conversations of the export's conversation lists (needed to name message channels)."""
+    paths = export.local_paths(lists)
+    table = read_conversations(
+        {name: (path, export.shown(name)) for name, path in zip(lists, paths, strict=True)}
+    )
+    export.release(lists)
+    return table
+
+
+def _channel_of_days(export: SlackExport, days: list[str], by_folder: dict[str, str]) -> dict[str, str]:
+    """Give the channel id of each day file's folder; a folder no conversation list names is an error."""
+    channel_of: dict[str, str] = {}
+    for name in days:
+        folder = name.split("/", 1)[0]
+        if folder not in by_folder:
+            raise DataError(
+                f"{export.shown(folder)}: folder matches no conversation in channels.json, groups.json, "
+                "mpims.json or dms.json",
+                "re-export the workspace (the conversation lists are incomplete) or remove the folder",
+            )
+        channel_of[name] = by_folder[folder]
+    return channel_of
+
+
+def _read_days(
+    export: SlackExport, con: duckdb.DuckDBPyConnection, names: Sequence[str], channel_of: dict[str, str]
+) -> pa.Table:
+    """Give the messages of a group of day files, deleting ZIP extracts once read."""
+    paths = export.local_paths(names)
+    try:
+        return read_day_files(
+            con, [(p, channel_of[n], export.shown(n)) for p, n in zip(paths, names, strict=True)]
+        )
+    finally:
+        export.release(names)
