@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,19 @@ from collectors.errors import DataError
 DEFAULT_JSON_OBJECT_BYTES = 16 << 20
 
 _DUCKDB_FILE = re.compile(r'file "([^"]+)"')
+
+
+def content_fingerprint(path: Path) -> str:
+    """Give the CRC32 of a file's bytes as hex, the same fingerprint ZIP entries carry.
+
+    Content, not mtime: a copy that keeps the old mtime, or a rewrite with the same bytes, is judged by
+    what it holds, so incremental runs neither miss an edit nor re-read an unchanged file.
+    """
+    crc = 0
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            crc = zlib.crc32(block, crc)
+    return f"{crc:08x}"
 
 
 def connect() -> duckdb.DuckDBPyConnection:

@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from collectors._io import blank_to_none, duckdb_data_error, expect_list, load_json
+from collectors._io import blank_to_none, content_fingerprint, duckdb_data_error, expect_list, load_json
 from collectors.errors import ConfigurationError, DataError
 from collectors.models import SLACK_CHANNELS, SLACK_MESSAGES, SLACK_USERS
 
@@ -78,7 +78,7 @@ class ExportEntry:
 
     name: str  # POSIX path inside the export, e.g. "general/2026-09-07.json"
     size: int
-    fingerprint: str  # mtime_ns for a folder export, CRC32 (hex) for a ZIP entry
+    fingerprint: str  # CRC32 (hex) of the content, for folder files and ZIP entries alike
 
 
 class SlackExport:
@@ -157,7 +157,7 @@ class SlackExport:
 
 
 def _folder_entries(folder: Path) -> dict[str, ExportEntry]:
-    """Give the metadata files and day files of an export folder with their mtime stamps."""
+    """Give the metadata files and day files of an export folder with their content stamps."""
     entries: dict[str, ExportEntry] = {}
     for path in folder.glob("*.json"):
         entries[path.name] = _stamp_file(path, path.name)
@@ -169,8 +169,7 @@ def _folder_entries(folder: Path) -> dict[str, ExportEntry]:
 
 
 def _stamp_file(path: Path, name: str) -> ExportEntry:
-    st = path.stat()
-    return ExportEntry(name, st.st_size, str(st.st_mtime_ns))
+    return ExportEntry(name, path.stat().st_size, content_fingerprint(path))
 
 
 def _open_zip(source: Path) -> zipfile.ZipFile:

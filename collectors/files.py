@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from collectors._calendar_files import read_event_dumps, read_ics
 from collectors._google_files import read_directory_csv, read_directory_json, read_drive_files
-from collectors._io import connect
+from collectors._io import connect, content_fingerprint
 from collectors._slack_export import (
     CONVERSATION_LISTS,
     USERS_FILE,
@@ -45,7 +45,7 @@ class FileStamp:
 
     path: str  # relative to the workspace root (for ZIP entries: "slack.zip!general/2026-09-07.json")
     size: int
-    fingerprint: str  # mtime_ns for plain files, CRC32 for ZIP entries
+    fingerprint: str  # CRC32 (hex) of the content, for plain files and ZIP entries alike
 
 
 @dataclass
@@ -133,9 +133,8 @@ def _locate(root: Path) -> _Layout:
 
 
 def _stamp(root: Path, path: Path) -> FileStamp:
-    """Give the stamp of a plain file: its path below `root`, size and mtime_ns."""
-    st = path.stat()
-    return FileStamp(path.relative_to(root).as_posix(), st.st_size, str(st.st_mtime_ns))
+    """Give the stamp of a plain file: its path below `root`, size and content CRC32."""
+    return FileStamp(path.relative_to(root).as_posix(), path.stat().st_size, content_fingerprint(path))
 
 
 def _is_new(stamp: FileStamp, seen: Mapping[str, FileStamp]) -> bool:

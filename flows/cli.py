@@ -152,8 +152,38 @@ def sandbox_generate(
         raise typer.Exit(EXIT_FAILED) from exc
     with console.status(f"Generating {people} people × {days} days…"):
         summary = generate_workspace(out, people=people, days=days, seed=seed, start=first)
-    console.print(f"Workspace written to [bold]{out}[/] with truth.json beside slack/ and google/")
-    console.print(summary.describe())
+    console.print(f"Workspace written to [bold]{out}[/] (ground truth in {summary.truth_file.name})")
+    console.print(
+        f"{summary.messages:,} Slack messages ({summary.replies:,} replies) in {summary.channels} channels, "
+        f"{summary.users} Slack users, {summary.event_rows:,} calendar rows "
+        f"({summary.unique_events:,} events) in {summary.calendars} calendars, "
+        f"{summary.files:,} Drive files, {summary.directory_users} directory users"
+    )
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(
+    workspace: Annotated[Path, typer.Argument(help="Workspace snapshot to serve (slack/, google/).")],
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1; 0 picks a free one.")] = 8765,
+    time_scale: Annotated[
+        float, typer.Option(help="Rate-limit windows are 60 s / time_scale (60 makes Tier 3 50 calls/s).")
+    ] = 1.0,
+) -> None:
+    """Serve a workspace as the Slack Web API and Google Calendar/Drive/Directory APIs on 127.0.0.1."""
+    from sandbox import ServerSettings, serve_forever
+
+    try:
+        serve_forever(
+            workspace, port, ServerSettings(time_scale=time_scale),
+            on_ready=lambda url: console.print(
+                f"Serving [bold]{workspace}[/] at {url} "
+                f"(Slack base_url {url}/api/, Google api_endpoint {url}); Ctrl-C stops"
+            ),
+        )
+    except MeetintelError as exc:
+        raise _fail(exc) from exc
+    except KeyboardInterrupt:
+        console.print("stopped")
 
 
 def main() -> None:

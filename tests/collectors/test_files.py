@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zlib
 import zipfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -53,12 +54,12 @@ def test_first_run_yields_every_table_in_order_with_exact_schemas(workspace: Pat
         assert chunk.batch.schema.equals(RAW_TABLES[chunk.table].schema), chunk.table
 
 
-def test_stamp_paths_are_relative_to_the_workspace_and_fingerprints_are_mtimes(workspace: Path) -> None:
-    """Plain files are stamped by path below the root, size and mtime_ns."""
+def test_stamp_paths_are_relative_to_the_workspace_and_fingerprints_are_content_crcs(workspace: Path) -> None:
+    """Plain files are stamped by path below the root, size and the CRC32 of their bytes."""
     stamps = _stamps(_collect(workspace))
     day = workspace / "slack" / "general" / "2026-09-07.json"
     assert stamps["slack/general/2026-09-07.json"] == FileStamp(
-        "slack/general/2026-09-07.json", day.stat().st_size, str(day.stat().st_mtime_ns)
+        "slack/general/2026-09-07.json", day.stat().st_size, f"{zlib.crc32(day.read_bytes()):08x}"
     )
     assert sorted(stamps) == sorted(
         ["google/directory/users.json", "google/calendar/ann@acme.example.json",
@@ -71,6 +72,15 @@ def test_stamp_paths_are_relative_to_the_workspace_and_fingerprints_are_mtimes(w
 def test_second_run_with_the_returned_stamps_yields_nothing(workspace: Path) -> None:
     """Feeding back every stamp of a run means nothing is new: no chunk at all."""
     assert _collect(workspace, _stamps(_collect(workspace))) == []
+
+
+def test_touched_or_rewritten_files_with_the_same_bytes_are_not_read_again(workspace: Path) -> None:
+    """A new mtime alone (a copy, a re-export of the same data) does not make a file new."""
+    seen = _stamps(_collect(workspace))
+    for path in workspace.rglob("*.json"):
+        path.write_bytes(path.read_bytes())
+        os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 5_000_000_000))
+    assert _collect(workspace, seen) == []
 
 
 def test_new_day_file_yields_exactly_its_rows(workspace: Path) -> None:
