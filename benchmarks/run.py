@@ -86,7 +86,7 @@ def bench_size(size: str, flow: bool) -> dict:
     full = _child(args)
     again = _child(args)
     with duckdb.connect(str(state), read_only=True) as con:
-        messages = con.execute("SELECT count(*) FROM slack_messages").fetchone()[0]
+        messages = con.execute("SELECT count(*) FROM slack_messages").fetchall()[0][0]
     result = {
         "size": size,
         "people_days": list(SIZES[size]),

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-from collectors.files import Chunk, FileStamp
 
 from checkpoints._ddl import BOOKKEEPING, create_table_sql
 from checkpoints.models import RunRecord
 from collectors.errors import ConfigurationError, DataError
+from collectors.files import Chunk, FileStamp
 from collectors.models import RAW_TABLES
 
 SCHEMA_VERSION = "1"
@@ -136,14 +136,16 @@ class StateStore:
         """Give the number of rows in `table` (0 when it does not exist)."""
         if not self.has_table(table):
             return 0
-        row = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()
-        return int(row[0]) if row else 0
+        return int(self._scalar(f"SELECT count(*) FROM {table}") or 0)
 
     def has_table(self, table: str) -> bool:
-        row = self.con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary", [table]
-        ).fetchone()
-        return bool(row and row[0])
+        sql = "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary"
+        return bool(self._scalar(sql, [table]))
+
+    def _scalar(self, sql: str, params: list[object] | None = None) -> object:
+        """Give the first column of the first row, fetching the whole result so the connection is free."""
+        rows = self.con.execute(sql, params or []).fetchall()
+        return rows[0][0] if rows else None
 
     # ---- incremental detection ----------------------------------------------------------------
 
@@ -154,8 +156,7 @@ class StateStore:
             "SEMI JOIN (SELECT DISTINCT channel_id, ts FROM pending_detection) p "
             "ON m.channel_id = p.channel_id AND m.ts = p.ts"
         )
-        row = self.con.execute(f"SELECT count(*) FROM {name}").fetchone()
-        return int(row[0]) if row else 0
+        return int(self._scalar(f"SELECT count(*) FROM {name}") or 0)
 
     def commit_detection(self, evidence: pa.Table, view: str = "new_slack_messages") -> None:
         """Replace evidence of the pending messages with `evidence` and clear them, in one transaction."""
@@ -185,8 +186,8 @@ class StateStore:
     # ---- meta ---------------------------------------------------------------------------------
 
     def get_meta(self, key: str, default: str = "") -> str:
-        row = self.con.execute("SELECT value FROM state_meta WHERE key = ?", [key]).fetchone()
-        return str(row[0]) if row else default
+        value = self._scalar("SELECT value FROM state_meta WHERE key = ?", [key])
+        return default if value is None else str(value)
 
     def set_meta(self, key: str, value: str) -> None:
         self.con.execute("INSERT OR REPLACE INTO state_meta VALUES (?, ?)", [key, value])
