@@ -1,5 +1,19 @@
 """Collectors: raw record models, the error hierarchy, and the offline workspace reader."""
 
+from collectors._live_models import (
+    BreakerPolicy,
+    GoogleAuth,
+    GoogleConfig,
+    GoogleOptions,
+    LiveChunk,
+    LiveConfig,
+    ReplaceScope,
+    RetryPolicy,
+    SlackConfig,
+    SlackOptions,
+    SlackRates,
+    SourceOutcome,
+)
 from collectors.errors import (
     ConfigurationError,
     DataError,
@@ -8,6 +22,8 @@ from collectors.errors import (
     RetriableError,
 )
 from collectors.files import Chunk, FileStamp, collect_workspace
+from collectors.google_api import GoogleApi, GoogleDiscoveryApi
+from collectors.live import LiveCollection, LiveSources, build_live_sources, collect_live
 from collectors.models import (
     CALENDAR_ATTACHMENT,
     CALENDAR_ATTENDEE,
@@ -19,10 +35,33 @@ from collectors.models import (
     SLACK_MESSAGES,
     SLACK_USERS,
     UTC_US,
+    Cursor,
     RawTable,
 )
+from collectors.slack_api import SlackApi, SlackWebApi
 
 __all__ = [
+    "BreakerPolicy",
+    "Cursor",
+    "GoogleApi",
+    "GoogleAuth",
+    "GoogleConfig",
+    "GoogleDiscoveryApi",
+    "GoogleOptions",
+    "LiveChunk",
+    "LiveCollection",
+    "LiveConfig",
+    "LiveSources",
+    "ReplaceScope",
+    "RetryPolicy",
+    "SlackApi",
+    "SlackConfig",
+    "SlackOptions",
+    "SlackRates",
+    "SlackWebApi",
+    "SourceOutcome",
+    "build_live_sources",
+    "collect_live",
     "CALENDAR_ATTACHMENT",
     "CALENDAR_ATTENDEE",
     "CALENDAR_EVENTS",
