@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml constraints.txt
 demo: install
 	rm -rf $(DEMO)
 	$(BIN)/meetintel sandbox generate $(DEMO)/workspace --people 40 --days 14 --seed 7
-	$(BIN)/meetintel run --workspace $(DEMO)/workspace --out $(DEMO)/out --state $(DEMO)/state.duckdb
+	$(BIN)/meetintel run --sandbox $(DEMO)/workspace --out $(DEMO)/out --state $(DEMO)/state.duckdb
 	@echo "Reports: $(DEMO)/out  (meetings.json, people.json, CSV)  State: $(DEMO)/state.duckdb"
 
 test: install

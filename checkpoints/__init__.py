@@ -1,6 +1,6 @@
 """The state store: raw tables, cursors, derived tables and the runs ledger in one DuckDB file."""
 
-from checkpoints.models import RunRecord, StageStat
-from checkpoints.store import StateStore
+from checkpoints.models import RunRecord, SourceStatus, StageStat
+from checkpoints.store import StateStore, discard, prepare_refresh, swap_in
 
-__all__ = ["RunRecord", "StageStat", "StateStore"]
+__all__ = ["RunRecord", "SourceStatus", "StageStat", "StateStore", "discard", "prepare_refresh", "swap_in"]

@@ -44,5 +44,5 @@ CREATE TABLE IF NOT EXISTS pending_detection (channel_id VARCHAR, ts VARCHAR);
 CREATE TABLE IF NOT EXISTS state_meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR PRIMARY KEY, mode VARCHAR, started_at TIMESTAMPTZ, ended_at TIMESTAMPTZ,
-    status VARCHAR, rows_read JSON, rows_written JSON, stages JSON, errors JSON);
+    status VARCHAR, rows_read JSON, rows_written JSON, stages JSON, errors JSON, sources JSON);
 """

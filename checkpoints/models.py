@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class StageStat(BaseModel):
@@ -23,6 +23,25 @@ class StageStat(BaseModel):
         return self.rows_in / self.seconds if self.seconds > 0 else 0.0
 
 
+class SourceStatus(BaseModel):
+    """How one live source went in a run: its outcome, traffic, retries and circuit breaker."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    source: str
+    status: str  # ok | skipped_breaker_open | failed
+    reason: str | None = None
+    rows: dict[str, int] = Field(default_factory=dict)
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    waited_seconds: float = 0.0
+    breaker_state: str = "closed"
+    breaker_failures: int = 0
+    failed_units: list[str] = Field(default_factory=list)
+    skipped_units: list[str] = Field(default_factory=list)
+
+
 class RunRecord(BaseModel):
     """One entry of the runs ledger."""
 
@@ -35,3 +54,4 @@ class RunRecord(BaseModel):
     rows_written: dict[str, int] = Field(default_factory=dict)
     stages: list[StageStat] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)
+    sources: list[SourceStatus] = Field(default_factory=list)  # live runs only

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -13,9 +14,9 @@ import pyarrow as pa
 
 from checkpoints._ddl import BOOKKEEPING, create_table_sql
 from checkpoints.models import RunRecord
+from collectors import Chunk, FileStamp, LiveChunk
 from collectors.errors import ConfigurationError, DataError
-from collectors.files import Chunk, FileStamp
-from collectors.models import RAW_TABLES
+from collectors.models import RAW_TABLES, Cursor
 
 SCHEMA_VERSION = "1"
 
@@ -87,14 +88,45 @@ class StateStore:
         table = RAW_TABLES[chunk.table]
         with self.transaction():
             self._upsert(table.name, chunk.batch, table.key)
-            if table.name == "slack_messages" and chunk.batch.num_rows:
-                self.con.register("_chunk", chunk.batch)
-                self.con.execute("INSERT INTO pending_detection SELECT channel_id, ts FROM _chunk")
-                self.con.unregister("_chunk")
+            self._mark_pending(table.name, chunk.batch)
             self._record_stamps(chunk.files, table.name, chunk.batch.num_rows, run_id)
             if chunk.batch.num_rows:
                 self._bump("raw_version")
         return chunk.batch.num_rows
+
+    def cursors(self) -> dict[tuple[str, str], Cursor]:
+        """Give every saved live-collection cursor by (source, key)."""
+        rows = self.con.execute("SELECT source, key, value FROM cursors").fetchall()
+        return {(s, k): Cursor(s, k, v) for s, k, v in rows}
+
+    def commit_live(self, chunk: LiveChunk, run_id: str) -> int:
+        """Apply a live chunk in one transaction: clear its replace scope, upsert rows, save cursors."""
+        table = RAW_TABLES[chunk.table]
+        with self.transaction():
+            if chunk.replace_scope is not None:
+                scope = chunk.replace_scope
+                if scope.table not in RAW_TABLES or scope.column not in RAW_TABLES[scope.table].schema.names:
+                    raise DataError(f"replace scope {scope} names no raw table column", "report it as a bug")
+                self.con.execute(f'DELETE FROM {scope.table} WHERE "{scope.column}" = ?', [scope.value])
+            self._upsert(table.name, chunk.batch, table.key)
+            self._mark_pending(table.name, chunk.batch)
+            now = _now()
+            if chunk.cursors:
+                self.con.executemany(
+                    "INSERT OR REPLACE INTO cursors VALUES (?, ?, ?, ?, ?)",
+                    [(c.source, c.key, c.value, run_id, now) for c in chunk.cursors],
+                )
+            if chunk.batch.num_rows or chunk.replace_scope is not None:
+                self._bump("raw_version")
+        return chunk.batch.num_rows
+
+    def _mark_pending(self, table: str, batch: pa.Table) -> None:
+        """Queue upserted messages for detection (in the caller's transaction)."""
+        if table != "slack_messages" or batch.num_rows == 0:
+            return
+        self.con.register("_chunk", batch)
+        self.con.execute("INSERT INTO pending_detection SELECT channel_id, ts FROM _chunk")
+        self.con.unregister("_chunk")
 
     def _upsert(self, name: str, batch: pa.Table, key: Iterable[str]) -> None:
         """Replace rows of `name` sharing a key with `batch`, then insert it (the last row per key wins)."""
@@ -219,7 +251,7 @@ class StateStore:
         """Open a ledger entry for a run and give its id."""
         run_id = f"{_now():%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
         self.con.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, NULL, 'running', '{}', '{}', '[]', '[]')",
+            "INSERT INTO runs VALUES (?, ?, ?, NULL, 'running', '{}', '{}', '[]', '[]', '[]')",
             [run_id, mode, _now()],
         )
         return run_id
@@ -228,7 +260,7 @@ class StateStore:
         """Close a run's ledger entry with its status and figures."""
         self.con.execute(
             "UPDATE runs SET ended_at = ?, status = ?, rows_read = ?, rows_written = ?, stages = ?, "
-            "errors = ? WHERE run_id = ?",
+            "errors = ?, sources = ? WHERE run_id = ?",
             [
                 _now(),
                 record.status,
@@ -236,6 +268,7 @@ class StateStore:
                 json.dumps(record.rows_written),
                 json.dumps([s.model_dump() for s in record.stages]),
                 json.dumps(record.errors),
+                json.dumps([src.model_dump() for src in record.sources]),
                 record.run_id,
             ],
         )
@@ -243,7 +276,8 @@ class StateStore:
     def runs(self, limit: int = 10) -> list[RunRecord]:
         """Give the latest runs, newest first."""
         rows = self.con.execute(
-            "SELECT run_id, mode, status, started_at, ended_at, rows_read, rows_written, stages, errors "
+            "SELECT run_id, mode, status, started_at, ended_at, rows_read, rows_written, stages, errors, "
+            "sources "
             "FROM runs ORDER BY started_at DESC LIMIT ?",
             [limit],
         ).fetchall()
@@ -258,9 +292,41 @@ class StateStore:
                 rows_written=json.loads(r[6]),
                 stages=json.loads(r[7]),
                 errors=json.loads(r[8]),
+                sources=json.loads(r[9] or "[]"),
             )
             for r in rows
         ]
+
+
+def prepare_refresh(state: Path) -> Path:
+    """Give a fresh state file beside `state` for a full refresh, carrying over the runs ledger and meta.
+
+    The refresh collects into it; `swap_in` replaces `state` only once the refresh succeeded, so a failed or
+    killed full refresh leaves the old state whole.
+    """
+    work = state.with_name(state.name + ".refresh")
+    discard(work)
+    with StateStore(work) as fresh:
+        if state.exists():
+            fresh.con.execute(f"ATTACH '{state.as_posix()}' AS old (READ_ONLY)")
+            fresh.con.execute("INSERT INTO runs SELECT * FROM old.runs")
+            fresh.con.execute(
+                "INSERT OR REPLACE INTO state_meta SELECT * FROM old.state_meta WHERE key IN ('breakers')"
+            )
+            fresh.con.execute("DETACH old")
+    return work
+
+
+def swap_in(work: Path, state: Path) -> None:
+    """Atomically make the refreshed state file the state (all connections to both must be closed)."""
+    os.replace(work, state)
+    Path(f"{state}.wal").unlink(missing_ok=True)
+
+
+def discard(work: Path) -> None:
+    """Remove a refresh state file and its write-ahead log."""
+    work.unlink(missing_ok=True)
+    Path(f"{work}.wal").unlink(missing_ok=True)
 
 
 class _Transaction:

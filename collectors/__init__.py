@@ -14,6 +14,7 @@ from collectors._live_models import (
     SlackRates,
     SourceOutcome,
 )
+from collectors._resilience import BreakerSnapshot, StatsSnapshot
 from collectors.errors import (
     ConfigurationError,
     DataError,
@@ -42,6 +43,8 @@ from collectors.slack_api import SlackApi, SlackWebApi
 
 __all__ = [
     "BreakerPolicy",
+    "BreakerSnapshot",
+    "StatsSnapshot",
     "Cursor",
     "GoogleApi",
     "GoogleAuth",

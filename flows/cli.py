@@ -13,6 +13,7 @@ from rich.table import Table
 
 from checkpoints import RunRecord, StateStore
 from collectors.errors import MeetintelError
+from flows.params import LiveEndpoints
 from flows.settings import Settings
 
 # Offline by default: no telemetry calls from Prefect (set before Prefect is imported).
@@ -59,29 +60,90 @@ def run(
     out: OutOpt = None,
     state: StateOpt = None,
     full_refresh: Annotated[
-        bool, typer.Option("--full-refresh", help="Forget stored data and cursors and re-collect everything.")
+        bool,
+        typer.Option("--full-refresh", help="Re-collect everything and swap the new state in at the end."),
     ] = False,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live",
+            help="Collect from the Slack and Google APIs (tokens from MEETINTEL_SLACK_TOKEN, "
+            "MEETINTEL_GOOGLE_* or Prefect Secret blocks) instead of workspace files.",
+        ),
+    ] = False,
+    slack_base_url: Annotated[
+        str | None, typer.Option(help="Slack Web API base URL (live runs). Env: MEETINTEL_SLACK_BASE_URL.")
+    ] = None,
+    google_endpoint: Annotated[
+        str | None, typer.Option(help="Google API endpoint (live runs). Env: MEETINTEL_GOOGLE_API_ENDPOINT.")
+    ] = None,
+    sandbox: Annotated[
+        Path | None,
+        typer.Option(
+            help="Serve this workspace with the local API sandbox on a free loopback port and collect "
+            "from it live, through the real Slack and Google clients (the demo)."
+        ),
+    ] = None,
 ) -> None:
-    """Run the pipeline: collect, detect, correlate, aggregate, export (incremental unless --full-refresh)."""
+    """Run the pipeline: collect, detect, correlate, aggregate, export (incremental unless --full-refresh).
+
+    Exit codes: 0 completed, 1 failed, 3 partial (a source was skipped; the next run catches up).
+    """
     try:
-        settings = Settings.from_cli(workspace=workspace, out=out, state=state)
-        record = _run_flow(settings, full_refresh)
+        settings = Settings.from_cli(
+            workspace=workspace,
+            out=out,
+            state=state,
+            slack_base_url=slack_base_url,
+            google_api_endpoint=google_endpoint,
+        )
+        if sandbox is not None:
+            record = _run_against_sandbox(settings, sandbox, full_refresh)
+        else:
+            endpoints = LiveEndpoints(
+                enabled=live, slack_base_url=slack_base_url, google_api_endpoint=google_endpoint
+            )
+            if live:
+                settings.live_config()  # fail fast, before Prefect starts, when credentials are missing
+            record = _run_flow(settings, full_refresh, endpoints)
     except MeetintelError as exc:
         raise _fail(exc) from exc
     _print_run(record, settings)
     raise typer.Exit(EXIT_OK if record.status == "completed" else EXIT_PARTIAL)
 
 
-def _run_flow(settings: Settings, full_refresh: bool) -> RunRecord:
+def _run_flow(settings: Settings, full_refresh: bool, live: LiveEndpoints) -> RunRecord:
     from flows.pipeline import meeting_intelligence  # Prefect loads only for commands that need it
 
+    workspace = None if live.enabled else str(settings.require_workspace())
     with console.status("Running the meeting_intelligence flow…"):
         return meeting_intelligence(
-            workspace=str(settings.require_workspace()),
             out=str(settings.out),
             state=str(settings.state),
+            workspace=workspace,
             full_refresh=full_refresh,
+            live=live,
         )
+
+
+def _run_against_sandbox(settings: Settings, workspace: Path, full_refresh: bool) -> RunRecord:
+    """Serve `workspace` on a free loopback port and run the flow live against it, then stop the server."""
+    from sandbox import SandboxServer, ServerSettings
+
+    # The sandbox runs Slack's rate windows 60x faster, and the client's buckets follow, so a demo org
+    # collects in seconds while every call still goes through the real clients, limits and retries.
+    scale = 60
+    sandbox_settings = ServerSettings(time_scale=scale)
+    with SandboxServer(workspace, sandbox_settings) as server:
+        console.print(f"Sandbox APIs for [bold]{workspace}[/] at {server.url}")
+        os.environ["MEETINTEL_SLACK_TOKEN"] = sandbox_settings.slack_token
+        os.environ["MEETINTEL_GOOGLE_TOKEN"] = sandbox_settings.google_token
+        os.environ.setdefault("MEETINTEL_SLACK_TIER2_PER_MINUTE", str(20 * scale))
+        os.environ.setdefault("MEETINTEL_SLACK_TIER3_PER_MINUTE", str(50 * scale))
+        live = LiveEndpoints(
+            enabled=True, slack_base_url=f"{server.url}/api/", google_api_endpoint=server.url
+        )
+        return _run_flow(settings, full_refresh, live)
 
 
 def _print_run(record: RunRecord, settings: Settings) -> None:
@@ -174,7 +236,9 @@ def sandbox_serve(
 
     try:
         serve_forever(
-            workspace, port, ServerSettings(time_scale=time_scale),
+            workspace,
+            port,
+            ServerSettings(time_scale=time_scale),
             on_ready=lambda url: console.print(
                 f"Serving [bold]{workspace}[/] at {url} "
                 f"(Slack base_url {url}/api/, Google api_endpoint {url}); Ctrl-C stops"

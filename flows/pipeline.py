@@ -8,10 +8,21 @@ from uuid import UUID
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
 from prefect.states import State
+from pydantic import BaseModel
 
-from checkpoints import RunRecord, StageStat, StateStore
-from collectors.errors import MeetintelError, RetriableError
+from checkpoints import RunRecord, SourceStatus, StageStat, StateStore, discard, prepare_refresh, swap_in
+from collectors import build_live_sources
+from collectors.errors import ConfigurationError, MeetintelError, RetriableError
 from flows import stages
+from flows.params import LiveEndpoints
+
+
+class Collected(BaseModel):
+    """What the collect task hands back: its figures and, for live runs, each source's outcome."""
+
+    stat: StageStat
+    sources: list[SourceStatus] = []
+
 
 STAGES = ("collect", "detect", "correlate", "aggregate", "export")
 
@@ -34,23 +45,33 @@ def _transient(_task: object, _run: object, state: State) -> bool:
 # Chunks commit with their cursors, so a retried collect resumes where the failed attempt stopped.
 @task(
     name="collect",
-    task_run_name="collect {workspace}",
+    task_run_name="collect {source}",
     retries=2,
     retry_delay_seconds=2,
     retry_condition_fn=_transient,
 )
-def collect_task(state: str, workspace: str, run_id: str) -> StageStat:
-    """Read new and changed workspace files into the state store."""
+def collect_task(state: str, source: str, run_id: str, live: LiveEndpoints, full_refresh: bool) -> Collected:
+    """Collect new data into the state store, from workspace files or from the live APIs."""
     logger = get_run_logger()
     with _store(state) as store:
-        stat = stages.collect(
-            store,
-            Path(workspace),
-            run_id,
-            progress=lambda table, rows: logger.debug("stored %d rows of %s", rows, table),
-        )
+        if live.enabled:
+            sources = build_live_sources(live.settings().live_config())
+            stat, outcomes = stages.collect_from_apis(store, sources, run_id, full_refresh)
+            for o in outcomes:
+                logger.info(
+                    "source %s: %s (%s requests, %s retries, %s rate-limited, breaker %s)%s",
+                    o.source,
+                    o.status,
+                    o.requests,
+                    o.retries,
+                    o.rate_limited,
+                    o.breaker_state,
+                    f": {o.reason}" if o.reason else "",
+                )
+        else:
+            stat, outcomes = stages.collect(store, Path(source), run_id), []
     logger.info("collected %d rows (%s)", stat.rows_in, stat.note)
-    return stat
+    return Collected(stat=stat, sources=outcomes)
 
 
 @task(name="detect")
@@ -100,31 +121,57 @@ def summary_markdown(record: RunRecord, out: str, meetings: int, people: int) ->
         lines.append(f"| {s.stage} | {s.seconds:.2f} | {s.rows_in} | {s.rows_out} | {rate} | {note} |")
     if record.rows_read:
         lines += ["", "Rows read: " + ", ".join(f"{k} {v}" for k, v in sorted(record.rows_read.items()))]
+    if record.sources:
+        lines += [
+            "",
+            "| source | status | requests | retries | rate-limited | breaker | reason |",
+            "|---|---|---:|---:|---:|---|---|",
+        ]
+        lines += [
+            f"| {o.source} | {o.status} | {o.requests} | {o.retries} | {o.rate_limited} | "
+            f"{o.breaker_state} | {o.reason or ''} |"
+            for o in record.sources
+        ]
     if record.errors:
         lines += ["", "Errors:", *[f"- {e}" for e in record.errors]]
     return "\n".join(lines)
 
 
 @flow(name="meeting_intelligence", log_prints=False)
-def meeting_intelligence(workspace: str, out: str, state: str, full_refresh: bool = False) -> RunRecord:
-    """Run the pipeline over a workspace snapshot and write reports to `out`."""
+def meeting_intelligence(
+    out: str,
+    state: str,
+    workspace: str | None = None,
+    full_refresh: bool = False,
+    live: LiveEndpoints | None = None,
+) -> RunRecord:
+    """Run the pipeline and write reports to `out`.
+
+    Sources are the workspace snapshot at `workspace`, or the live APIs when `live.enabled` (tokens come
+    from MEETINTEL_* environment variables or Prefect Secret blocks, never from parameters). A full refresh
+    builds a new state beside the old one and swaps it in only when every stage succeeded.
+    """
     logger = get_run_logger()
+    live = live or LiveEndpoints()
+    if not live.enabled and not workspace:
+        raise ConfigurationError("no source given", "pass a workspace folder or enable live collection")
+    mode = "full-refresh" if full_refresh else "incremental"
     with _store(state) as store:
-        if full_refresh:
-            store.reset()
-        record = RunRecord(
-            run_id=store.start_run("full-refresh" if full_refresh else "incremental"),
-            mode="full-refresh" if full_refresh else "incremental",
-        )
+        record = RunRecord(run_id=store.start_run(mode), mode=mode)
+    work = str(prepare_refresh(Path(state))) if full_refresh else state
     progress = create_progress_artifact(
         progress=0.0, key="meetintel-progress", description="meetintel pipeline progress"
     )
     try:
-        _run_stages(record, workspace, out, state, progress)
-        record.status = "completed"
+        _run_stages(record, workspace or "live APIs", out, work, live, full_refresh, progress)
+        record.status = "partial" if any(s.status != "ok" for s in record.sources) else "completed"
+        if full_refresh:
+            swap_in(Path(work), Path(state))
     except Exception as exc:
         record.status = "failed"
         record.errors.append(str(exc) if isinstance(exc, MeetintelError) else f"{type(exc).__name__}: {exc}")
+        if full_refresh:
+            discard(Path(work))
         raise
     finally:
         _close(record, state, out)
@@ -132,23 +179,31 @@ def meeting_intelligence(workspace: str, out: str, state: str, full_refresh: boo
     return record
 
 
-def _run_stages(record: RunRecord, workspace: str, out: str, state: str, progress: UUID | None) -> None:
+def _run_stages(
+    record: RunRecord,
+    source: str,
+    out: str,
+    state: str,
+    live: LiveEndpoints,
+    full_refresh: bool,
+    progress: UUID,
+) -> None:
+    collected = collect_task(state, source, record.run_id, live, full_refresh)
+    record.stages.append(collected.stat)
+    record.rows_read = dict(collected.stat.by_table)
+    record.sources = collected.sources
+    update_progress_artifact(progress, progress=100.0 / len(STAGES))
     steps = [
-        lambda: collect_task(state, workspace, record.run_id),
         lambda: detect_task(state),
         lambda: correlate_task(state),
         lambda: aggregate_task(state),
         lambda: export_task(state, out),
     ]
-    for i, step in enumerate(steps, start=1):
+    for i, step in enumerate(steps, start=2):
         stat = step()
         record.stages.append(stat)
-        if stat.stage == "collect":
-            record.rows_read = dict(stat.by_table)
-        else:
-            record.rows_written[stat.stage] = stat.rows_out
-        if progress is not None:
-            update_progress_artifact(progress, progress=100.0 * i / len(steps))
+        record.rows_written[stat.stage] = stat.rows_out
+        update_progress_artifact(progress, progress=100.0 * i / len(STAGES))
 
 
 def _close(record: RunRecord, state: str, out: str) -> None:

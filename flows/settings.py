@@ -4,26 +4,63 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from collectors import (
+    BreakerPolicy,
+    GoogleAuth,
+    GoogleConfig,
+    LiveConfig,
+    RetryPolicy,
+    SlackConfig,
+    SlackRates,
+)
 from collectors.errors import ConfigurationError
 
 
 class Settings(BaseSettings):
-    """Where the pipeline reads, writes and keeps its state."""
+    """Where the pipeline reads, writes and keeps its state, and how it reaches live APIs.
 
-    model_config = SettingsConfigDict(env_prefix="MEETINTEL_", extra="ignore")
+    Tokens come only from the environment or Prefect Secret blocks, never from command-line options
+    (which end up in shell history and process listings) and never from flow parameters (which the
+    Prefect API stores).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="MEETINTEL_", extra="ignore", hide_input_in_errors=True)
 
     workspace: Path | None = Field(default=None, description="workspace snapshot folder")
     out: Path = Field(default=Path("out"), description="report folder")
     state: Path = Field(default=Path("meetintel-state.duckdb"), description="state DuckDB file")
 
+    slack_token: SecretStr | None = None
+    slack_token_block: str | None = None  # name of a Prefect Secret block holding the Slack token
+    slack_base_url: str = "https://slack.com/api/"
+    slack_tier2_per_minute: float = Field(default=20, gt=0)
+    slack_tier3_per_minute: float = Field(default=50, gt=0)
+
+    google_token: SecretStr | None = None  # a bearer access token (the sandbox, or minted elsewhere)
+    google_token_block: str | None = None
+    google_service_account_file: Path | None = None
+    google_subject: str | None = None  # the Workspace user a service account impersonates
+    google_credentials_file: Path | None = None  # OAuth authorized-user JSON with a refresh token
+    google_api_endpoint: str | None = None
+
+    retry_attempts: int = Field(default=5, ge=1, le=20)  # attempts per API call, the first included
+    retry_base_delay: float = Field(default=1.0, ge=0)  # seconds; backoff doubles from here
+    breaker_fail_max: int = Field(default=5, ge=1)  # calls still failing after retries that open a breaker
+    breaker_reset_seconds: float = Field(default=300, ge=0)  # how long an open breaker skips its source
+
     @classmethod
-    def from_cli(cls, **options: Path | None) -> Settings:
+    def from_cli(cls, **options: object) -> Settings:
         """Give settings from the environment, overridden by the CLI options that were given."""
         given = {k: v for k, v in options.items() if v is not None}
-        return cls(**given)
+        try:
+            return cls(**given)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            name = "MEETINTEL_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+            raise ConfigurationError(f"setting {name} is invalid: {first['msg']}", "fix or unset it") from exc
 
     def require_workspace(self) -> Path:
         """Give the workspace folder, or say how to set it."""
@@ -35,3 +72,73 @@ class Settings(BaseSettings):
                 "pass a folder holding slack/ and google/ (e.g. one made by `meetintel sandbox generate`)",
             )
         return self.workspace
+
+    def live_config(self) -> LiveConfig:
+        """Give the live-collection config for every source that has credentials."""
+        slack = self._slack()
+        google = self._google()
+        if slack is None and google is None:
+            raise ConfigurationError(
+                "live collection needs credentials and none are set",
+                "set MEETINTEL_SLACK_TOKEN and/or MEETINTEL_GOOGLE_SERVICE_ACCOUNT_FILE with "
+                "MEETINTEL_GOOGLE_SUBJECT (or MEETINTEL_GOOGLE_CREDENTIALS_FILE, MEETINTEL_GOOGLE_TOKEN)",
+            )
+        try:
+            return LiveConfig(slack=slack, google=google)
+        except ValidationError as exc:
+            raise ConfigurationError(
+                f"live settings are invalid: {exc.errors()[0]['msg']}",
+                "check the MEETINTEL_SLACK_* and MEETINTEL_GOOGLE_* settings",
+            ) from exc
+
+    def _slack(self) -> SlackConfig | None:
+        token = self.slack_token or _secret_block(self.slack_token_block)
+        if token is None:
+            return None
+        rates = SlackRates(tier2=self.slack_tier2_per_minute, tier3=self.slack_tier3_per_minute)
+        try:
+            return SlackConfig(token=token, base_url=self.slack_base_url, rates=rates, **self._resilience())
+        except ValidationError as exc:
+            raise ConfigurationError(
+                f"MEETINTEL_SLACK_TOKEN is not usable: {exc.errors()[0]['msg']}",
+                "use a bot (xoxb-) or user (xoxp-) token of the Slack app",
+            ) from exc
+
+    def _google(self) -> GoogleConfig | None:
+        token = self.google_token or _secret_block(self.google_token_block)
+        if self.google_service_account_file is not None:
+            auth = GoogleAuth(
+                kind="service_account",
+                service_account_file=self.google_service_account_file,
+                subject=self.google_subject,
+            )
+        elif self.google_credentials_file is not None:
+            auth = GoogleAuth(kind="authorized_user", authorized_user_file=self.google_credentials_file)
+        elif token is not None:
+            auth = GoogleAuth(kind="bearer", token=token)
+        else:
+            return None
+        return GoogleConfig(auth=auth, api_endpoint=self.google_api_endpoint, **self._resilience())
+
+    def _resilience(self) -> dict[str, RetryPolicy | BreakerPolicy]:
+        return {
+            "retry": RetryPolicy(max_attempts=self.retry_attempts, base_delay=self.retry_base_delay),
+            "breaker": BreakerPolicy(
+                fail_max=self.breaker_fail_max, reset_timeout=self.breaker_reset_seconds
+            ),
+        }
+
+
+def _secret_block(name: str | None) -> SecretStr | None:
+    """Give the value of a Prefect Secret block, or None when no block is named."""
+    if not name:
+        return None
+    from prefect.blocks.system import Secret
+
+    try:
+        return SecretStr(str(Secret.load(name).get()))
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"Prefect Secret block {name!r} was not found",
+            "create it in the Prefect UI or with `Secret(value=...).save(name)`",
+        ) from exc

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from aggregation import build_reports
-from checkpoints import StageStat, StateStore
-from collectors import collect_workspace
+from checkpoints import SourceStatus, StageStat, StateStore
+from collectors import BreakerSnapshot, LiveSources, collect_live, collect_workspace
 from collectors.errors import ConfigurationError
 from exports import export_reports
 from intelligence import correlate, detect_evidence, map_people
@@ -47,6 +50,58 @@ def collect(store: StateStore, workspace: Path, run_id: str, progress: Progress 
         by_table=read,
     )
     return stat
+
+
+def collect_from_apis(
+    store: StateStore, sources: LiveSources, run_id: str, full_refresh: bool, progress: Progress = _noop
+) -> tuple[StageStat, list[SourceStatus]]:
+    """Collect from the live APIs from the stored cursors; give the stage figures and each source's outcome.
+
+    Breaker states persist in the store, so a source whose breaker opened stays skipped across processes
+    until its reset timeout passes.
+    """
+    started = time.perf_counter()
+    saved = store.get_meta("breakers")
+    if saved:
+        sources.restore_breakers({name: _snapshot(snap) for name, snap in json.loads(saved).items()})
+    read: dict[str, int] = {}
+    collection = collect_live(sources, store.cursors(), full_refresh=full_refresh)
+    try:
+        for chunk in collection:
+            rows = store.commit_live(chunk, run_id)
+            read[chunk.table] = read.get(chunk.table, 0) + rows
+            progress(chunk.table, rows)
+    finally:
+        collection.close()
+    store.set_meta("breakers", json.dumps({n: _snapshot_json(b) for n, b in sources.breakers().items()}))
+    outcomes = [SourceStatus.model_validate(o.as_dict()) for o in collection.outcomes()]
+    bad = [o for o in outcomes if o.status != "ok"]
+    stat = StageStat(
+        stage="collect",
+        seconds=time.perf_counter() - started,
+        rows_in=sum(read.values()),
+        rows_out=sum(read.values()),
+        by_table=read,
+        note="; ".join(f"{o.source} {o.status}: {o.reason}" for o in bad) or "all sources ok",
+    )
+    return stat, outcomes
+
+
+def _snapshot(data: dict[str, Any]) -> BreakerSnapshot:
+    opened = data.get("opened_at")
+    return BreakerSnapshot(
+        state=str(data["state"]),
+        fail_counter=int(data["fail_counter"]),
+        opened_at=datetime.fromisoformat(opened) if opened else None,
+    )
+
+
+def _snapshot_json(snap: BreakerSnapshot) -> dict[str, object]:
+    return {
+        "state": snap.state,
+        "fail_counter": snap.fail_counter,
+        "opened_at": snap.opened_at.isoformat() if snap.opened_at else None,
+    }
 
 
 def detect(store: StateStore) -> StageStat:

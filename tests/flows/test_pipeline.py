@@ -78,7 +78,11 @@ def test_second_run_with_no_new_data_reads_and_changes_nothing(org: dict[str, Pa
     assert record.status == "completed"
     assert sum(record.rows_read.values()) == 0
     assert [(s.stage, s.skipped) for s in record.stages] == [
-        ("collect", False), ("detect", True), ("correlate", True), ("aggregate", True), ("export", True)
+        ("collect", False),
+        ("detect", True),
+        ("correlate", True),
+        ("aggregate", True),
+        ("export", True),
     ]
     assert record.stages[0].note == "0 files changed"
     assert (org["out"] / "meetings.json").read_bytes() == before
