@@ -7,7 +7,7 @@ DEMO := demo
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: install demo test lint bench ui clean
+.PHONY: install browser demo test lint bench ui clean
 
 install: $(STAMP)
 
@@ -23,7 +23,11 @@ demo: install
 	$(BIN)/meetintel run --sandbox $(DEMO)/workspace --out $(DEMO)/out --state $(DEMO)/state.duckdb
 	@echo "Reports: $(DEMO)/out  (meetings.json, people.json, CSV)  State: $(DEMO)/state.duckdb"
 
-test: install
+# The HTML report is tested in headless Chromium; install Debian's package when it is missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+test: install browser
 	$(BIN)/python -m pytest -q
 
 lint: install

@@ -25,7 +25,7 @@ def main(workspace: str, state: str, out: str) -> None:
             stages.correlate_stage(store),
             stages.aggregate(store),
         ]
-        stats.append(stages.export(store, Path(out))[0])
+        stats.append(stages.export(store, Path(out), run_id)[0])
         meetings = store.count("meeting_records")
     print(
         json.dumps(

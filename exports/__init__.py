@@ -1,5 +1,39 @@
-"""Report writers: JSON and CSV per the export contract."""
+"""Report writers: JSON, CSV, Excel and HTML, and the run archive with its retention policy."""
 
+from exports.archive import (
+    RunInfo,
+    apply_retention,
+    archive_members,
+    compress_runs,
+    extract_run,
+    latest_run,
+    link_current,
+    list_runs,
+    publish,
+    read_member,
+    start_run_dir,
+)
+from exports.excel import write_workbook
+from exports.html import write_html
 from exports.tabular import FORMULA_LEADS, export_reports, neutralise_sql, write_csv, write_json
 
-__all__ = ["FORMULA_LEADS", "export_reports", "neutralise_sql", "write_csv", "write_json"]
+__all__ = [
+    "FORMULA_LEADS",
+    "RunInfo",
+    "apply_retention",
+    "archive_members",
+    "compress_runs",
+    "export_reports",
+    "extract_run",
+    "latest_run",
+    "link_current",
+    "list_runs",
+    "neutralise_sql",
+    "publish",
+    "read_member",
+    "start_run_dir",
+    "write_csv",
+    "write_html",
+    "write_json",
+    "write_workbook",
+]

@@ -159,7 +159,10 @@ def _print_run(record: RunRecord, settings: Settings) -> None:
             ("skipped: " if s.skipped else "") + s.note,
         )
     console.print(table)
-    console.print(f"Reports in [bold]{settings.out}[/]: meetings.json, people.json and CSV tables")
+    console.print(
+        f"Reports in [bold]{settings.out}/latest/[/]: meetings.json, people.json, CSV tables, "
+        "meetintel.xlsx, meetintel.html"
+    )
     console.print(f"State in [bold]{settings.state}[/]")
 
 

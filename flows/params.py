@@ -19,3 +19,11 @@ class LiveEndpoints(BaseModel):
         return Settings.from_cli(
             slack_base_url=self.slack_base_url, google_api_endpoint=self.google_api_endpoint
         )
+
+
+class ExportOptions(BaseModel):
+    """How reports are written and kept: the time zone of Excel/HTML dates and the retention policy."""
+
+    tz: str = "UTC"
+    keep_runs: int | None = 20
+    keep_days: int | None = None

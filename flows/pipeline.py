@@ -14,7 +14,7 @@ from checkpoints import RunRecord, SourceStatus, StageStat, StateStore, discard,
 from collectors import build_live_sources
 from collectors.errors import ConfigurationError, MeetintelError, RetriableError
 from flows import stages
-from flows.params import LiveEndpoints
+from flows.params import ExportOptions, LiveEndpoints
 
 
 class Collected(BaseModel):
@@ -96,10 +96,10 @@ def aggregate_task(state: str) -> StageStat:
 
 
 @task(name="export")
-def export_task(state: str, out: str) -> StageStat:
-    """Write the JSON and CSV reports."""
+def export_task(state: str, out: str, run_id: str, options: ExportOptions) -> StageStat:
+    """Write JSON, CSV, Excel and HTML reports into a run folder and publish it."""
     with _store(state) as store:
-        stat, _paths = stages.export(store, Path(out))
+        stat, _paths = stages.export(store, Path(out), run_id, options)
         return stat
 
 
@@ -110,7 +110,8 @@ def summary_markdown(record: RunRecord, out: str, meetings: int, people: int) ->
         "",
         f"- mode: **{record.mode}**, status: **{record.status}**",
         f"- meetings: **{meetings}**, people: **{people}**",
-        f"- reports: `{out}` (meetings.json, people.json, CSV tables)",
+        f"- reports: `{out}/latest/` (meetings.json, people.json, CSV tables, meetintel.xlsx, "
+        "meetintel.html)",
         "",
         "| stage | seconds | rows in | rows out | rows/s | note |",
         "|---|---:|---:|---:|---:|---|",
@@ -144,6 +145,7 @@ def meeting_intelligence(
     workspace: str | None = None,
     full_refresh: bool = False,
     live: LiveEndpoints | None = None,
+    export: ExportOptions | None = None,
 ) -> RunRecord:
     """Run the pipeline and write reports to `out`.
 
@@ -163,7 +165,7 @@ def meeting_intelligence(
         progress=0.0, key="meetintel-progress", description="meetintel pipeline progress"
     )
     try:
-        _run_stages(record, workspace or "live APIs", out, work, live, full_refresh, progress)
+        _run_stages(record, workspace or "live APIs", out, work, live, full_refresh, export, progress)
         record.status = "partial" if any(s.status != "ok" for s in record.sources) else "completed"
         if full_refresh:
             swap_in(Path(work), Path(state))
@@ -186,6 +188,7 @@ def _run_stages(
     state: str,
     live: LiveEndpoints,
     full_refresh: bool,
+    export: ExportOptions | None,
     progress: UUID,
 ) -> None:
     collected = collect_task(state, source, record.run_id, live, full_refresh)
@@ -197,7 +200,7 @@ def _run_stages(
         lambda: detect_task(state),
         lambda: correlate_task(state),
         lambda: aggregate_task(state),
-        lambda: export_task(state, out),
+        lambda: export_task(state, out, record.run_id, export or ExportOptions()),
     ]
     for i, step in enumerate(steps, start=2):
         stat = step()

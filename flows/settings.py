@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     out: Path = Field(default=Path("out"), description="report folder")
     state: Path = Field(default=Path("meetintel-state.duckdb"), description="state DuckDB file")
 
+    report_tz: str = "UTC"  # time zone of dates in the Excel and HTML reports
+    keep_runs: int | None = Field(default=20, ge=1)  # report runs kept under out/runs/
+    keep_days: int | None = Field(default=None, ge=1)  # and/or drop runs older than this
+
     slack_token: SecretStr | None = None
     slack_token_block: str | None = None  # name of a Prefect Secret block holding the Slack token
     slack_base_url: str = "https://slack.com/api/"

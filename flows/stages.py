@@ -5,15 +5,26 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aggregation import build_reports
+from aggregation import build_reports, create_analyst_views
 from checkpoints import SourceStatus, StageStat, StateStore
 from collectors import BreakerSnapshot, LiveSources, collect_live, collect_workspace
 from collectors.errors import ConfigurationError
-from exports import export_reports
+from exports import (
+    apply_retention,
+    compress_runs,
+    export_reports,
+    latest_run,
+    link_current,
+    publish,
+    start_run_dir,
+    write_html,
+    write_workbook,
+)
+from flows.params import ExportOptions
 from intelligence import correlate, detect_evidence, map_people
 
 Progress = Callable[[str, int], None]
@@ -164,6 +175,7 @@ def aggregate(store: StateStore) -> StageStat:
     tables = {"meeting_records": reports.meeting_records, "people_records": reports.people_records}
     tables |= {f"report_{name}": table for name, table in reports.tables.items()}
     store.replace_tables(tables, version)
+    create_analyst_views(store.con)
     store.set_meta("aggregated_version", version)
     return StageStat(
         stage="aggregate",
@@ -182,23 +194,37 @@ def report_tables(store: StateStore) -> dict[str, str]:
     return {r[0].removeprefix("report_"): r[0] for r in rows}
 
 
-def export(store: StateStore, out: Path) -> tuple[StageStat, list[Path]]:
-    """Write meetings.json, people.json and the CSV tables; skipped when the files are current."""
+def export(
+    store: StateStore, out: Path, run_id: str, options: ExportOptions | None = None
+) -> tuple[StageStat, list[Path]]:
+    """Write every report format into `out/runs/<run-id>/`, publish it as `latest`, apply retention.
+
+    Skipped when the published reports already reflect the stored data. The run folder is published only
+    once every file is written, so `latest` never points at a half-written export.
+    """
+    options = options or ExportOptions()
     started = time.perf_counter()
-    version = store.get_meta("raw_version", "0")
-    csv = report_tables(store)
-    targets = [out / f"{s}.json" for s in JSON_REPORTS] + [out / f"{s}.csv" for s in csv]
+    version = f"{store.path.resolve()}:{store.get_meta('raw_version', '0')}"
     marker = out / ".meetintel-version"
-    current = marker.exists() and marker.read_text() == f"{store.path.resolve()}:{version}"
-    if current and all(t.exists() for t in targets):
+    current = latest_run(out)
+    if current and marker.exists() and marker.read_text() == version:
         return StageStat(
             stage="export", seconds=time.perf_counter() - started, skipped=True, note="reports are current"
-        ), targets
-    written = export_reports(store.con, out, JSON_REPORTS, csv)
-    marker.write_text(f"{store.path.resolve()}:{version}")
+        ), []
+    run_dir = start_run_dir(out, run_id)
+    written = export_reports(store.con, run_dir, JSON_REPORTS, report_tables(store))
+    written.append(write_workbook(store.con, run_dir / "meetintel.xlsx", tz=options.tz))
+    written.append(write_html(store.con, run_dir / "meetintel.html", tz=options.tz))
+    publish(out, run_id)
+    link_current(out, [p.name for p in written])
+    compress_runs(out)
+    removed = apply_retention(out, options.keep_runs, options.keep_days, datetime.now(UTC))
+    marker.write_text(version)
+    note = f"published runs/{run_id}" + (f"; retention removed {len(removed)} old runs" if removed else "")
     return StageStat(
         stage="export",
         seconds=time.perf_counter() - started,
         rows_in=store.count("meeting_records"),
         rows_out=len(written),
+        note=note,
     ), written

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from collectors.files import Chunk, FileStamp
 
 from checkpoints import RunRecord, StageStat, StateStore
+from collectors.files import Chunk, FileStamp
 from collectors.models import SLACK_MESSAGES, SLACK_USERS
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import zlib
 import zipfile
+import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path

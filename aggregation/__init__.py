@@ -1,0 +1,35 @@
+"""aggregation: meeting records, coordination metrics and flat report tables, pure functions over DuckDB."""
+
+from __future__ import annotations
+
+from aggregation._reports import build_reports
+from aggregation.models import (
+    FLAT_TABLES,
+    MEETING_RECORD,
+    METRIC_FIELDS,
+    PEOPLE_RECORD,
+    Reports,
+)
+from aggregation.search import (
+    EXAMPLE_QUERIES,
+    MeetingFilter,
+    create_analyst_views,
+    filter_meetings,
+    meeting_ids,
+    scoped_reports,
+)
+
+__all__ = [
+    "EXAMPLE_QUERIES",
+    "FLAT_TABLES",
+    "MEETING_RECORD",
+    "METRIC_FIELDS",
+    "PEOPLE_RECORD",
+    "MeetingFilter",
+    "Reports",
+    "build_reports",
+    "create_analyst_views",
+    "filter_meetings",
+    "meeting_ids",
+    "scoped_reports",
+]

@@ -1,0 +1,39 @@
+"""intelligence: people mapping, meeting-evidence detection and correlation, as pure functions over DuckDB."""
+
+from __future__ import annotations
+
+from intelligence._correlate import correlate
+from intelligence._detect import detect_evidence
+from intelligence._people import map_people
+from intelligence.models import (
+    DERIVED_TABLES,
+    EVIDENCE,
+    EVIDENCE_ROLES,
+    EXCLUDED_EVENTS,
+    IDENTITY_LINKS,
+    MEETING_DOCUMENTS,
+    MEETING_EVIDENCE,
+    MEETING_PARTICIPANTS,
+    MEETINGS,
+    PEOPLE,
+    CorrelationResult,
+    PeopleResult,
+)
+
+__all__ = [
+    "DERIVED_TABLES",
+    "EVIDENCE",
+    "EVIDENCE_ROLES",
+    "EXCLUDED_EVENTS",
+    "IDENTITY_LINKS",
+    "MEETINGS",
+    "MEETING_DOCUMENTS",
+    "MEETING_EVIDENCE",
+    "MEETING_PARTICIPANTS",
+    "PEOPLE",
+    "CorrelationResult",
+    "PeopleResult",
+    "correlate",
+    "detect_evidence",
+    "map_people",
+]

@@ -1,0 +1,171 @@
+"""Evidence detection: one SQL pass that classifies Slack messages as meeting activity."""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from collectors.models import SLACK_MESSAGES, SLACK_USERS
+from intelligence._patterns import (
+    DRIVE_LINK,
+    EVENT_LINK,
+    HARD_NEGATIVE,
+    LANGUAGE,
+    LANGUAGE_PRIORITY,
+    PREFILTER,
+    drive_ids_sql,
+    eid_event_sql,
+    inline_flags,
+    join_match_sql,
+    normalise_join_sql,
+    sql_str,
+)
+from intelligence._people import SLACKBOT
+from intelligence._sql import fetch, ident, require_columns
+from intelligence.models import EVIDENCE, EVIDENCE_ROLES
+
+# Replies to a "quick call?" this long after it come after the call: follow-ups, not coordination.
+REQUEST_FOLLOW_UP_MINUTES = 15
+# Parents whose thread replies are evidence of the same meeting.
+PARENT_KINDS = "|".join(inline_flags(LANGUAGE[k]) for k in ("agenda", "call_request"))
+# Subtypes that are system notices, never a person's words.
+_NOTICE_SUBTYPES = (
+    "channel_join",
+    "channel_leave",
+    "channel_topic",
+    "channel_purpose",
+    "channel_name",
+    "tombstone",
+)
+
+
+def detect_evidence(con: duckdb.DuckDBPyConnection, messages: str = "slack_messages") -> pa.Table:
+    """Give one EVIDENCE row per message of `messages` that looks like meeting activity.
+
+    A row depends only on the message itself, its thread parent (looked up in `slack_messages`) and
+    `slack_users`, so scanning only new messages gives the same rows as a full scan.
+    """
+    require_columns(con, messages, SLACK_MESSAGES)
+    require_columns(con, "slack_messages", SLACK_MESSAGES)
+    require_columns(con, "slack_users", SLACK_USERS)
+    return fetch(con, _evidence_sql(ident(messages)), EVIDENCE)
+
+
+def _evidence_sql(messages: str) -> str:
+    """SQL giving the EVIDENCE rows for the messages in `messages`."""
+    notices = ", ".join(sql_str(s) for s in _NOTICE_SUBTYPES)
+    flags = ",\n".join(f"regexp_matches(t, {sql_str(p)}) AS is_{k}" for k, p in LANGUAGE.items())
+    phrases = ",\n".join(f"regexp_extract(t, {sql_str(p)}) AS m_{k}" for k, p in LANGUAGE.items())
+    return f"""
+    WITH parents AS (
+        -- Thread parents that give their replies a meaning: huddles (with their end), agendas, call requests.
+        SELECT channel_id, ts, posted_at,
+               coalesce(subtype = 'huddle_thread' OR room IS NOT NULL, false) AS is_huddle,
+               regexp_matches(coalesce(text, ''), {sql_str(LANGUAGE["call_request"])}) AS is_request,
+               CASE WHEN room IS NOT NULL AND json_valid(room)
+                         AND try_cast(json_extract_string(room, '$.date_end') AS DOUBLE) > 0
+                    THEN to_timestamp(try_cast(json_extract_string(room, '$.date_end') AS DOUBLE))
+               END AS room_end
+        FROM slack_messages p
+        SEMI JOIN (SELECT DISTINCT channel_id, thread_ts FROM {messages} WHERE thread_ts <> ts) r
+               ON r.channel_id = p.channel_id AND r.thread_ts = p.ts
+        WHERE (subtype = 'huddle_thread' OR room IS NOT NULL
+               OR (bot_id IS NULL AND regexp_matches(coalesce(text, ''), {sql_str(PARENT_KINDS)})
+                   AND NOT regexp_matches(coalesce(text, ''), {sql_str(HARD_NEGATIVE)})))
+    ),
+    bots AS (SELECT user_id FROM slack_users WHERE is_bot),
+    candidates AS (
+        SELECT m.channel_id, m.ts, m.thread_ts, m.user_id, m.posted_at, m.subtype, m.room,
+               coalesce(m.text, '') AS t,
+               coalesce(m.text, '') || ' ' || coalesce(m.attachments, '') AS blob,
+               coalesce(m.subtype = 'huddle_thread' OR m.room IS NOT NULL, false) AS is_huddle,
+               coalesce(p.is_huddle, false) AS in_huddle_thread,
+               coalesce(NOT p.is_huddle AND NOT p.is_request, false) AS in_agenda_thread,
+               coalesce(NOT p.is_huddle AND p.is_request, false) AS in_request_thread,
+               coalesce(m.posted_at - p.posted_at >= INTERVAL {REQUEST_FOLLOW_UP_MINUTES} MINUTE, false)
+                   AS late_in_thread,
+               coalesce(p.is_huddle AND m.posted_at > p.room_end, false) AS after_huddle,
+               coalesce(m.bot_id IS NOT NULL OR m.subtype = 'bot_message' OR m.user_id = '{SLACKBOT}'
+                        OR m.user_id IN (SELECT user_id FROM bots), false) AS by_bot,
+               coalesce(m.subtype, '') IN ({notices}) AS is_notice
+        FROM {messages} m
+        LEFT JOIN parents p ON p.channel_id = m.channel_id AND p.ts = m.thread_ts AND m.thread_ts <> m.ts
+        WHERE m.subtype = 'huddle_thread' OR m.room IS NOT NULL OR p.ts IS NOT NULL
+           OR regexp_matches(coalesce(m.text, '') || ' ' || coalesce(m.attachments, ''), {sql_str(PREFILTER)})
+    ),
+    features AS (
+        SELECT *,
+               {join_match_sql("blob")} AS join_m,
+               regexp_extract(blob, {sql_str(EVENT_LINK)}, 1) AS eid,
+               CASE WHEN regexp_matches(blob, {sql_str(DRIVE_LINK)}) THEN {drive_ids_sql("blob")}
+                    ELSE []::VARCHAR[] END AS drive_file_ids,
+               NOT by_bot AND NOT is_notice AND NOT regexp_matches(t, {sql_str(HARD_NEGATIVE)}) AS may_speak,
+               {flags},
+               {phrases}
+        FROM candidates
+    ),
+    classified AS (
+        SELECT *, {_kind_sql()} AS kind FROM features
+    )
+    SELECT channel_id, ts, thread_ts, user_id, posted_at, kind,
+           CASE kind {" ".join(f"WHEN {sql_str(k)} THEN {sql_str(r)}" for k, r in EVIDENCE_ROLES.items())}
+           END AS role,
+           {_matched_sql()} AS matched,
+           {normalise_join_sql("join_m")} AS conference_url,
+           CASE WHEN eid <> '' THEN {eid_event_sql("eid")} END AS event_id,
+           drive_file_ids,
+           {_room_sql()}
+    FROM classified
+    WHERE kind IS NOT NULL
+    ORDER BY channel_id, ts
+    """
+
+
+def _kind_sql() -> str:
+    """SQL CASE picking one kind per message: huddle, calendar link, language (by priority), link, request."""
+    language = "\n".join(f"WHEN may_speak AND is_{k} THEN '{k}'" for k in LANGUAGE_PRIORITY)
+    return f"""CASE
+        WHEN is_huddle THEN 'huddle'
+        WHEN eid <> '' AND by_bot THEN 'calendar_bot'
+        WHEN eid <> '' AND NOT is_notice THEN 'calendar_link'
+        {language}
+        WHEN join_m <> '' AND NOT is_notice THEN 'call_link'
+        WHEN may_speak AND is_call_request THEN 'call_request'
+        WHEN in_huddle_thread AND NOT by_bot AND NOT is_notice
+            THEN CASE WHEN after_huddle THEN 'recap' ELSE 'during' END
+        WHEN in_agenda_thread AND may_speak THEN 'agenda'
+        WHEN in_request_thread AND may_speak THEN CASE WHEN late_in_thread THEN 'recap' ELSE 'joining' END
+    END"""
+
+
+def _matched_sql() -> str:
+    """SQL giving the phrase or link that made a message evidence (for explanations)."""
+    language = " ".join(f"WHEN '{k}' THEN m_{k}" for k in LANGUAGE)
+    return f"""coalesce(nullif(CASE kind
+        WHEN 'huddle' THEN 'huddle'
+        WHEN 'calendar_bot' THEN 'calendar event link'
+        WHEN 'calendar_link' THEN 'calendar event link'
+        WHEN 'call_link' THEN join_m
+        {language}
+    END, ''), CASE WHEN in_huddle_thread THEN 'reply in a huddle thread'
+                   WHEN in_agenda_thread THEN 'reply to an agenda'
+                   WHEN in_request_thread THEN 'reply to a call request' END)"""
+
+
+def _room_sql() -> str:
+    """SQL giving room_id, room_start, room_end and room_participants from the huddle room JSON."""
+    valid = "kind = 'huddle' AND room IS NOT NULL AND json_valid(room)"
+    epoch = "try_cast(json_extract_string(room, '$.{0}') AS DOUBLE)"
+    history = "try(from_json(json_extract(room, '$.participant_history'), '[\"VARCHAR\"]'))"
+    present = "try(from_json(json_extract(room, '$.participants'), '[\"VARCHAR\"]'))"
+    return f"""
+           CASE WHEN {valid} THEN json_extract_string(room, '$.id') END AS room_id,
+           CASE WHEN kind = 'huddle' THEN coalesce(
+               CASE WHEN {valid} AND {epoch.format("date_start")} > 0
+                    THEN to_timestamp({epoch.format("date_start")}) END, posted_at) END AS room_start,
+           CASE WHEN {valid} AND {epoch.format("date_end")} > 0
+                THEN to_timestamp({epoch.format("date_end")}) END AS room_end,
+           CASE WHEN {valid} THEN list_sort(list_distinct(list_concat(
+                coalesce({history}, []), coalesce({present}, []),
+                list_filter([json_extract_string(room, '$.created_by')], lambda u: u IS NOT NULL))))
+           ELSE []::VARCHAR[] END AS room_participants"""

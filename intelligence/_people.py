@@ -1,0 +1,198 @@
+"""People mapping: one identity graph over directory users, Slack users and calendar attendees."""
+
+from __future__ import annotations
+
+import duckdb
+
+from collectors.models import CALENDAR_EVENTS, DIRECTORY_USERS, SLACK_USERS
+from intelligence._sql import ScratchSpace, fetch, require_columns, scratch
+from intelligence.models import IDENTITY_LINKS, PEOPLE, PeopleResult
+
+# Slack's own system user posts huddle notices; it is never a person.
+SLACKBOT = "USLACKBOT"
+
+
+def map_people(con: duckdb.DuckDBPyConnection) -> PeopleResult:
+    """Give every person once, with the Slack accounts and emails that resolve to them and how."""
+    require_columns(con, "directory_users", DIRECTORY_USERS)
+    require_columns(con, "slack_users", SLACK_USERS)
+    require_columns(con, "calendar_events", CALENDAR_EVENTS)
+    with scratch(con) as s:
+        keys = _directory_keys(s)
+        slack = _slack_matches(s, keys)
+        attendees = _attendee_emails(s)
+        outside = _outside_people(s, keys, slack, attendees)
+        people = fetch(con, _people_sql(keys, slack, outside), PEOPLE)
+        links = fetch(con, _links_sql(keys, slack, outside, attendees), IDENTITY_LINKS)
+    return PeopleResult(people=people, links=links)
+
+
+def _directory_keys(s: ScratchSpace) -> str:
+    """Materialise lower-cased directory emails (primary wins over an alias) -> person."""
+    return s.make(
+        "dir_keys",
+        """
+        WITH k AS (
+            SELECT person_id, lower(trim(primary_email)) AS email, 'primary_email' AS how, 0 AS pri
+            FROM directory_users
+            UNION ALL
+            SELECT person_id, lower(trim(alias)), 'alias', 1
+            FROM (SELECT person_id, unnest(aliases) AS alias FROM directory_users)
+        )
+        SELECT email, person_id, how, split_part(email, '@', 2) AS domain
+        FROM k
+        WHERE email IS NOT NULL AND email LIKE '%_@_%'
+        QUALIFY row_number() OVER (PARTITION BY email ORDER BY pri, person_id) = 1
+        """,
+    )
+
+
+def _slack_matches(s: ScratchSpace, keys: str) -> str:
+    """Materialise each human Slack user with the directory person it maps to, if any, and how."""
+    names = s.make(
+        "dir_names",
+        """
+        SELECT trim(full_name) AS full_name, min(person_id) AS person_id
+        FROM directory_users
+        WHERE coalesce(trim(full_name), '') <> ''
+        GROUP BY 1
+        HAVING count(*) = 1  -- a name shared by two people identifies neither
+        """,
+    )
+    by_name = s.make(
+        "slack_by_name",
+        f"""
+        SELECT u.user_id, min(n.person_id) AS person_id
+        FROM slack_users u
+        JOIN {names} n ON n.full_name IN (trim(u.real_name), trim(u.display_name))
+        WHERE coalesce(trim(u.email), '') = ''
+        GROUP BY u.user_id
+        HAVING count(DISTINCT n.person_id) = 1
+        """,
+    )
+    return s.make(
+        "slack_map",
+        f"""
+        SELECT u.user_id, coalesce(u.deleted, false) AS deleted, coalesce(u.is_restricted, false) AS guest,
+               u.tz, nullif(lower(trim(u.email)), '') AS email,
+               coalesce(nullif(trim(u.real_name), ''), nullif(trim(u.display_name), ''), u.name) AS name,
+               coalesce(k.person_id, n.person_id) AS person_id,
+               CASE WHEN k.how = 'alias' THEN 'alias'
+                    WHEN k.person_id IS NOT NULL AND trim(u.email) = trim(d.primary_email)
+                        THEN 'primary_email'
+                    WHEN k.person_id IS NOT NULL THEN 'email_case'
+                    WHEN n.person_id IS NOT NULL THEN 'name'
+               END AS matched_by
+        FROM slack_users u
+        LEFT JOIN {keys} k ON k.email = lower(trim(u.email))
+        LEFT JOIN directory_users d ON d.person_id = k.person_id
+        LEFT JOIN {by_name} n ON n.user_id = u.user_id
+        WHERE NOT coalesce(u.is_bot, false) AND u.user_id <> '{SLACKBOT}'
+        """,
+    )
+
+
+def _attendee_emails(s: ScratchSpace) -> str:
+    """Materialise each distinct lower-cased attendee email (rooms left out) with a display name."""
+    return s.make(
+        "attendee_emails",
+        """
+        SELECT lower(trim(a.email)) AS email, max(nullif(trim(a.display_name), '')) AS name
+        FROM (SELECT unnest(attendees) AS a FROM calendar_events)
+        WHERE NOT coalesce(a.resource, false) AND a.email LIKE '%_@_%'
+        GROUP BY 1
+        """,
+    )
+
+
+def _outside_people(s: ScratchSpace, keys: str, slack: str, attendees: str) -> str:
+    """Materialise people outside the directory: unknown attendee emails and unmatched Slack humans."""
+    return s.make(
+        "outside",
+        f"""
+        WITH domains AS (SELECT DISTINCT domain FROM {keys}),
+        emails AS (
+            SELECT email, name, NULL AS user_id FROM {attendees}
+            UNION ALL
+            SELECT email, name, user_id FROM {slack} WHERE person_id IS NULL AND email IS NOT NULL
+        )
+        SELECT e.email, max(e.name) AS name, dm.domain IS NOT NULL AS internal,
+               CASE WHEN dm.domain IS NOT NULL THEN 'email:' ELSE 'ext:' END || e.email AS person_id,
+               bool_or(e.user_id IS NULL) AS from_calendar
+        FROM emails e
+        LEFT JOIN domains dm ON dm.domain = split_part(e.email, '@', 2)
+        WHERE e.email NOT IN (SELECT email FROM {keys})
+        GROUP BY e.email, dm.domain
+        """,
+    )
+
+
+def _people_sql(keys: str, slack: str, outside: str) -> str:
+    """SQL giving the PEOPLE rows: directory people, outside people, then Slack-only people."""
+    return f"""
+    WITH slack_resolved AS (
+        SELECT sm.*, coalesce(sm.person_id, o.person_id, 'slack:' || sm.user_id) AS pid
+        FROM {slack} sm LEFT JOIN {outside} o ON o.email = sm.email
+    ),
+    slack_agg AS (
+        SELECT pid,
+               list(user_id ORDER BY deleted, guest, user_id)[1] AS slack_user_id,
+               list(user_id ORDER BY user_id) AS slack_user_ids,
+               list(tz ORDER BY deleted, guest, user_id)[1] AS tz,
+               list(name ORDER BY deleted, guest, user_id)[1] AS name,
+               list(DISTINCT email) FILTER (WHERE email IS NOT NULL) AS emails,
+               bool_and(guest) AS guest
+        FROM slack_resolved GROUP BY pid
+    ),
+    dir_emails AS (SELECT person_id, list(email) AS emails FROM {keys} GROUP BY person_id),
+    directory AS (
+        SELECT d.person_id, lower(trim(d.primary_email)) AS email, sa.slack_user_id, sa.slack_user_ids,
+               coalesce(nullif(trim(d.full_name), ''), trim(concat_ws(' ', d.given_name, d.family_name)))
+                   AS name,
+               d.department, d.title, lower(trim(d.manager_email)) AS manager_email, true AS internal,
+               list_sort(list_distinct(list_transform(coalesce(d.aliases, []), lambda a: lower(trim(a)))))
+                   AS aliases,
+               list_concat(coalesce(de.emails, []), coalesce(sa.emails, [])) AS emails, sa.tz
+        FROM directory_users d
+        LEFT JOIN slack_agg sa ON sa.pid = d.person_id
+        LEFT JOIN dir_emails de ON de.person_id = d.person_id
+    ),
+    outside AS (
+        SELECT o.person_id, o.email, sa.slack_user_id, sa.slack_user_ids,
+               coalesce(sa.name, o.name, split_part(o.email, '@', 1)) AS name,
+               NULL AS department, NULL AS title, NULL AS manager_email, o.internal,
+               []::VARCHAR[] AS aliases, [o.email] AS emails, sa.tz
+        FROM {outside} o LEFT JOIN slack_agg sa ON sa.pid = o.person_id
+    ),
+    slack_only AS (
+        SELECT pid AS person_id, NULL AS email, slack_user_id, slack_user_ids, name,
+               NULL AS department, NULL AS title, NULL AS manager_email, NOT guest AS internal,
+               []::VARCHAR[] AS aliases, []::VARCHAR[] AS emails, tz
+        FROM slack_agg WHERE pid LIKE 'slack:%'
+    )
+    SELECT person_id, email, slack_user_id, coalesce(slack_user_ids, []) AS slack_user_ids, name,
+           department, title, manager_email, internal, aliases,
+           list_sort(list_distinct(emails)) AS emails, tz
+    FROM (SELECT * FROM directory UNION ALL SELECT * FROM outside UNION ALL SELECT * FROM slack_only)
+    ORDER BY person_id
+    """
+
+
+def _links_sql(keys: str, slack: str, outside: str, attendees: str) -> str:
+    """SQL giving the IDENTITY_LINKS rows: directory emails, Slack accounts and calendar emails."""
+    return f"""
+    WITH cal AS (SELECT email FROM {attendees})
+    SELECT person_id, 'directory' AS system, email AS identity, how AS matched_by, 1.0::DOUBLE AS confidence
+    FROM {keys}
+    UNION ALL
+    SELECT coalesce(sm.person_id, o.person_id, 'slack:' || sm.user_id), 'slack', sm.user_id,
+           coalesce(sm.matched_by,
+                    CASE WHEN o.person_id IS NOT NULL THEN 'external_email' ELSE 'unmatched' END),
+           CASE sm.matched_by WHEN 'name' THEN 0.8::DOUBLE WHEN 'alias' THEN 0.95::DOUBLE ELSE 1.0::DOUBLE END
+    FROM {slack} sm LEFT JOIN {outside} o ON o.email = sm.email
+    UNION ALL
+    SELECT coalesce(k.person_id, o.person_id), 'calendar', c.email,
+           coalesce(k.how, CASE WHEN o.internal THEN 'unmatched' ELSE 'external_email' END), 1.0
+    FROM cal c LEFT JOIN {keys} k ON k.email = c.email LEFT JOIN {outside} o ON o.email = c.email
+    ORDER BY 2, 3
+    """
