@@ -43,14 +43,25 @@ def main(workspace: str, truth_messages: str) -> None:
         stats = server.stats
     per_second = {m: n / server_settings.window_s for m, n in server_settings.tiers.items()}
     ok_calls = {m: n - stats.rate_limited.get(m, 0) for m, n in stats.requests.items()}
-    slack_calls = {m: n for m, n in ok_calls.items() if "." in m and m.split(".")[0] in ("users", "conversations")}
+    slack = ("users.", "conversations.")
+    slack_calls = {m: n for m, n in ok_calls.items() if m.startswith(slack)}
     ideal = max(n / per_second[m] for m, n in slack_calls.items())
-    print(json.dumps({
-        "seconds": elapsed, "ideal_seconds": ideal, "efficiency": ideal / elapsed,
-        "requests": stats.total_requests, "rate_limited": sum(stats.rate_limited.values()),
-        "calls": slack_calls, "messages": messages, "expected_messages": int(truth_messages),
-        "sources": [o.status for o in outcomes], "rows": stat.rows_in,
-    }))
+    print(
+        json.dumps(
+            {
+                "seconds": elapsed,
+                "ideal_seconds": ideal,
+                "efficiency": ideal / elapsed,
+                "requests": stats.total_requests,
+                "rate_limited": sum(stats.rate_limited.values()),
+                "calls": slack_calls,
+                "messages": messages,
+                "expected_messages": int(truth_messages),
+                "sources": [o.status for o in outcomes],
+                "rows": stat.rows_in,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
