@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import os
-from datetime import date
+import sys
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
+import pyarrow as pa
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from aggregation import MeetingFilter, filter_meetings, scoped_reports
 from checkpoints import RunRecord, StateStore
-from collectors.errors import MeetintelError
+from collectors.errors import ConfigurationError, MeetintelError
+from exports import FORMULA_LEADS, apply_retention, compress_runs, list_runs
 from flows.params import LiveEndpoints
 from flows.settings import Settings
 
@@ -30,6 +37,8 @@ app = typer.Typer(
 )
 sandbox_app = typer.Typer(help="Synthetic workspaces for demos, tests and benchmarks.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
+archive_app = typer.Typer(help="Report runs kept under OUT/runs/: list and prune.", no_args_is_help=True)
+app.add_typer(archive_app, name="archive")
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
@@ -197,6 +206,195 @@ def status(
         )
     console.print(table)
     console.print(", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+SinceOpt = Annotated[
+    str | None, typer.Option(help="Meetings starting at or after (YYYY-MM-DD or ISO time, UTC).")
+]
+UntilOpt = Annotated[str | None, typer.Option(help="Meetings starting before (YYYY-MM-DD or ISO time, UTC).")]
+PersonOpt = Annotated[str | None, typer.Option(help="A participant's email or name contains this.")]
+TeamOpt = Annotated[str | None, typer.Option(help="A participant's department (exact, any case).")]
+ChannelOpt = Annotated[str | None, typer.Option(help="Discussed in this Slack channel (id or name).")]
+OriginOpt = Annotated[str | None, typer.Option(help="calendar, slack or calendar+slack.")]
+StatusOpt = Annotated[str | None, typer.Option(help="held or cancelled.")]
+TextOpt = Annotated[str | None, typer.Option(help="Title, organiser, document or evidence contains this.")]
+ScoreOpt = Annotated[float | None, typer.Option(help="Minimum correlation score (0-1).")]
+
+
+def _filter(**given: object) -> MeetingFilter:
+    """Give a meeting filter from CLI options, or say which option is wrong."""
+    try:
+        return MeetingFilter(**{k: v for k, v in given.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        option = "--" + str(first["loc"][0]).replace("_", "-") if first["loc"] else "a filter"
+        raise ConfigurationError(f"{option}: {first['msg']}", "see `meetintel query --help`") from exc
+
+
+def _open_reports(state: Path | None) -> StateStore:
+    settings = Settings.from_cli(state=state)
+    if not settings.state.exists():
+        raise ConfigurationError(f"no state file at {settings.state}", "run `meetintel run` first")
+    store = StateStore(settings.state)
+    if not store.has_table("report_meetings"):
+        store.close()
+        raise ConfigurationError(f"{settings.state} holds no reports yet", "run `meetintel run` first")
+    return store
+
+
+QUERY_COLUMNS = ("start", "title", "status", "origin", "attended", "person_hours", "score", "meeting_id")
+
+
+@app.command()
+def query(
+    state: StateOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    person: PersonOpt = None,
+    team: TeamOpt = None,
+    channel: ChannelOpt = None,
+    origin: OriginOpt = None,
+    status: StatusOpt = None,
+    text: TextOpt = None,
+    min_score: ScoreOpt = None,
+    output: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
+    limit: Annotated[int, typer.Option(help="At most this many meetings (0: all).")] = 50,
+) -> None:
+    """Find meetings by date, person, team, channel, origin, status, text or score."""
+    if output not in ("table", "json", "csv"):
+        raise _fail(ConfigurationError(f"--format {output!r} is not known", "use table, json or csv"))
+    try:
+        f = _filter(
+            since=since,
+            until=until,
+            person=person,
+            team=team,
+            channel=channel,
+            origin=origin,
+            status=status,
+            text=text,
+            min_score=min_score,
+        )
+        with _open_reports(state) as store:
+            found = filter_meetings(store.con, f)
+    except MeetintelError as exc:
+        raise _fail(exc) from exc
+    shown = found.slice(0, limit) if limit else found
+    if output == "json":
+        print(json.dumps(shown.to_pylist(), default=str, indent=1))
+    elif output == "csv":
+        _print_csv(shown)
+    else:
+        _print_meetings(shown, found.num_rows)
+
+
+def _print_csv(table: pa.Table) -> None:
+    writer = csv.writer(sys.stdout)
+    writer.writerow(table.column_names)
+    for row in table.to_pylist():
+        writer.writerow([_cell(v) for v in row.values()])
+
+
+def _cell(value: object) -> object:
+    """Give a CSV cell: ISO-8601 UTC times, and text a spreadsheet would run as a formula neutralised."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_LEADS) else value
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+
+def _print_meetings(table: pa.Table, total: int) -> None:
+    title = f"{total} meetings" + (f" (first {table.num_rows})" if table.num_rows < total else "")
+    view = Table(title=title + ", times in UTC")
+    cols = [c for c in QUERY_COLUMNS if c in table.column_names]
+    for col in cols:
+        view.add_column(col, overflow="fold")
+    for row in table.select(cols).to_pylist():
+        view.add_row(*[_shown(row[c]) for c in cols])
+    console.print(view)
+
+
+@app.command("export")
+def export_cmd(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the filtered reports into.")],
+    state: StateOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    person: PersonOpt = None,
+    team: TeamOpt = None,
+    channel: ChannelOpt = None,
+    origin: OriginOpt = None,
+    status: StatusOpt = None,
+    text: TextOpt = None,
+    min_score: ScoreOpt = None,
+    tz: Annotated[str, typer.Option(help="Time zone of dates in Excel and HTML.")] = "UTC",
+) -> None:
+    """Write JSON, CSV, Excel and HTML reports for the meetings matching the filters."""
+    from exports import export_reports, write_html, write_workbook
+    from flows.stages import JSON_REPORTS, report_tables
+
+    try:
+        f = _filter(
+            since=since,
+            until=until,
+            person=person,
+            team=team,
+            channel=channel,
+            origin=origin,
+            status=status,
+            text=text,
+            min_score=min_score,
+        )
+        with _open_reports(state) as store, scoped_reports(store.con, f):
+            paths = export_reports(store.con, out, JSON_REPORTS, report_tables(store))
+            paths.append(write_workbook(store.con, out / "meetintel.xlsx", tz=tz))
+            paths.append(write_html(store.con, out / "meetintel.html", tz=tz))
+            count = store.count("report_meetings")
+    except MeetintelError as exc:
+        raise _fail(exc) from exc
+    console.print(f"{count} meetings written to [bold]{out}[/]: " + ", ".join(p.name for p in paths))
+
+
+@archive_app.command("list")
+def archive_list(out: OutOpt = None) -> None:
+    """List the report runs kept under OUT/runs/."""
+    settings = Settings.from_cli(out=out)
+    runs = list_runs(settings.out)
+    table = Table(title=f"report runs in {settings.out}")
+    for col in ("run", "started", "size", "compressed", "published"):
+        table.add_column(col)
+    for r in runs:
+        table.add_row(
+            r.run_id,
+            f"{r.started_at:%Y-%m-%d %H:%M:%S}",
+            f"{r.size_bytes / 1e6:.1f} MB",
+            "yes" if r.compressed else "",
+            "latest" if r.published else "",
+        )
+    console.print(table)
+
+
+@archive_app.command("prune")
+def archive_prune(
+    out: OutOpt = None,
+    keep_runs: Annotated[int | None, typer.Option(min=1, help="Keep the newest N runs.")] = None,
+    keep_days: Annotated[int | None, typer.Option(min=1, help="Keep runs younger than D days.")] = None,
+) -> None:
+    """Compress older runs and delete those outside the retention policy (the published run stays)."""
+    settings = Settings.from_cli(out=out, keep_runs=keep_runs, keep_days=keep_days)
+    try:
+        compress_runs(settings.out)
+        removed = apply_retention(settings.out, settings.keep_runs, settings.keep_days, datetime.now(UTC))
+    except MeetintelError as exc:
+        raise _fail(exc) from exc
+    console.print(f"removed {len(removed)} runs" + (": " + ", ".join(removed) if removed else ""))
 
 
 @sandbox_app.command("generate")
