@@ -17,6 +17,7 @@ from aggregation.search import (
     filter_meetings,
     meeting_ids,
     scoped_reports,
+    top_meetings,
 )
 
 __all__ = [
@@ -32,4 +33,5 @@ __all__ = [
     "filter_meetings",
     "meeting_ids",
     "scoped_reports",
+    "top_meetings",
 ]

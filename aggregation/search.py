@@ -281,3 +281,13 @@ EXAMPLE_QUERIES: dict[str, str] = {
         "WHERE origin = 'slack' GROUP BY ALL ORDER BY adhoc_meetings DESC, channel;"
     ),
 }
+
+
+def top_meetings(con: duckdb.DuckDBPyConnection, limit: int = 10) -> pa.Table:
+    """Give the held meetings with the most person-hours: title, start, origin, attended, person-hours."""
+    _require(con)
+    return con.sql(
+        "SELECT title, strftime(start::TIMESTAMP, '%Y-%m-%d %H:%M UTC') AS start, origin, attended, "
+        "round(person_hours, 2) AS person_hours, meeting_id FROM report_meetings "
+        f"WHERE status = 'held' ORDER BY person_hours DESC NULLS LAST, start, meeting_id LIMIT {int(limit)}"
+    ).to_arrow_table()

@@ -6,10 +6,16 @@ from pathlib import Path
 from uuid import UUID
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
 from prefect.states import State
 from pydantic import BaseModel
 
+from aggregation import top_meetings
 from checkpoints import RunRecord, SourceStatus, StageStat, StateStore, discard, prepare_refresh, swap_in
 from collectors import build_live_sources
 from collectors.errors import ConfigurationError, MeetintelError, RetriableError
@@ -103,6 +109,16 @@ def export_task(state: str, out: str, run_id: str, options: ExportOptions) -> St
         return stat
 
 
+REPORT_FILES = ("meetintel.html", "meetintel.xlsx", "meetings.json", "people.json", "meetings.csv")
+
+
+def report_links(out: Path) -> str:
+    """Give markdown links to the published reports (file URLs, so the UI opens them on this machine)."""
+    latest = (out / "latest").resolve()
+    links = [f"[{name}]({(latest / name).as_uri()})" for name in REPORT_FILES if (latest / name).exists()]
+    return ", ".join(links) if links else f"none published yet in `{out}`"
+
+
 def summary_markdown(record: RunRecord, out: str, meetings: int, people: int) -> str:
     """Give the run summary shown as a Prefect artifact and printed by the CLI."""
     lines = [
@@ -110,8 +126,7 @@ def summary_markdown(record: RunRecord, out: str, meetings: int, people: int) ->
         "",
         f"- mode: **{record.mode}**, status: **{record.status}**",
         f"- meetings: **{meetings}**, people: **{people}**",
-        f"- reports: `{out}/latest/` (meetings.json, people.json, CSV tables, meetintel.xlsx, "
-        "meetintel.html)",
+        "- reports: " + report_links(Path(out)),
         "",
         "| stage | seconds | rows in | rows out | rows/s | note |",
         "|---|---:|---:|---:|---:|---|",
@@ -213,8 +228,15 @@ def _close(record: RunRecord, state: str, out: str) -> None:
     with _store(state) as store:
         store.finish_run(record)
         meetings, people = store.count("meeting_records"), store.count("people_records")
+        top = top_meetings(store.con) if store.has_table("report_meetings") else None
     create_markdown_artifact(
         markdown=summary_markdown(record, out, meetings, people),
         key="meetintel-run-summary",
         description=f"meetintel run {record.run_id}",
     )
+    if top is not None and top.num_rows:
+        create_table_artifact(
+            table=top.to_pylist(),
+            key="meetintel-top-meetings",
+            description="Held meetings with the most person-hours",
+        )

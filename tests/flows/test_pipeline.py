@@ -132,3 +132,8 @@ def test_flow_run_and_artifacts_are_readable_through_the_prefect_api(org: dict[s
     assert kinds["progress"].data == 100.0
     assert "# meetintel run" in kinds["markdown"].data
     assert "| collect |" in kinds["markdown"].data
+    assert "[meetintel.html](file://" in kinds["markdown"].data
+    top = json.loads(kinds["table"].data) if isinstance(kinds["table"].data, str) else kinds["table"].data
+    hours = [row["person_hours"] for row in top]
+    assert len(top) == 10
+    assert hours == sorted(hours, reverse=True)
