@@ -227,24 +227,6 @@ class StateStore:
     def _bump(self, key: str) -> None:
         self.set_meta(key, str(int(self.get_meta(key, "0")) + 1))
 
-    def reset(self) -> None:
-        """Forget all collected and derived data and cursors (for a full refresh); keep the runs ledger."""
-        derived = [
-            r[0]
-            for r in self.con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE NOT temporary AND table_name NOT IN "
-                "(SELECT unnest(?::VARCHAR[]))",
-                [[*RAW_TABLES, "file_stamps", "cursors", "pending_detection", "state_meta", "runs"]],
-            ).fetchall()
-        ]
-        with self.transaction():
-            for name in [*RAW_TABLES, "file_stamps", "cursors", "pending_detection"]:
-                self.con.execute(f"DELETE FROM {name}")
-            for name in derived:
-                self.con.execute(f"DROP TABLE {name}")
-            self.con.execute("DELETE FROM state_meta WHERE key IN ('derived_version')")
-            self._bump("raw_version")
-
     # ---- runs ledger --------------------------------------------------------------------------
 
     def start_run(self, mode: str) -> str:

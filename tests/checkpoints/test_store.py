@@ -7,7 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from checkpoints import RunRecord, StageStat, StateStore
+from checkpoints import RunRecord, StageStat, StateStore, discard, prepare_refresh, swap_in
 from collectors.files import Chunk, FileStamp
 from collectors.models import SLACK_MESSAGES, SLACK_USERS
 
@@ -86,13 +86,30 @@ def test_runs_ledger_round_trips_a_run(store: StateStore) -> None:
     assert back.ended_at is not None
 
 
-def test_reset_forgets_data_and_cursors_but_keeps_the_ledger(store: StateStore) -> None:
-    store.start_run("incremental")
-    store.commit_chunk(_chunk([("C1", "1.000001", "a")]), "r1")
-    store.replace_tables({"meetings": pa.table({"meeting_id": ["m1"]})}, "1")
-    store.reset()
-    assert (store.count("slack_messages"), store.file_stamps(), store.has_table("meetings")) == (0, {}, False)
-    assert len(store.runs()) == 1
+def test_full_refresh_builds_beside_the_state_and_swaps_in_whole(tmp_path: Path) -> None:
+    """A refresh state starts empty but for the ledger; the old state is untouched until the swap."""
+    state = tmp_path / "state.duckdb"
+    with StateStore(state) as store:
+        run_id = store.start_run("full-refresh")
+        store.commit_chunk(_chunk([("C1", "1.000001", "old")]), "r1")
+    work = prepare_refresh(state)
+    with StateStore(work) as fresh:
+        assert (fresh.count("slack_messages"), [r.run_id for r in fresh.runs()]) == (0, [run_id])
+        fresh.commit_chunk(_chunk([("C1", "1.000002", "new")]), run_id)
+    with StateStore(state) as old:
+        assert old.con.execute("SELECT text FROM slack_messages").fetchall() == [("old",)]
+    swap_in(work, state)
+    with StateStore(state) as swapped:
+        assert swapped.con.execute("SELECT text FROM slack_messages").fetchall() == [("new",)]
+    assert not work.exists()
+
+
+def test_a_discarded_refresh_leaves_no_file(tmp_path: Path) -> None:
+    state = tmp_path / "state.duckdb"
+    StateStore(state).close()
+    work = prepare_refresh(state)
+    discard(work)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.duckdb"]
 
 
 def test_a_file_that_is_not_duckdb_gets_a_clear_error(tmp_path: Path) -> None:
