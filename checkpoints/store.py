@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -61,6 +62,10 @@ class StateStore:
             self.con.execute(
                 "INSERT INTO state_meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
                 [SCHEMA_VERSION],
+            )
+            # Names this state file, so an export marker never matches a different (e.g. rebuilt) state.
+            self.con.execute(
+                "INSERT INTO state_meta VALUES ('state_id', ?) ON CONFLICT DO NOTHING", [uuid.uuid4().hex]
             )
 
     def close(self) -> None:
@@ -174,7 +179,7 @@ class StateStore:
         sql = "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary"
         return bool(self._scalar(sql, [table]))
 
-    def _scalar(self, sql: str, params: list[object] | None = None) -> object:
+    def _scalar(self, sql: str, params: list[object] | None = None) -> Any:
         """Give the first column of the first row, fetching the whole result so the connection is free."""
         rows = self.con.execute(sql, params or []).fetchall()
         return rows[0][0] if rows else None
@@ -223,6 +228,10 @@ class StateStore:
 
     def set_meta(self, key: str, value: str) -> None:
         self.con.execute("INSERT OR REPLACE INTO state_meta VALUES (?, ?)", [key, value])
+
+    def data_version(self) -> str:
+        """Give `<state id>:<raw version>`: what the stored data is, whatever path the file has."""
+        return f"{self.get_meta('state_id')}:{self.get_meta('raw_version', '0')}"
 
     def _bump(self, key: str) -> None:
         self.set_meta(key, str(int(self.get_meta(key, "0")) + 1))

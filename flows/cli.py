@@ -224,7 +224,7 @@ ScoreOpt = Annotated[float | None, typer.Option(help="Minimum correlation score 
 def _filter(**given: object) -> MeetingFilter:
     """Give a meeting filter from CLI options, or say which option is wrong."""
     try:
-        return MeetingFilter(**{k: v for k, v in given.items() if v is not None})
+        return MeetingFilter.model_validate({k: v for k, v in given.items() if v is not None})
     except ValidationError as exc:
         first = exc.errors()[0]
         option = "--" + str(first["loc"][0]).replace("_", "-") if first["loc"] else "a filter"

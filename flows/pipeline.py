@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 from uuid import UUID
 
 from prefect import flow, get_run_logger, task
@@ -176,8 +177,11 @@ def meeting_intelligence(
     with _store(state) as store:
         record = RunRecord(run_id=store.start_run(mode), mode=mode)
     work = str(prepare_refresh(Path(state))) if full_refresh else state
-    progress = create_progress_artifact(
-        progress=0.0, key="meetintel-progress", description="meetintel pipeline progress"
+    progress = cast(  # called from a sync flow, so Prefect runs it and returns the id
+        UUID,
+        create_progress_artifact(
+            progress=0.0, key="meetintel-progress", description="meetintel pipeline progress"
+        ),
     )
     try:
         _run_stages(record, workspace or "live APIs", out, work, live, full_refresh, export, progress)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -60,7 +61,7 @@ class Settings(BaseSettings):
         """Give settings from the environment, overridden by the CLI options that were given."""
         given = {k: v for k, v in options.items() if v is not None}
         try:
-            return cls(**given)
+            return cls.model_validate(given)
         except ValidationError as exc:
             first = exc.errors()[0]
             name = "MEETINTEL_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
@@ -101,7 +102,13 @@ class Settings(BaseSettings):
             return None
         rates = SlackRates(tier2=self.slack_tier2_per_minute, tier3=self.slack_tier3_per_minute)
         try:
-            return SlackConfig(token=token, base_url=self.slack_base_url, rates=rates, **self._resilience())
+            return SlackConfig(
+                token=token,
+                base_url=self.slack_base_url,
+                rates=rates,
+                retry=self._retry(),
+                breaker=self._breaker(),
+            )
         except ValidationError as exc:
             raise ConfigurationError(
                 f"MEETINTEL_SLACK_TOKEN is not usable: {exc.errors()[0]['msg']}",
@@ -122,15 +129,15 @@ class Settings(BaseSettings):
             auth = GoogleAuth(kind="bearer", token=token)
         else:
             return None
-        return GoogleConfig(auth=auth, api_endpoint=self.google_api_endpoint, **self._resilience())
+        return GoogleConfig(
+            auth=auth, api_endpoint=self.google_api_endpoint, retry=self._retry(), breaker=self._breaker()
+        )
 
-    def _resilience(self) -> dict[str, RetryPolicy | BreakerPolicy]:
-        return {
-            "retry": RetryPolicy(max_attempts=self.retry_attempts, base_delay=self.retry_base_delay),
-            "breaker": BreakerPolicy(
-                fail_max=self.breaker_fail_max, reset_timeout=self.breaker_reset_seconds
-            ),
-        }
+    def _retry(self) -> RetryPolicy:
+        return RetryPolicy(max_attempts=self.retry_attempts, base_delay=self.retry_base_delay)
+
+    def _breaker(self) -> BreakerPolicy:
+        return BreakerPolicy(fail_max=self.breaker_fail_max, reset_timeout=self.breaker_reset_seconds)
 
 
 def _secret_block(name: str | None) -> SecretStr | None:
@@ -140,7 +147,8 @@ def _secret_block(name: str | None) -> SecretStr | None:
     from prefect.blocks.system import Secret
 
     try:
-        return SecretStr(str(Secret.load(name).get()))
+        block = cast(Secret, Secret.load(name))  # sync call: load() returns the block, not a coroutine
+        return SecretStr(str(block.get()))
     except ValueError as exc:
         raise ConfigurationError(
             f"Prefect Secret block {name!r} was not found",
