@@ -131,8 +131,8 @@ def serve_forever(
         on_ready(url)
     stop = stop or threading.Event()
     try:
-        while not stop.wait(0.5):
-            pass
+        while not stop.wait(0.5):  # short waits keep Ctrl-C responsive
+            continue
     except KeyboardInterrupt:
         log.info("stopping the sandbox server")
     finally:

@@ -142,7 +142,7 @@ class _QuietServer(ThreadingHTTPServer):
     """A threading HTTP server that does not print tracebacks for clients that hung up (timeouts)."""
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        pass
+        """Ignore the error: a client that hung up on purpose is part of the test."""
 
 
 class FakeApi:
@@ -194,7 +194,7 @@ class FakeApi:
             protocol_version = "HTTP/1.1"
 
             def log_message(self, *args: Any) -> None:
-                pass
+                """Stay quiet: tests read the request log the fake keeps, not stderr."""
 
             def do_GET(self) -> None:
                 api._serve(self)
