@@ -7,7 +7,7 @@ DEMO := demo
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: install browser demo test lint bench ui clean
+.PHONY: install browser demo test lint bench quality ui clean
 
 install: $(STAMP)
 
@@ -34,6 +34,9 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+quality: install
+	$(BIN)/python -m benchmarks.quality
 
 bench: install
 	$(BIN)/python benchmarks/run.py

@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import sys
+import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -397,6 +398,31 @@ def archive_prune(
     console.print(f"removed {len(removed)} runs" + (": " + ", ".join(removed) if removed else ""))
 
 
+@app.command()
+def evaluate(
+    workspace: Annotated[Path, typer.Option("--workspace", "-w", help="A generated workspace snapshot.")],
+    truth: Annotated[Path, typer.Option(help="Its truth.json (written by `meetintel sandbox generate`).")],
+    state: Annotated[
+        Path | None, typer.Option(help="Keep the evaluation's state file here (default: a temporary one).")
+    ] = None,
+) -> None:
+    """Run the pipeline on a generated workspace and score it against its ground truth.
+
+    Prints detection precision/recall/F1, correlation accuracy, calendar-meeting precision/recall with
+    duplicates, held violations and people-mapping accuracy, each against its target. Exit 0 when every
+    target holds, 3 when one is missed.
+    """
+    from flows.evaluate import format_evaluation, run_evaluation
+
+    try:
+        with tempfile.TemporaryDirectory() as tmp, console.status("Running the pipeline and scoring it…"):
+            result = run_evaluation(workspace, truth, state or Path(tmp) / "evaluation.duckdb")
+    except MeetintelError as exc:
+        raise _fail(exc) from exc
+    console.print(format_evaluation(result))
+    raise typer.Exit(EXIT_OK if all(result.targets().values()) else EXIT_PARTIAL)
+
+
 @sandbox_app.command("generate")
 def sandbox_generate(
     out: Annotated[Path, typer.Argument(help="Folder to write the workspace snapshot and truth.json into.")],
@@ -404,6 +430,9 @@ def sandbox_generate(
     days: Annotated[int, typer.Option(min=1, help="Number of days of activity.")] = 14,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 7,
     start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")] = "2026-09-07",
+    profile: Annotated[
+        str, typer.Option(help="standard, or hard: more noise, near misses, identity quirks and overlaps.")
+    ] = "standard",
 ) -> None:
     """Generate a synthetic org as a workspace snapshot (Slack export, Calendar, Drive, Directory)."""
     from sandbox import generate_workspace
@@ -414,7 +443,12 @@ def sandbox_generate(
         err.print(f"[bold red]error:[/] --start {start!r} is not a date; use YYYY-MM-DD")
         raise typer.Exit(EXIT_FAILED) from exc
     with console.status(f"Generating {people} people × {days} days…"):
-        summary = generate_workspace(out, people=people, days=days, seed=seed, start=first)
+        try:
+            summary = generate_workspace(
+                out, people=people, days=days, seed=seed, start=first, profile=profile
+            )
+        except MeetintelError as exc:
+            raise _fail(exc) from exc
     console.print(f"Workspace written to [bold]{out}[/] (ground truth in {summary.truth_file.name})")
     console.print(
         f"{summary.messages:,} Slack messages ({summary.replies:,} replies) in {summary.channels} channels, "

@@ -343,5 +343,6 @@ def with_threads_sql(ev: str, links: str) -> str:
     SELECT meeting_id, channel_id, ts, kind, role, score, reasons
     FROM (SELECT *, 0 AS inherited FROM {links} UNION ALL SELECT *, 1 FROM inherited)
     QUALIFY row_number() OVER (PARTITION BY channel_id, ts
-                               ORDER BY score >= 0.9 DESC, inherited DESC, score DESC, meeting_id) = 1
+                               ORDER BY score >= 0.9 DESC, inherited DESC, score DESC, meeting_id,
+                                        reasons[1]) = 1  -- two thread rules may tie: pick one stably
     """

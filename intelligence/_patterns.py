@@ -46,15 +46,17 @@ LANGUAGE: dict[str, str] = {
         r"(?i)\bagenda\s+(?:for|of)\b|\bagenda\s*(?::|\n|$)|^\s*agenda\b|\bagenda items?\b"
         r"|\b(?:here'?s|here is|posting|draft|proposed|updated) (?:the |an |our |a )?agenda\b"
         r"|\blet'?s cover\b|\btopics for\b|\bprep for\b[^\n]{0,300}?\bbefore we start\b"
+        r"|\bthings to cover\b|\btopics so far\b"
     ),
     "joining": (
         r"(?i)\b(?:joining|jumping on|hopping on|dialing in|dialling in)"
-        r"(?:\s+(?:now|in (?:a |\d)|shortly|from|the (?:call|meeting|zoom|meet|huddle|sync))\b|\s*<|\s*https?://|\s*$)"
+        r"(?:\s+(?:now|in (?:a |\d)|shortly|from|the (?:call|meeting|zoom|meet|huddle|sync))\b|\s*<?https?://|\s*$)"
         r"|\brunning (?:\d+\s*(?:m|min|mins|minutes)\s+"
         r"|a (?:few|bit|couple)(?: of)?(?: min| mins| minutes)?\s+)?"
         r"late\b|\b(?:be|i'?m|i am) (?:there|on) in (?:\d+|a few|five|ten|two)\b|\bon my way\b"
         r"|\bstarting (?:now|in \d+ ?(?:m|min|mins|minutes)\b)|\bstarting [^.?!\n]{1,60}? now\b"
         r"|\bwhere is every(?:one|body)\b|\bi'?m in the (?:room|call|meeting)\b|\badmit me\b|\bin the lobby\b"
+        r"|\bomw\b|\b\d+ ?(?:m|min|mins|minutes) late\b"
     ),
     "during": (
         r"(?i)\b(?:see|share|sharing) my screen\b|\bsharing the (?:deck|slides|doc)\b|\baudio (?:dropped|cut)"
@@ -64,17 +66,19 @@ LANGUAGE: dict[str, str] = {
     "recap": (
         r"(?i)\brecap\b|\bnotes from (?:the |today'?s |yesterday'?s |our |this )"
         r"|\bminutes (?:from|of) (?:the |today'?s |yesterday'?s |our )|\bsummary of\b|\bnotes are up\b"
-        r"|\bkey takeaways\b|\btl;?dr (?:of|from)\b"
+        r"|\btakeaways\b|\btl;?dr (?:of|from)\b|\bwrap-?up (?:from|of)\b"
     ),
     "action_items": (
-        r"(?i:\baction items?\b|\bnext steps\s*:|\bfollow[- ]ups?\s*(?::|from\b)|\btodos? from\b)"
+        r"(?i:\baction items?\b|\bnext steps\s*:|\bfollow[- ]ups?\s*(?::|from\b)|\btodos? from\b"
+        r"|\bowners (?:from|of)\b)"
         # "AI: <@U1> to send the deck": upper case only, so "ai:" chatter stays out
         r"|(?:^|\s)AIs?(?::|\s*\n)"
     ),
     "reschedule": (
         r"(?i)\breschedul|\bpostpon"
-        r"|\b(?:push|pushing|move|moving) (?:the |our |today'?s |tomorrow'?s |this week'?s )?"
+        r"|\b(?:push|pushing|move|moving|bump|bumping) (?:the |our |today'?s |tomorrow'?s |this week'?s )?"
         rf"[^.?!\n]{{1,60}}? {_SHIFT}"
+        rf"|\b(?:moved|pushed|bumped) {_SHIFT}"
         rf"|\bis now (?:at |on )?{_SHIFT}"
     ),
     "cancellation": (
@@ -83,6 +87,7 @@ LANGUAGE: dict[str, str] = {
         r"|\bcancel(?:l?ing|l?ed)? (?:the|our) [^.?!\n]{0,50}?\b(?:sync|meeting|call|standup|stand-up|1:1"
         r"|review|session|check-?in|retro|demo|planning|catch-?up|interview|workshop|kick-?off)\b"
         r"|\bis cancel+ed\b|\bhas been cancel+ed\b"
+        r"|\bcall(?:ing|ed)? off\b|\bwon'?t happen (?:today|this week)\b"
         r"|\bno [^.?!\n]{1,50}? (?:today|this week)\b"
         r"|\bskip(?:ping)? [^.?!\n]{1,50}? (?:today|this week|tomorrow)\b"
         r"|\bskip(?:ping)? (?:today'?s|this week'?s|tomorrow'?s)\s"
@@ -92,7 +97,9 @@ LANGUAGE: dict[str, str] = {
         r"|\b(?:hop|jump) on a (?:quick |short )?(?:call|zoom|meet)\b|\bhuddle or zoom\b|\bzoom or huddle\b"
         r"|\b(?:can|could) we (?:talk|chat|call|hop on|jump on)\b"
         r"|\bgot (?:a )?(?:5|five|10|ten) (?:min|mins|minutes)\b"
-        r"|\bcall\?"
+        r"|\bcall\?|\bfree for a (?:quick )?call\b"
+        r"|\b(?:5|five|10|ten) (?:min|mins|minutes) to (?:talk|chat)\b"
+        r"|\bgrab you for\b"
     ),
 }
 
@@ -100,9 +107,14 @@ LANGUAGE: dict[str, str] = {
 HARD_NEGATIVE = (
     r"(?i)\bcould have been an? (?:email|e-mail|message|slack|doc)\b|\bprojector\b"
     r"|\bshould we (?:meet|sync)\b|\bhidden agenda\b"
-    r"|\bpush(?:ing|ed)? (?:the |a |my |our |this )?(?:fix|commit|branch|code|build|changes?"
-    r"|pr|patch|release|deploy|hotfix|image|tag|config|migration)\b|\brunning late on\b|\brecap of q[1-4]\b"
+    r"|\b(?:push(?:ing|ed|es)?|mov(?:e|es|ed|ing)|bump(?:ing|ed|s)?) (?:the |a |my |our |this )?"
+    r"(?:fix|commit|branch|code|build|changes?"
+    r"|pr|patch|release|deploy|hotfix|image|tag|config|migration|dashboard|report|doc|sheet|forecast|contract"
+    r"|ticket|tests?|staging|ci)\b|\brunning late on\b|\brecap of q[1-4]\b"
     r"|\bset up a call\b"
+    r"|\bskip(?:ping)? (?:the )?[^.?!\n]{0,30}?\b(?:checks?|tests?|ci|lint|builds?|hooks?)\b"
+    r"|\b(?:i'?ll|i will|will|to|going to) recap\b|\bscreen ?recording\b"
+    r"|\bstarting (?:the )?[^.?!\n]{0,30}?\b(?:rollout|deploy|migration|build|backfill|release)\b"
 )
 
 

@@ -47,16 +47,39 @@ def _directory_keys(s: ScratchSpace) -> str:
     )
 
 
+def _norm_name_sql(expr: str) -> str:
+    """SQL giving a name as people compare it: accents folded, lower case, single spaces, trimmed."""
+    folded = f"replace(lower(strip_accents(coalesce({expr}, ''))), 'ł', 'l')"  # strip_accents keeps Ł
+    return f"nullif(trim(regexp_replace({folded}, '\\s+', ' ', 'g')), '')"
+
+
 def _slack_matches(s: ScratchSpace, keys: str) -> str:
-    """Materialise each human Slack user with the directory person it maps to, if any, and how."""
+    """Materialise each human Slack user with the directory person it maps to, if any, and how.
+
+    Email first (primary, alias, any case). A Slack user whose email is hidden falls back to the name:
+    the directory person whose full name equals the Slack real or display name once case, accents and
+    spaces are folded, among the people no active Slack account claimed by email (so a namesake with a
+    visible email does not make the name ambiguous, while someone whose old, deactivated account shows
+    their email can still own a new account that hides it); a name still shared by two people identifies
+    neither.
+    """
+    by_email = s.make(
+        "slack_active_by_email",
+        f"""
+        SELECT u.user_id, k.person_id, k.how
+        FROM slack_users u JOIN {keys} k ON k.email = lower(trim(u.email))
+        WHERE NOT coalesce(u.is_bot, false) AND NOT coalesce(u.deleted, false) AND u.user_id <> '{SLACKBOT}'
+        """,
+    )
     names = s.make(
         "dir_names",
-        """
-        SELECT trim(full_name) AS full_name, min(person_id) AS person_id
+        f"""
+        SELECT {_norm_name_sql("full_name")} AS name, min(person_id) AS person_id
         FROM directory_users
-        WHERE coalesce(trim(full_name), '') <> ''
+        WHERE person_id NOT IN (SELECT person_id FROM {by_email})
+          AND {_norm_name_sql("full_name")} IS NOT NULL
         GROUP BY 1
-        HAVING count(*) = 1  -- a name shared by two people identifies neither
+        HAVING count(*) = 1  -- a name shared by two unclaimed people identifies neither
         """,
     )
     by_name = s.make(
@@ -64,7 +87,7 @@ def _slack_matches(s: ScratchSpace, keys: str) -> str:
         f"""
         SELECT u.user_id, min(n.person_id) AS person_id
         FROM slack_users u
-        JOIN {names} n ON n.full_name IN (trim(u.real_name), trim(u.display_name))
+        JOIN {names} n ON n.name IN ({_norm_name_sql("u.real_name")}, {_norm_name_sql("u.display_name")})
         WHERE coalesce(trim(u.email), '') = ''
         GROUP BY u.user_id
         HAVING count(DISTINCT n.person_id) = 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyarrow as pa
+from pydantic import BaseModel
 
 from collectors.models import UTC_US
 
@@ -174,3 +175,71 @@ DERIVED_TABLES: dict[str, pa.Schema] = {
     "meeting_evidence": MEETING_EVIDENCE,
     "meeting_documents": MEETING_DOCUMENTS,
 }
+
+
+class Rates(BaseModel):
+    """Precision, recall and F1 of a set of predictions against the truth, with the counts behind them.
+
+    A ratio whose denominator is zero is 1.0 (nothing to find, or nothing claimed, is not an error).
+    """
+
+    tp: int
+    fp: int
+    fn: int
+    precision: float
+    recall: float
+    f1: float
+
+
+class CalendarScore(BaseModel):
+    """How well calendar events became meetings: one per true event, none extra, the right status."""
+
+    expected: int  # truth meetings with a calendar event id (held or cancelled)
+    reported: int  # meeting rows with a calendar event id (duplicates counted)
+    found: int  # distinct true event ids among the reported rows
+    duplicates: int  # reported rows beyond the first for the same event id
+    precision: float  # found / reported: a duplicate or a non-meeting counts against it
+    recall: float  # found / expected
+    status_errors: int  # found meetings whose held/cancelled status differs from the truth
+    cancelled_as_held: int  # truth-cancelled events reported as held meetings
+    not_meetings_as_held: int  # focus time, out of office, solo or all-day events reported as held
+    focus_time_as_held: int
+
+
+class PeopleScore(BaseModel):
+    """Share of Slack users mapped to the directory primary email (or guest address) the truth gives."""
+
+    correct: int
+    total: int
+    accuracy: float
+
+
+class Evaluation(BaseModel):
+    """The figures `evaluate` gives for one pipeline state against one truth.json."""
+
+    profile: str
+    seed: int
+    people_count: int
+    days: int
+    detection: Rates  # messages linked to a meeting vs messages the truth lists as evidence
+    detector: Rates  # rows of the `evidence` table (linked or not) vs the same truth
+    correlation_correct: int
+    correlation_total: int  # true evidence messages that were linked to some meeting
+    correlation_accuracy: float
+    calendar: CalendarScore
+    slack_meetings: Rates  # huddles and ad hoc calls, matched by their evidence
+    people: PeopleScore
+    examples: dict[str, list[str]]  # a few mistakes per figure, to see what went wrong
+
+    def targets(self) -> dict[str, bool]:
+        """Give each quality target and whether this evaluation meets it."""
+        c = self.calendar
+        return {
+            "detection F1 >= 0.95": self.detection.f1 >= 0.95,
+            "correlation accuracy >= 0.98": self.correlation_accuracy >= 0.98,
+            "people mapping >= 0.99": self.people.accuracy >= 0.99,
+            "calendar precision >= 0.99": c.precision >= 0.99,
+            "calendar recall >= 0.99": c.recall >= 0.99,
+            "no duplicate meetings": c.duplicates == 0,
+            "no cancelled or non-meeting event held": c.cancelled_as_held + c.not_meetings_as_held == 0,
+        }

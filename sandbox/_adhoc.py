@@ -28,7 +28,7 @@ def huddles(day: SlackDay, present: set[int]) -> list[Meeting]:
     if day.day.weekday() >= 5 or not channels:
         return []
     count = max(1, stoch_round(rng, len(present) * 0.035))
-    bare = [rng.random() < 0.1 for _ in range(count)]
+    bare = [rng.random() < day.org.profile.bare_huddle_share for _ in range(count)]
     if day.day.weekday() in (TUESDAY, THURSDAY) and not any(bare):
         bare[rng.randrange(count)] = True
     return [m for m in (_huddle(day, rng.choice(channels), present, b) for b in bare) if m is not None]
@@ -162,7 +162,10 @@ def _adhoc_call(day: SlackDay, channel: Channel, present: set[int]) -> Meeting |
     if not day.fits(asked) or not day.fits(linked + 1800):
         return None
     start, end = linked, linked + rng.randint(10, 35) * 60
-    kind = rng.choices(("meet", "zoom", "teams"), (0.55, 0.35, 0.1))[0]
+    if day.org.profile.hard:
+        kind = rng.choices(("meet", "zoom", "teams", "webex"), (0.45, 0.3, 0.15, 0.1))[0]
+    else:
+        kind = rng.choices(("meet", "zoom", "teams"), (0.55, 0.35, 0.1))[0]
     title = rng.choice(("Quick call", "Ad hoc call", "Call"))
     meeting = Meeting("adhoc_call", "held", f"{title} in #{channel.name}", start, end, [a.email, b.email])
     ctx = MessageContext(day, channel.id, meeting, mentionable=(b.slack_id or "",))
@@ -170,7 +173,7 @@ def _adhoc_call(day: SlackDay, channel: Channel, present: set[int]) -> Meeting |
         channel.id,
         asked,
         a.slack_id or "",
-        text.fill(rng, rng.choice(text.QUICK_CALL), ctx),
+        text.fill(rng, rng.choice(text.bank(day.org.profile, "QUICK_CALL")), ctx),
         Label(meeting, "joining", "pre"),
     )
     uri = text.conference_url(rng, kind)

@@ -68,11 +68,11 @@ def _recurring(
     events = [instance(s, org, day) for s in series if s.occurs_on(day)]
     for e in events:
         decline_absent(e, absent)
-    cancelled = _pick(rng, events, 0.05, force=day.weekday() == WEDNESDAY)
+    cancelled = _pick(rng, events, org.profile.cancel_rate, force=day.weekday() == WEDNESDAY)
     for e in cancelled:
         cancel(rng, e, _changed_ms(rng, day, e.start))
     remaining = [e for e in events if e.status == "confirmed"]
-    for e in _pick(rng, remaining, 0.05, force=day.weekday() == TUESDAY):
+    for e in _pick(rng, remaining, org.profile.move_rate, force=day.weekday() == TUESDAY):
         shift = _shift(rng, day, e)
         if shift:
             move(rng, e, shift, _changed_ms(rng, day, e.start))
@@ -129,7 +129,7 @@ class _Host:
 
 def _one_offs(rng: random.Random, org: Org, day: date, present: list[int], plan: DayCalendar) -> list[Event]:
     """Give the day's one-off meetings with a guaranteed mix of tools, externals and attachments."""
-    n = max(4, stoch_round(rng, len(present) * 0.28))
+    n = max(4, stoch_round(rng, len(present) * org.profile.one_offs_per_person))
     kinds = ["meet", "zoom", "teams"] + rng.choices(CONFERENCE_KINDS, CONFERENCE_WEIGHTS, k=n - 3)
     rng.shuffle(kinds)
     flags = [(rng.random() < 0.12, rng.random() < 0.04, rng.random() < 0.15) for _ in range(n)]

@@ -143,7 +143,13 @@ def _agenda(
     )
     if sec is None:
         return
-    body = text.fill(rng, rng.choice(text.AGENDA), ctx, title=event.title, clock=local_clock(event.start, tz))
+    body = text.fill(
+        rng,
+        rng.choice(text.bank(day.org.profile, "AGENDA")),
+        ctx,
+        title=event.title,
+        clock=local_clock(event.start, tz),
+    )
     msg = day.post(channel.id, sec, user, body, Label(meeting, "agenda", "pre"))
     day.decorate(channel.id, msg, sec, reactions=0.4, edits=0.15)
     if len(authors) > 1 and rng.random() < 0.3:
@@ -204,7 +210,9 @@ def _joining(
     if not day.fits(sec):
         return
     uri = event.conference.uri if event.conference else None
-    options = [t for t in text.JOINING if uri or ("{url}" not in t and "{link}" not in t)]
+    options = [
+        t for t in text.bank(day.org.profile, "JOINING") if uri or ("{url}" not in t and "{link}" not in t)
+    ]
     user, _ = rng.choice(authors)
     body = text.fill(rng, rng.choice(options), ctx, url=uri or "", link=f"<{uri}>", title=event.title)
     day.post(channel.id, sec, user, body, Label(meeting, "joining", "signal"))
@@ -270,11 +278,11 @@ def _recap(
         if not day.fits(sec, margin=1800):
             return
     user, _ = _organizer_first(authors)
-    body = text.fill(rng, rng.choice(text.RECAP), ctx, title=event.title)
+    body = text.fill(rng, rng.choice(text.bank(day.org.profile, "RECAP")), ctx, title=event.title)
     msg = day.post(channel.id, sec, user, body, Label(meeting, "recap", "post"))
     day.decorate(channel.id, msg, sec, reactions=0.5, edits=0.1)
     if rng.random() < 0.6:
-        items = text.fill(rng, rng.choice(text.ACTION_ITEMS), ctx, title=event.title)
+        items = text.fill(rng, rng.choice(text.bank(day.org.profile, "ACTION_ITEMS")), ctx, title=event.title)
         label = Label(meeting, "action_items", "post")
         if rng.random() < 0.5:
             day.reply(channel.id, msg, sec + rng.randint(30, 900), user, items, label)
@@ -301,7 +309,7 @@ def _reschedule(
         return
     user, tz = _organizer_first(authors)
     shift = _shift_phrase(event) if rng.random() < 0.7 else f"to {local_clock(event.start, tz)}"
-    template = rng.choice(text.RESCHEDULE)
+    template = rng.choice(text.bank(day.org.profile, "RESCHEDULE"))
     if shift.startswith("to ") or shift.endswith("earlier"):
         template = rng.choice(("moving {title} {shift}", "heads up: {title} is now {shift}"))
     day.post(
@@ -324,7 +332,7 @@ def _cancellation(
     if not day.fits(sec):
         return
     user, _ = _organizer_first(authors)
-    body = text.fill(rng, rng.choice(text.CANCELLATION), ctx, title=event.title)
+    body = text.fill(rng, rng.choice(text.bank(day.org.profile, "CANCELLATION")), ctx, title=event.title)
     msg = day.post(event.channel or "", sec, user, body, Label(meeting, "cancellation", "pre"))
     day.decorate(event.channel or "", msg, sec, reactions=0.5, edits=0.0)
 

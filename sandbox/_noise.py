@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 
 from . import _text as text
+from ._calendar import DayCalendar
 from ._common import TEAM_ID, pick_time, slack_id, stoch_round, work_window
 from ._org import Channel, DriveFile
 from ._slack import Label, MessageContext, SlackDay, bot_message
@@ -34,6 +35,7 @@ def post_noise(day: SlackDay, present: set[int]) -> None:
     if not posters:
         return
     factor = WEEKEND_FACTOR if day.day.weekday() >= 5 else 1.0
+    factor *= org.profile.noise_factor
     count = stoch_round(rng, len(posters) * TOP_LEVEL_PER_PERSON * factor * rng.uniform(0.85, 1.15))
     for _ in range(count):
         person = rng.choice(posters)
@@ -63,14 +65,18 @@ def _one_message(day: SlackDay, channel: Channel, user: str, sec: int) -> None:
     ctx = MessageContext(day, channel.id, author=user)
     roll = rng.random()
     technical = channel.kind in ("team", "project")
-    if roll < 0.025:
-        template, why = rng.choice(text.HARD_NEGATIVES)
+    profile = day.org.profile
+    shift = profile.hard_negative_share - 0.025  # 0.0 in the standard profile: the bands stay put
+    if roll < profile.hard_negative_share:
+        template, why = rng.choice(
+            text.HARD_NEGATIVES + text.NEAR_MISSES if profile.hard else text.HARD_NEGATIVES
+        )
         msg = day.post(channel.id, sec, user, text.fill(rng, template, ctx), Label(why=why))
-    elif roll < 0.05 and technical:
+    elif roll < 0.05 + shift and technical:
         msg = day.post_raw(channel.id, sec, _bot_notice(rng, day))
-    elif roll < 0.08:
+    elif roll < 0.08 + shift:
         msg = _file_share(day, channel, user, sec, ctx)
-    elif roll < 0.2 and technical:
+    elif roll < 0.2 + shift and technical:
         msg = day.post(channel.id, sec, user, text.fill(rng, rng.choice(text.CODE), ctx))
     else:
         msg = day.post(channel.id, sec, user, text.fill(rng, rng.choice(text.CHATTER), ctx))
@@ -202,3 +208,40 @@ def _jira_attachment(rng: random.Random) -> dict[str, object]:
         "footer": "Jira Cloud",
         "id": 1,
     }
+
+
+def post_bursts(day: SlackDay, plan: DayCalendar, present: set[int], rng: random.Random) -> None:
+    """Post bursts of unrelated chatter by channel members around held meetings (hard profile only).
+
+    The messages land in the meeting's channel from 30 minutes before its start to 30 minutes after
+    its end, by the very people who attend, so time and channel alone cannot tell evidence from noise.
+    """
+    org = day.org
+    for event in plan.events:
+        if not event.is_meeting or event.status != "confirmed" or not event.channel:
+            continue
+        if rng.random() >= org.profile.burst_share:
+            continue
+        channel = org.channel_of(event.channel)
+        people = [p for p in channel.people if p in present]
+        if not people:
+            continue
+        for _ in range(rng.randint(2, 6)):
+            sec = rng.randint(event.start - 1800, event.end + 1800)
+            if day.fits(sec):
+                author = org.people[rng.choice(people)].slack_id or ""
+                _burst_message(day, channel, author, sec, rng)
+
+
+def _burst_message(day: SlackDay, channel: Channel, user: str, sec: int, rng: random.Random) -> None:
+    """Post one burst message: chatter, code talk or a near miss, now and then with replies."""
+    ctx = MessageContext(day, channel.id, author=user)
+    roll = rng.random()
+    if roll < 0.2:
+        template, why = rng.choice(text.NEAR_MISSES)
+        day.post(channel.id, sec, user, text.fill(day.rng, template, ctx), Label(why=why))
+        return
+    bank = text.CODE if roll < 0.45 else text.CHATTER
+    msg = day.post(channel.id, sec, user, text.fill(day.rng, rng.choice(bank), ctx))
+    if rng.random() < 0.2:
+        _thread(day, channel, msg, sec, ctx)

@@ -13,6 +13,7 @@ from datetime import date, datetime, time
 
 from . import _text as text
 from ._common import DOMAIN, UTC, drive_id, rng_for, slack_id
+from ._profile import STANDARD, Profile
 
 EXECUTIVE = "Executive"
 
@@ -128,16 +129,17 @@ class Org:
     channel_index: dict[str, int] = field(default_factory=dict)
     colleagues: dict[str, tuple[int, ...]] = field(default_factory=dict)  # department -> active people
     reports: dict[int, tuple[int, ...]] = field(default_factory=dict)  # manager -> active direct reports
+    profile: Profile = STANDARD
 
     def channel_of(self, channel_id: str) -> Channel:
         """Give the channel with id `channel_id`."""
         return self.channels[self.channel_index[channel_id]]
 
 
-def build_org(seed: int, people: int, start: date) -> Org:
+def build_org(seed: int, people: int, start: date, profile: Profile = STANDARD) -> Org:
     """Give the company of `people` employees for `seed`, the same whatever the number of days."""
     rng = rng_for(seed, "org", people)
-    staff = _people(rng, people, start)
+    staff = _people(rng, people, start, profile)
     externals = _externals(rng, people)
     teams = _teams(staff)
     channels = _channels(rng, staff, externals, start)
@@ -150,7 +152,7 @@ def build_org(seed: int, people: int, start: date) -> Org:
             ("jira", "jira_cloud", "Jira Cloud"),
         )
     }
-    org = Org(seed, start, staff, externals, teams, channels, files, meeting_docs, bots)
+    org = Org(seed, start, staff, externals, teams, channels, files, meeting_docs, bots, profile=profile)
     org.channel_index = {c.id: i for i, c in enumerate(channels)}
     org.person_channels = _person_channels(org)
     active = [p for p in staff if not p.suspended]
@@ -209,13 +211,15 @@ def _split_teams(head: int, rest: list[int]) -> tuple[list[int], list[list[int]]
     return leads, [others[i::n_teams] for i in range(n_teams)]
 
 
-def _people(rng: random.Random, n: int, start: date) -> tuple[Person, ...]:
+def _people(rng: random.Random, n: int, start: date, profile: Profile) -> tuple[Person, ...]:
     """Give the employees with names, emails, aliases, time zones, Slack accounts and quirks."""
     depts, titles, managers = _hierarchy(rng, n)
     names = [(rng.choice(text.GIVEN), rng.choice(text.FAMILY)) for _ in range(n)]
     emails, aliases = _emails(rng, names)
     tzs = _time_zones(rng, managers)
-    quirks, suspended = _quirks(rng, managers, emails, aliases)
+    quirks, suspended = _quirks(rng, managers, emails, aliases, profile)
+    if profile.hard:
+        _namesake(names, emails, aliases, quirks, suspended)
     handles: set[str] = set()
     out = []
     for i, (given, family) in enumerate(names):
@@ -236,7 +240,7 @@ def _people(rng: random.Random, n: int, start: date) -> tuple[Person, ...]:
                 handle=_handle(rng, emails[i], handles),
                 slack_id=slack_id(rng, "U") if has_slack else None,
                 slack_email=_slack_email(rng, emails[i], aliases[i], quirk) if has_slack else None,
-                slack_real_name=_real_name(rng, given, family, quirk),
+                slack_real_name=_real_name(rng, given, family, quirk, profile),
                 display_name=rng.choice(("", given, given.lower(), emails[i].split("@")[0])),
                 quirk=quirk,
                 suspended=i in suspended,
@@ -285,7 +289,11 @@ def _time_zones(rng: random.Random, managers: list[int | None]) -> list[str]:
 
 
 def _quirks(
-    rng: random.Random, managers: list[int | None], emails: list[str], aliases: list[tuple[str, ...]]
+    rng: random.Random,
+    managers: list[int | None],
+    emails: list[str],
+    aliases: list[tuple[str, ...]],
+    profile: Profile,
 ) -> tuple[dict[int, str], set[int]]:
     """Give the identity quirk of the people who have one, and who left the company.
 
@@ -295,15 +303,20 @@ def _quirks(
     is_manager = {m for m in managers if m is not None}
     pool = [i for i in range(1, n) if i not in is_manager]
     rng.shuffle(pool)
-    leavers = set(pool[: max(1, round(0.02 * n))])
+    leavers = set(pool[: max(1, round(profile.leaver_rate * n))])
     rest = [i for i in range(1, n) if i not in leavers]
     rng.shuffle(rest)
     quirks: dict[int, str] = {}
     with_alias = [i for i in rest if aliases[i]]
-    for i in with_alias[: max(1, round(0.08 * n))]:
+    for i in with_alias[: max(1, round(profile.alias_rate * n))]:
         quirks[i] = "alias"
     free = [i for i in rest if i not in quirks]
-    for kind, rate, floor in (("case", 0.05, 1), ("hidden", 0.04, 1), ("no_slack", 0.02, 0)):
+    rates = (
+        ("case", profile.case_rate, 1),
+        ("hidden", profile.hidden_rate, 1),
+        ("no_slack", profile.no_slack_rate, 0),
+    )
+    for kind, rate, floor in rates:
         count = max(floor, round(rate * n))
         for i in free[:count]:
             quirks[i] = kind
@@ -313,6 +326,34 @@ def _quirks(
         first = emails[free[0]].split("@")[0].split(".")[0]
         aliases[free[0]] = (f"{first}{rng.randint(10, 99)}@{DOMAIN}",)
     return quirks, leavers
+
+
+def _namesake(
+    names: list[tuple[str, str]],
+    emails: list[str],
+    aliases: list[tuple[str, ...]],
+    quirks: dict[int, str],
+    suspended: set[int],
+) -> None:
+    """Give the first person with a hidden Slack email a namesake colleague (hard profile).
+
+    The namesake keeps a visible email, so their Slack account maps by email and the hidden one is the
+    only directory person of that name left; the namesake's email gets a digit, as on a collision.
+    """
+    hidden = next((i for i in sorted(quirks) if quirks[i] == "hidden"), None)
+    other = next(
+        (i for i in range(1, len(names)) if i not in quirks and i not in suspended and i != hidden), None
+    )
+    if hidden is None or other is None:
+        return
+    names[other] = names[hidden]
+    local = text.email_local(*names[other])
+    taken = {e.split("@")[0] for e in emails} | {a.split("@")[0] for al in aliases for a in al}
+    k = 2
+    while f"{local}{k}" in taken:
+        k += 1
+    emails[other] = f"{local}{k}@{DOMAIN}"
+    aliases[other] = ()
 
 
 def _handle(rng: random.Random, email: str, taken: set[str]) -> str:
@@ -345,10 +386,17 @@ def _slack_email(rng: random.Random, primary: str, aliases: tuple[str, ...], qui
     return primary
 
 
-def _real_name(rng: random.Random, given: str, family: str, quirk: str | None) -> str:
-    """Give Slack's real_name: usually the directory name, sometimes a nickname or a variant."""
+def _real_name(rng: random.Random, given: str, family: str, quirk: str | None, profile: Profile) -> str:
+    """Give Slack's real_name: usually the directory name, sometimes a nickname or a variant.
+
+    A hidden email leaves the name as the only clue: the standard profile keeps it equal to the
+    directory's; the hard one also writes it lower-cased, without accents or with stray spaces.
+    """
     full = f"{given} {family}"
-    if quirk == "hidden" or rng.random() > 0.08:
+    if quirk == "hidden" and profile.hard:
+        folded = f"{text.ascii_fold(given).capitalize()} {text.ascii_fold(family).capitalize()}"
+        return rng.choice((full, full.lower(), folded, f" {given}  {family} "))
+    if quirk == "hidden" or rng.random() > profile.renamed_share:
         return full
     if given in text.NICKNAMES:
         return f"{text.NICKNAMES[given]} {family}"

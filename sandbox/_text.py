@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from ._common import lower_word
+from ._profile import Profile
 
 
 def _words(spaced: str) -> tuple[str, ...]:
@@ -621,3 +622,65 @@ def ascii_fold(word: str) -> str:
     """Give `word` lowercased with accents folded to ASCII and spaces/apostrophes removed."""
     folded = unicodedata.normalize("NFKD", word.replace("Ł", "L").replace("ł", "l"))
     return "".join(ch for ch in folded if ch.isascii() and (ch.isalnum() or ch == "-")).lower()
+
+
+# ---- hard profile: casual evidence phrasings and near-miss noise (the standard profile never uses them) ----
+
+HARD_BANKS: dict[str, tuple[str, ...]] = {
+    "AGENDA": (
+        "things to cover in {title}: {item1}, {item2}",
+        "{title} at {clock} — topics so far: {item1}; {item2}. add yours in thread",
+    ),
+    "JOINING": (
+        "omw, 2 min",
+        "2 min late to {title}, sorry",
+        "dialing in now",
+        "jumping on {link}",
+    ),
+    "RECAP": (
+        "wrap-up from {title}: {item1} done, {item2} next week",
+        "{title} takeaways: {item1}, {item2}",
+    ),
+    "ACTION_ITEMS": ("owners from {title}:\n• {mention} — {task}\n• {mention2} — {task2}",),
+    "RESCHEDULE": ("bumping {title} {shift}", "{title} moved {shift} today, calendar is updated"),
+    "CANCELLATION": (
+        "calling off {title} today, nothing urgent",
+        "{title} won't happen today, see you next time",
+    ),
+    "QUICK_CALL": (
+        "{mention} free for a call?",
+        "{mention} 5 min to talk this through?",
+        "can I grab you for 10 min?",
+    ),
+}
+
+# Near misses: meeting words in messages that are not meeting activity (text, why).
+NEAR_MISSES = (
+    ("zoom keeps crashing on my laptop since the update", "tool talk, no call"),
+    ("does anyone have a Webex license? a customer insists on it", "tool talk, no call"),
+    ("recording of the {team} demo is up: <{zoom_play}>", "call recording link, not a call"),
+    ("let's skip the flaky {cmd} checks this week", "skipping something that is not a meeting"),
+    ("cancelling the {repo} build, wrong branch", "cancelling something that is not a meeting"),
+    ("moving {thing} to next week, not ready yet", "moving a deliverable, not a meeting"),
+    ("joining {channel} too, for the {topic} updates", "'joining' a channel"),
+    ("I'll recap {topic} in the newsletter", "'recap' of a newsletter"),
+    ("sharing my screen recording of the bug, see thread", "screen recording, no call"),
+    ("starting the {repo} rollout now, shout if anything breaks", "starting a rollout, not a meeting"),
+    ("our weekly sync doc is a mess, can someone tidy {doc}?", "talk about a meeting doc, no meeting"),
+    ("hopping on a plane, back online tomorrow", "'hopping on' a plane"),
+)
+
+
+def bank(profile: Profile, name: str) -> tuple[str, ...]:
+    """Give the template bank `name`, plus its casual variants under the hard profile."""
+    base: tuple[str, ...] = globals()[name]
+    return base + HARD_BANKS.get(name, ()) if profile.hard else base
+
+
+def zoom_play_url(rng: random.Random) -> str:
+    """Give a Zoom cloud-recording playback link (a recording, not a call)."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    return f"https://acme.zoom.us/rec/play/{''.join(rng.choices(alphabet, k=40))}"
+
+
+_MAKERS["zoom_play"] = lambda r, c: zoom_play_url(r)

@@ -21,15 +21,15 @@ from ._calendar import plan_day
 from ._calendar_files import CalendarWriter
 from ._common import rng_for
 from ._evidence import calendar_meetings
-from ._noise import post_noise
+from ._noise import post_bursts, post_noise
 from ._org import DriveFile, Org, build_org
+from ._profile import PROFILES
 from ._series import Series, build_series
 from ._slack import SlackDay
 from ._snapshot import write_drive_files, write_org_files
 from ._truth import NOISE_LISTING_LIMIT, Truth
 
 SIZES: dict[str, tuple[int, int]] = {"S": (50, 20), "M": (150, 60), "L": (600, 150)}
-PROFILES = ("standard",)
 MIN_PEOPLE, MAX_PEOPLE = 10, 5000
 MAX_DAYS = 3660
 
@@ -80,7 +80,7 @@ def generate_workspace(
     out = Path(out)
     _check(out, people, days, profile)
     _prepare(out)
-    org = build_org(seed, people, start)
+    org = build_org(seed, people, start, PROFILES[profile])
     series = build_series(org, seed)
     tally = _Tally()
     tally.slack_users, tally.channels, tally.directory_users = write_org_files(org, out)
@@ -138,6 +138,8 @@ def _generate_day(
     meetings += huddles(slack, present)
     meetings += adhoc_calls(slack, present)
     post_noise(slack, present)
+    if org.profile.hard:
+        post_bursts(slack, plan, present, rng_for(seed, "burst", day.isoformat()))
     tally.messages += slack.write(out / "slack")
     tally.top_level += slack.top_level
     tally.replies += slack.replies
