@@ -20,7 +20,11 @@ def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli.console, "width", 200)
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["status"], ["sandbox"], ["sandbox", "generate"]])
+@pytest.mark.parametrize(
+    "command",
+    [[], ["run"], ["status"], ["query"], ["export"], ["evaluate"], ["archive"], ["archive", "list"],
+     ["archive", "prune"], ["sandbox"], ["sandbox", "generate"], ["sandbox", "serve"]],
+)  # fmt: skip
 def test_every_command_has_help(command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0
