@@ -1,4 +1,4 @@
-"""aggregation: meeting records, coordination metrics and flat report tables, pure functions over DuckDB."""
+"""aggregation: meeting records, coordination metrics, rollups and flat report tables, over DuckDB."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from aggregation.models import (
     MEETING_RECORD,
     METRIC_FIELDS,
     PEOPLE_RECORD,
+    ROLLUP_TABLES,
     Reports,
+    WorkingHours,
 )
 from aggregation.search import (
     EXAMPLE_QUERIES,
@@ -26,8 +28,10 @@ __all__ = [
     "MEETING_RECORD",
     "METRIC_FIELDS",
     "PEOPLE_RECORD",
+    "ROLLUP_TABLES",
     "MeetingFilter",
     "Reports",
+    "WorkingHours",
     "build_reports",
     "create_analyst_views",
     "filter_meetings",

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import duckdb
 
+from aggregation._metrics import MetricTables, compute_metrics
+from aggregation._rollups import build_rollups
 from aggregation.models import (
     FLAT_TABLES,
     MEETING_RECORD,
     METRIC_FIELDS,
     PEOPLE_RECORD,
     Reports,
+    WorkingHours,
 )
-from collectors.models import DRIVE_FILES
+from collectors.models import DRIVE_FILES, SLACK_CHANNELS, SLACK_MESSAGES
 from intelligence._sql import ScratchSpace, fetch, ident, require_columns, scratch
 from intelligence.models import (
     EVIDENCE,
@@ -31,8 +34,15 @@ def build_reports(
     documents: str = "meeting_documents",
     people: str = "people",
     evidence: str = "evidence",
+    messages: str = "slack_messages",
+    channels: str = "slack_channels",
+    hours: WorkingHours | None = None,
 ) -> Reports:
-    """Give the meeting and people records of the export contract and the flat tables for CSV."""
+    """Give the meeting and people records of the export contract, the flat tables for CSV and the rollups.
+
+    `messages` (raw Slack messages) feeds multitasking, `channels` names the channel rollup, and `hours`
+    are the local working hours after-hours time is measured against (default 09:00-17:00, Mon-Fri).
+    """
     names = {
         "meetings": meetings,
         "participants": participants,
@@ -40,6 +50,8 @@ def build_reports(
         "documents": documents,
         "people": people,
         "evidence": evidence,
+        "messages": messages,
+        "channels": channels,
     }
     schemas = {
         "meetings": MEETINGS,
@@ -48,91 +60,31 @@ def build_reports(
         "documents": MEETING_DOCUMENTS,
         "people": PEOPLE,
         "evidence": EVIDENCE,
+        "messages": SLACK_MESSAGES,
+        "channels": SLACK_CHANNELS,
     }
     for key, name in names.items():
         require_columns(con, name, schemas[key])
     require_columns(con, "drive_files", DRIVE_FILES)
     t = {key: ident(name) for key, name in names.items()}
     with scratch(con) as s:
-        metrics = _metrics(s, t)
+        mt = compute_metrics(s, t, hours or WorkingHours())
+        metrics = mt.metrics
         docs = _documents(s, t)
         return Reports(
             meeting_records=fetch(con, _records_sql(t, metrics, docs), MEETING_RECORD),
             people_records=fetch(con, _people_sql(t["people"]), PEOPLE_RECORD),
             tables={
                 "meetings": fetch(con, _meetings_flat_sql(t, metrics), FLAT_TABLES["meetings"]),
-                "participants": fetch(con, _participants_flat_sql(t), FLAT_TABLES["participants"]),
+                "participants": fetch(con, _participants_flat_sql(t, mt), FLAT_TABLES["participants"]),
                 "evidence": fetch(con, _evidence_flat_sql(t), FLAT_TABLES["evidence"]),
                 "documents": fetch(
                     con, f"SELECT * FROM {docs} ORDER BY meeting_id, file_id", FLAT_TABLES["documents"]
                 ),
                 "people": fetch(con, _people_flat_sql(t["people"]), FLAT_TABLES["people"]),
-            },
+            }
+            | build_rollups(con, s, t, mt),
         )
-
-
-def _metrics(s: ScratchSpace, t: dict[str, str]) -> str:
-    """Materialise one row of coordination metrics per meeting."""
-    return s.make(
-        "metrics",
-        f"""
-        WITH person_slack AS (
-            SELECT DISTINCT unnest(slack_user_ids) AS user_id, person_id FROM {t["people"]}
-        ),
-        posters AS (
-            SELECT l.meeting_id, e.user_id
-            FROM {t["links"]} l JOIN {t["evidence"]} e USING (channel_id, ts)
-            UNION
-            SELECT l.meeting_id, unnest(e.room_participants)
-            FROM {t["links"]} l JOIN {t["evidence"]} e USING (channel_id, ts) WHERE l.kind = 'huddle'
-        ),
-        evidenced AS (
-            SELECT DISTINCT p.meeting_id, ps.person_id AS who
-            FROM posters p JOIN person_slack ps USING (user_id)
-        ),
-        accepted AS (
-            SELECT DISTINCT meeting_id, coalesce(person_id, email) AS who
-            FROM {t["participants"]} WHERE invited AND response_status = 'accepted'
-        ),
-        invitees AS (
-            SELECT meeting_id, count(*) FILTER (WHERE invited) AS invited,
-                   count(*) FILTER (WHERE invited AND response_status = 'accepted') AS accepted,
-                   count(*) FILTER (WHERE invited AND response_status = 'declined') AS declined
-            FROM {t["participants"]} GROUP BY meeting_id
-        ),
-        roles AS (
-            SELECT meeting_id, count(*) FILTER (WHERE role = 'pre') AS pre_messages,
-                   count(*) FILTER (WHERE role = 'signal') AS signals,
-                   count(*) FILTER (WHERE role = 'during') AS during_messages,
-                   count(*) FILTER (WHERE role = 'post') AS followups, count(*) AS evidence_messages
-            FROM {t["links"]} GROUP BY meeting_id
-        ),
-        counts AS (
-            SELECT meeting_id, count(DISTINCT who) AS attended FROM
-            (SELECT * FROM accepted UNION SELECT * FROM evidenced) GROUP BY meeting_id
-        ),
-        evidenced_n AS (SELECT meeting_id, count(*) AS evidenced FROM evidenced GROUP BY meeting_id),
-        documents_n AS (SELECT meeting_id, count(*) AS documents FROM {t["documents"]} GROUP BY meeting_id)
-        SELECT m.meeting_id, coalesce(i.invited, 0) AS invited, coalesce(i.accepted, 0) AS accepted,
-               coalesce(i.declined, 0) AS declined,
-               coalesce(en.evidenced, 0) AS evidenced,
-               coalesce(c.attended, 0) AS attended,
-               round((epoch(m."end") - epoch(m.start)) / 60, 2) AS duration_minutes,
-               CASE WHEN m.status = 'cancelled' THEN 0.0
-                    ELSE round(coalesce(c.attended, 0) * (epoch(m."end") - epoch(m.start)) / 3600, 2) END
-                   AS person_hours,
-               coalesce(r.pre_messages, 0) AS pre_messages, coalesce(r.signals, 0) AS signals,
-               coalesce(r.during_messages, 0) AS during_messages, coalesce(r.followups, 0) AS followups,
-               coalesce(r.evidence_messages, 0) AS evidence_messages,
-               coalesce(dn.documents, 0) AS documents
-        FROM {t["meetings"]} m
-        LEFT JOIN invitees i USING (meeting_id)
-        LEFT JOIN roles r USING (meeting_id)
-        LEFT JOIN counts c USING (meeting_id)
-        LEFT JOIN evidenced_n en USING (meeting_id)
-        LEFT JOIN documents_n dn USING (meeting_id)
-        """,
-    )
 
 
 def _documents(s: ScratchSpace, t: dict[str, str]) -> str:
@@ -200,13 +152,17 @@ def _meetings_flat_sql(t: dict[str, str], metrics: str) -> str:
     """
 
 
-def _participants_flat_sql(t: dict[str, str]) -> str:
-    """SQL giving the flat participants table with names and departments."""
+def _participants_flat_sql(t: dict[str, str], mt: MetricTables) -> str:
+    """SQL giving the flat participants table with names, departments and each attendee's own figures."""
     return f"""
     SELECT p.meeting_id, p.person_id, p.email, p.slack_user_id, pe.name, pe.department,
            coalesce(pe.internal, false) AS internal, p.response_status, p.invited, p.organizer, p.optional,
-           p.evidenced
+           p.evidenced, a.who IS NOT NULL AS attendee, round(coalesce(a.seconds, 0) / 3600, 2) AS hours,
+           round(coalesce(a.after_hours_seconds, 0) / 3600, 2) AS after_hours_hours,
+           round(coalesce(a.conflict_seconds, 0) / 3600, 2) AS conflict_hours,
+           coalesce(a.multitask_messages, 0) AS multitask_messages
     FROM {t["participants"]} p LEFT JOIN {t["people"]} pe USING (person_id)
+    LEFT JOIN {mt.attendance} a ON a.meeting_id = p.meeting_id AND a.who = coalesce(p.person_id, p.email)
     ORDER BY p.meeting_id, p.email, p.person_id
     """
 

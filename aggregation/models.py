@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from collectors.errors import ConfigurationError
 from collectors.models import UTC_US
 
 PARTICIPANT = pa.struct(
@@ -23,7 +24,7 @@ EVIDENCE_REF = pa.struct(
 DOCUMENT = pa.struct([("file_id", pa.string()), ("name", pa.string()), ("url", pa.string())])
 CORRELATION = pa.struct([("score", pa.float64()), ("reasons", pa.list_(pa.string()))])
 
-# Per-meeting coordination metrics, in the order reports show them.
+# Per-meeting coordination metrics, in the order reports show them; docs/metrics.md defines each exactly.
 METRIC_FIELDS: list[tuple[str, pa.DataType]] = [
     ("invited", pa.int32()),  # non-resource attendees
     ("accepted", pa.int32()),
@@ -33,11 +34,24 @@ METRIC_FIELDS: list[tuple[str, pa.DataType]] = [
     ("duration_minutes", pa.float64()),
     ("person_hours", pa.float64()),  # attended x hours; 0 for cancelled meetings
     ("pre_messages", pa.int32()),
+    ("pre_people", pa.int32()),  # distinct people who posted the pre-meeting messages
+    ("pre_lead_minutes", pa.float64()),  # start minus the earliest pre-meeting message; null if none
     ("signals", pa.int32()),
     ("during_messages", pa.int32()),
+    ("multitask_messages", pa.int32()),  # attendees' other Slack messages inside the meeting, any channel
+    ("multitask_people", pa.int32()),
+    ("multitask_person_hours", pa.float64()),  # meeting hours of the attendees who multitasked
     ("followups", pa.int32()),
+    ("followup_latency_minutes", pa.float64()),  # end to the first follow-up (0 if before); null if none
+    ("action_items", pa.int32()),
     ("evidence_messages", pa.int32()),
     ("documents", pa.int32()),
+    ("after_hours_person_hours", pa.float64()),  # person-hours outside each attendee's working hours
+    ("after_hours_share", pa.float64()),  # after_hours_person_hours / person_hours; null when 0 hours
+    ("conflict_hours", pa.float64()),  # per attendee, hours overlapping their other held meetings, summed
+    ("recurring", pa.bool_()),
+    ("adhoc", pa.bool_()),  # no calendar event: a huddle or an ad hoc call
+    ("cancelled", pa.bool_()),
 ]
 METRICS = pa.struct(METRIC_FIELDS)
 
@@ -113,6 +127,11 @@ PARTICIPANTS_FLAT = pa.schema(
         ("organizer", pa.bool_()),
         ("optional", pa.bool_()),
         ("evidenced", pa.bool_()),
+        ("attendee", pa.bool_()),  # accepted or evidenced: the person counts in the meeting's person-hours
+        ("hours", pa.float64()),  # the person's meeting hours (0 unless attended and held)
+        ("after_hours_hours", pa.float64()),
+        ("conflict_hours", pa.float64()),
+        ("multitask_messages", pa.int32()),
     ]
 )
 EVIDENCE_FLAT = pa.schema(
@@ -164,6 +183,105 @@ FLAT_TABLES: dict[str, pa.Schema] = {
     "people": PEOPLE_FLAT,
 }
 
+# Rollups (aggregation/_rollups.py); the flow stores each as report_<name>, exports add a Rollups sheet.
+ROLLUP_PERSON = pa.schema(
+    [
+        ("person_id", pa.string()),  # null when an attendee email resolves to nobody
+        ("email", pa.string()),
+        ("name", pa.string()),
+        ("department", pa.string()),
+        ("internal", pa.bool_()),
+        ("meetings", pa.int64()),  # held meetings attended
+        ("recurring_meetings", pa.int64()),
+        ("adhoc_meetings", pa.int64()),
+        ("cancelled_meetings", pa.int64()),  # cancelled meetings the person had accepted
+        ("meeting_hours", pa.float64()),
+        ("after_hours_hours", pa.float64()),
+        ("after_hours_share", pa.float64()),
+        ("conflict_hours", pa.float64()),
+        ("multitask_messages", pa.int64()),
+        ("multitask_hours", pa.float64()),
+    ]
+)
+ROLLUP_TEAM = pa.schema(
+    [
+        ("team", pa.string()),  # department; "(no department)" or "(external)" when there is none
+        ("people", pa.int64()),  # distinct members who attended a held meeting
+        ("meetings", pa.int64()),  # distinct held meetings with at least one member attending
+        ("person_hours", pa.float64()),
+        ("after_hours_hours", pa.float64()),
+        ("after_hours_share", pa.float64()),
+        ("conflict_hours", pa.float64()),
+        ("multitask_messages", pa.int64()),
+        ("multitask_hours", pa.float64()),
+    ]
+)
+ROLLUP_CHANNEL = pa.schema(
+    [
+        ("channel_id", pa.string()),
+        ("channel_name", pa.string()),
+        ("meetings", pa.int64()),  # meetings whose channel_ids hold the channel
+        ("held", pa.int64()),
+        ("cancelled", pa.int64()),
+        ("recurring", pa.int64()),
+        ("adhoc", pa.int64()),
+        ("meeting_hours", pa.float64()),
+        ("person_hours", pa.float64()),
+        ("evidence_messages", pa.int64()),  # linked evidence posted in the channel
+        ("followups", pa.int64()),
+        ("action_items", pa.int64()),
+        ("median_followup_latency_minutes", pa.float64()),
+    ]
+)
+ROLLUP_WEEK = pa.schema(
+    [
+        ("week", pa.date32()),  # Monday of the ISO week of the meeting's start, in UTC
+        ("meetings", pa.int64()),
+        ("held", pa.int64()),
+        ("cancelled", pa.int64()),
+        ("recurring", pa.int64()),
+        ("adhoc", pa.int64()),
+        ("meeting_hours", pa.float64()),  # sum of held meetings' durations
+        ("person_hours", pa.float64()),
+        ("after_hours_person_hours", pa.float64()),
+        ("after_hours_share", pa.float64()),
+        ("conflict_hours", pa.float64()),
+        ("multitask_messages", pa.int64()),
+        ("multitask_person_hours", pa.float64()),
+        ("followups", pa.int64()),
+        ("action_items", pa.int64()),
+        ("median_followup_latency_minutes", pa.float64()),
+        ("documents", pa.int64()),
+    ]
+)
+ROLLUP_TABLES: dict[str, pa.Schema] = {
+    "rollup_person": ROLLUP_PERSON,
+    "rollup_team": ROLLUP_TEAM,
+    "rollup_channel": ROLLUP_CHANNEL,
+    "rollup_week": ROLLUP_WEEK,
+}
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    """Working hours in each attendee's local time: [start_hour, end_hour) on the ISO weekdays (Mon=1)."""
+
+    start_hour: int = 9
+    end_hour: int = 17
+    weekdays: tuple[int, ...] = (1, 2, 3, 4, 5)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start_hour < self.end_hour <= 24:
+            raise ConfigurationError(
+                f"working hours {self.start_hour}:00-{self.end_hour}:00 are not a range within a day",
+                "give 0 <= start_hour < end_hour <= 24, e.g. 9 and 17",
+            )
+        if not self.weekdays or any(d not in range(1, 8) for d in self.weekdays):
+            raise ConfigurationError(
+                f"working weekdays {self.weekdays} are not ISO weekdays",
+                "give weekdays as numbers 1 (Monday) to 7 (Sunday), e.g. (1, 2, 3, 4, 5)",
+            )
+
 
 @dataclass(frozen=True)
 class Reports:
@@ -171,4 +289,4 @@ class Reports:
 
     meeting_records: pa.Table  # MEETING_RECORD
     people_records: pa.Table  # PEOPLE_RECORD
-    tables: dict[str, pa.Table] = field(default_factory=dict)  # name -> FLAT_TABLES[name]
+    tables: dict[str, pa.Table] = field(default_factory=dict)  # name -> (FLAT_TABLES | ROLLUP_TABLES)[name]

@@ -177,6 +177,9 @@ MEETINGS = [
     ),
 ]
 M1, M2, M3, M4, M5, M6 = (m["meeting_id"] for m in MEETINGS)
+# Minutes from the end to the first follow-up, for the held meetings that had one (metrics.md).
+for _m, _latency in zip(MEETINGS, (10.0, None, 200.0, None, 5000.0, None), strict=True):
+    _m["followup_latency_minutes"] = _latency
 
 PEOPLE: list[Row] = [
     {
@@ -522,6 +525,16 @@ def _nested_records(con: duckdb.DuckDBPyConnection) -> None:
     _create(con, "people_records", people.cast(PEOPLE_RECORD))
 
 
+# The columns big_reports fills, in order; columns added to the schemas later stay NULL.
+_BIG_MEETING_COLUMNS = ", ".join(
+    f'"{c}"' for c in FLAT_TABLES["meetings"].names[: FLAT_TABLES["meetings"].names.index("reasons") + 1]
+)
+_BIG_MEETING_COLUMNS += ", " + ", ".join(_METRIC_KEYS)
+_BIG_PARTICIPANT_COLUMNS = ", ".join(
+    FLAT_TABLES["participants"].names[: FLAT_TABLES["participants"].names.index("evidenced") + 1]
+)
+
+
 def big_reports(con: duckdb.DuckDBPyConnection, meetings: int, people: int = 600) -> None:
     """Create report tables of a synthetic organisation: `meetings` meetings over 150 days, 5 participants,
     2.5 evidence messages and 0.25 documents each, hostile text sprinkled in."""
@@ -537,7 +550,8 @@ def big_reports(con: duckdb.DuckDBPyConnection, meetings: int, people: int = 600
     )
     con.execute(
         f"""
-        INSERT INTO report_meetings SELECT 'm' || i, CASE WHEN i % 4 <> 0 THEN 'ev' || i END,
+        INSERT INTO report_meetings ({_BIG_MEETING_COLUMNS})
+        SELECT 'm' || i, CASE WHEN i % 4 <> 0 THEN 'ev' || i END,
             CASE WHEN i % 4 <> 0 THEN 'ev' || i || '@google.com' END,
             CASE WHEN i % 20 = 0 THEN 'cancelled' ELSE 'held' END,
             CASE WHEN i % 4 = 0 THEN 'slack' WHEN i % 3 = 0 THEN 'calendar+slack' ELSE 'calendar' END,
@@ -553,7 +567,8 @@ def big_reports(con: duckdb.DuckDBPyConnection, meetings: int, people: int = 600
     )
     con.execute(
         f"""
-        INSERT INTO report_participants SELECT 'm' || i, 'd-' || ((i * 7 + k) % {people}),
+        INSERT INTO report_participants ({_BIG_PARTICIPANT_COLUMNS})
+        SELECT 'm' || i, 'd-' || ((i * 7 + k) % {people}),
             'person' || ((i * 7 + k) % {people}) || '@acme.example', 'U' || ((i * 7 + k) % {people}),
             'Person ' || ((i * 7 + k) % {people}), 'Dept ' || (((i * 7 + k) % {people}) % 12), true,
             CASE WHEN k = 4 THEN 'declined' ELSE 'accepted' END, true, k = 0, false, k < 2

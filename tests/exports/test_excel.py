@@ -114,8 +114,8 @@ def test_header_row_is_styled_frozen_and_filtered(con: duckdb.DuckDBPyConnection
     path = write_workbook(con, tmp_path / "r.xlsx", tz="Europe/Berlin")
     wb = openpyxl.load_workbook(path)
     for name, ref in [
-        ("Meetings", "A1:AD7"),
-        ("Participants", "A1:L17"),
+        ("Meetings", "A1:AQ7"),
+        ("Participants", "A1:Q17"),
         ("Evidence", "A1:N11"),
         ("Documents", "A1:F4"),
         ("People", "A1:J6"),
@@ -329,6 +329,6 @@ def test_an_org_without_meetings_gives_headers_and_zero_figures(
     _empty(con)
     wb = openpyxl.load_workbook(write_workbook(con, tmp_path / "r.xlsx"))
     assert [(ws.title, ws.max_row) for ws in wb] == [("Summary", 25), *[(s, 1) for s in SHEETS[1:]]]
-    assert wb["Meetings"].auto_filter.ref == "A1:AD1"
+    assert wb["Meetings"].auto_filter.ref == "A1:AQ1"
     figures = [r[1] for r in wb["Summary"].iter_rows(min_row=6, max_row=18, values_only=True)]
     assert figures == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, None, None]

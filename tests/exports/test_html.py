@@ -295,8 +295,26 @@ def test_charts_are_inline_svg_with_escaped_labels(page: Path) -> None:
         "huddle: 1 meetings, 0.3 h",
         "one_off: 1 meetings, 2.0 h",
     ]
+    # metrics.followup_latency_minutes: M1 10, M3 200, M5 5000 minutes (report_builders).
     followups = figures[4]
+    assert followups.find("h2")[0].text() == "Follow-up latency"
     assert [t.text() for t in followups.find("title")] == [
+        "< 1 h: 1 meetings",
+        "1-4 h: 1 meetings",
+        "4-24 h: 0 meetings",
+        "1-3 days: 0 meetings",
+        "> 3 days: 1 meetings",
+    ]
+    assert "(followup_latency_minutes)" in followups.find("figcaption")[0].text()
+
+
+def test_a_report_without_latency_shows_follow_ups_per_meeting(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    con.execute("ALTER TABLE report_meetings DROP COLUMN followup_latency_minutes")
+    dom = parse(write_html(con, tmp_path / "r.html").read_text(encoding="utf-8"))
+    (chart,) = dom.find("figure", id="chart-followups")
+    assert [t.text() for t in chart.find("title")] == [
         "none: 2 meetings",
         "1: 3 meetings",
         "2: 0 meetings",
@@ -304,28 +322,7 @@ def test_charts_are_inline_svg_with_escaped_labels(page: Path) -> None:
         "4: 0 meetings",
         "5 or more: 0 meetings",
     ]
-    assert "has no follow-up latency yet" in followups.find("figcaption")[0].text()
-
-
-def test_a_latency_column_in_the_report_becomes_the_latency_chart(
-    con: duckdb.DuckDBPyConnection, tmp_path: Path
-) -> None:
-    con.execute("ALTER TABLE report_meetings ADD COLUMN followup_latency_minutes DOUBLE")
-    con.execute(
-        "UPDATE report_meetings SET followup_latency_minutes = CASE meeting_id "
-        f"WHEN '{M1}' THEN 10 WHEN '{M3}' THEN 200 WHEN '{M5}' THEN 5000 END"
-    )
-    dom = parse(write_html(con, tmp_path / "r.html").read_text(encoding="utf-8"))
-    (chart,) = dom.find("figure", id="chart-followups")
-    assert chart.find("h2")[0].text() == "Follow-up latency"
-    assert [t.text() for t in chart.find("title")] == [
-        "< 1 h: 1 meetings",
-        "1-4 h: 1 meetings",
-        "4-24 h: 0 meetings",
-        "1-3 days: 0 meetings",
-        "> 3 days: 1 meetings",
-    ]
-    assert "(followup_latency_minutes)" in chart.find("figcaption")[0].text()
+    assert "has no follow-up latency yet" in chart.find("figcaption")[0].text()
 
 
 def test_a_huge_org_lists_only_the_newest_meetings_and_says_so(
