@@ -105,7 +105,7 @@ def read_event_dumps(con: duckdb.DuckDBPyConnection, files: Sequence[tuple[Path,
     try:
         params = {"files": paths, "columns": _DUMP_COLUMNS, "object_size": json_object_limit(files)}
         table = con.sql(_EVENTS_SQL, params=params).to_arrow_table()
-    except duckdb.Error as exc:
+    except (duckdb.Error, UnicodeDecodeError) as exc:
         raise duckdb_data_error(exc, {str(p): s for p, _, s in files}, "calendar files", _JSON_HINT) from exc
     finally:
         con.unregister("_calendar_files")
@@ -129,10 +129,12 @@ def read_ics(
     """Give the event instances of an .ics file within `window` (default: `default_ics_window`)."""
     cal = _parse_ics(path, shown)
     zone = calendar_zone(cal, shown)
-    start, end = (_aware(window[0]), _aware(window[1])) if window else default_ics_window(cal, zone)
+    start, end = (_aware(window[0]), _aware(window[1])) if window else default_ics_window(cal, zone, shown)
     recurring = _recurring_uids(cal)
     try:
         occurrences = list(recurring_ical_events.of(cal).between(start, end))
+    except KeyError as exc:  # a component lacks a property the expansion needs (DTSTART, mostly)
+        raise DataError(f"{shown}: an event has no {exc.args[0]} property", _ICS_HINT) from exc
     except Exception as exc:  # the library raises many kinds for malformed rules; all mean "bad file"
         raise DataError(f"{shown}: cannot expand recurring events ({exc})", _ICS_HINT) from exc
     rows = [_ics_row(ev, calendar_id, zone, recurring, shown) for ev in occurrences]
@@ -158,7 +160,9 @@ def calendar_zone(cal: icalendar.Calendar, shown: str) -> tzinfo:
         raise DataError(f"{shown}: unknown X-WR-TIMEZONE {name!r}", _ICS_HINT) from exc
 
 
-def default_ics_window(cal: icalendar.Calendar, zone: tzinfo) -> tuple[datetime, datetime]:
+def default_ics_window(
+    cal: icalendar.Calendar, zone: tzinfo, shown: str = "the calendar"
+) -> tuple[datetime, datetime]:
     """Give the expansion window used without `ics_window`: first DTSTART to a year after the last change.
 
     The window depends on the file alone, so the same file always gives the same rows. It ends
@@ -167,9 +171,9 @@ def default_ics_window(cal: icalendar.Calendar, zone: tzinfo) -> tuple[datetime,
     """
     starts, latest = [], []
     for ev in cal.walk("VEVENT"):
-        if (start := _when(ev, "DTSTART")) is not None:
+        if (start := _when(ev, "DTSTART", shown)) is not None:
             starts.append(_utc(start, zone))
-        if (moved := _when(ev, "RECURRENCE-ID")) is not None:
+        if (moved := _when(ev, "RECURRENCE-ID", shown)) is not None:
             latest.append(_utc(moved, zone))
     if not starts:
         epoch = datetime(1970, 1, 1, tzinfo=UTC)
@@ -191,9 +195,19 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _when(ev: icalendar.cal.Component, name: str) -> date | None:
-    """Give the date or datetime of a time property (DTSTART, RECURRENCE-ID...), or None when absent."""
-    value = getattr(ev.get(name), "dt", None)
+def _when(ev: icalendar.cal.Component, name: str, shown: str) -> date | None:
+    """Give the date or datetime of a time property (DTSTART, RECURRENCE-ID...), or None when absent.
+
+    icalendar keeps an unparsable value as a "broken" property that raises on `.dt`; that is a DataError
+    naming the file, the event and the property.
+    """
+    try:
+        value = getattr(ev.get(name), "dt", None)
+    except ValueError as exc:
+        uid = ev.get("UID")
+        raise DataError(
+            f"{shown}: event {uid or '(no UID)'} has an unreadable {name} ({exc})", _ICS_HINT
+        ) from exc
     return value if isinstance(value, date) else None
 
 
@@ -219,13 +233,13 @@ def _ics_row(
     if not uid:
         raise DataError(f"{shown}: an event has no UID ({ev.get('SUMMARY')!r})", _ICS_HINT)
     base = uid.split("@", 1)[0]
-    start_value, end_value = _when(ev, "DTSTART"), _when(ev, "DTEND")
+    start_value, end_value = _when(ev, "DTSTART", shown), _when(ev, "DTEND", shown)
     if start_value is None:
         raise DataError(f"{shown}: event {uid} has no DTSTART", _ICS_HINT)
     all_day = not isinstance(start_value, datetime)
-    original = _when(ev, "RECURRENCE-ID") if uid in recurring else None
+    original = _when(ev, "RECURRENCE-ID", shown) if uid in recurring else None
     start = _utc(start_value, zone)
-    modified = _when(ev, "LAST-MODIFIED")
+    modified = _when(ev, "LAST-MODIFIED", shown)
     organizer = _email(ev.get("ORGANIZER"))
     return {
         "calendar_id": calendar_id,

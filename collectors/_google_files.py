@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from collectors._io import blank_to_none, expect_list, load_json
+from collectors._io import blank_to_none, expect_list, load_json, table_of
 from collectors.errors import DataError
 from collectors.models import DIRECTORY_USERS, DRIVE_FILES
 
@@ -52,8 +52,8 @@ def _rfc3339(value: Any, shown: str, record: str) -> datetime | None:
 
 def read_drive_files(path: Path, shown: str) -> pa.Table:
     """Give the files of a files.list dump as a DRIVE_FILES table."""
-    rows = [_drive_row(f, shown) for f in _records(path, shown, "files", _DRIVE_HINT)]
-    return pa.Table.from_pylist(rows, schema=DRIVE_FILES)
+    records = _records(path, shown, "files", _DRIVE_HINT)
+    return table_of(records, lambda f: _drive_row(f, shown), DRIVE_FILES, shown, _DRIVE_HINT)
 
 
 def _drive_row(item: dict[str, Any], shown: str) -> dict[str, Any]:
@@ -78,8 +78,8 @@ def _drive_row(item: dict[str, Any], shown: str) -> dict[str, Any]:
 
 def read_directory_json(path: Path, shown: str) -> pa.Table:
     """Give the people of a users.list dump as a DIRECTORY_USERS table."""
-    rows = [_directory_row(u, shown) for u in _records(path, shown, "users", _DIRECTORY_HINT)]
-    return pa.Table.from_pylist(rows, schema=DIRECTORY_USERS)
+    records = _records(path, shown, "users", _DIRECTORY_HINT)
+    return table_of(records, lambda u: _directory_row(u, shown), DIRECTORY_USERS, shown, _DIRECTORY_HINT)
 
 
 def _directory_row(user: dict[str, Any], shown: str) -> dict[str, Any]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from collectors.errors import DataError
 
@@ -68,11 +69,15 @@ def expect_list(value: Any, shown: str, what: str, hint: str) -> list[Any]:
     return value
 
 
-def duckdb_data_error(exc: duckdb.Error, shown_by_local: dict[str, str], what: str, hint: str) -> DataError:
-    """Give a DataError for a DuckDB read failure, naming the source file DuckDB complained about."""
+def duckdb_data_error(exc: Exception, shown_by_local: dict[str, str], what: str, hint: str) -> DataError:
+    """Give a DataError for a DuckDB read failure, naming the source file DuckDB complained about.
+
+    `exc` is a duckdb.Error, or the UnicodeDecodeError the binding raises when DuckDB's own message quotes
+    bytes that are not UTF-8; a failure that names no file is pinned on the only file when there is one.
+    """
     message = str(exc).strip()
     match = _DUCKDB_FILE.search(message)
-    local = match.group(1) if match else None
+    local = match.group(1) if match else (next(iter(shown_by_local)) if len(shown_by_local) == 1 else None)
     shown = shown_by_local.get(local, local) if local else f"one of {len(shown_by_local)} {what}"
     # DuckDB's own message carries the byte offset and the parser's complaint; keep it after the file name.
     detail = message.split("Error: ", 1)[-1]
@@ -84,3 +89,45 @@ def duckdb_data_error(exc: duckdb.Error, shown_by_local: dict[str, str], what: s
 def blank_to_none(value: Any) -> Any:
     """Give None for empty strings, the value otherwise (exports write "" where the API omits a field)."""
     return None if value == "" else value
+
+
+# What a row builder raises when a record's fields have unexpected JSON types (a list where a string
+# belongs, `true` where an object belongs, ...): all of them mean "malformed record".
+_SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError, pa.ArrowException)
+
+
+def table_of(
+    records: Iterable[Any],
+    row: Callable[[Any], dict[str, Any]],
+    schema: pa.Schema,
+    shown: str,
+    hint: str,
+) -> pa.Table:
+    """Give `schema`'s table of `row(record)` for each record; a record of the wrong shape is a DataError
+    naming the file and the record's position (DataErrors from `row` pass through unchanged)."""
+    rows = []
+    for i, record in enumerate(records):
+        try:
+            rows.append(row(record))
+        except DataError:
+            raise
+        except _SHAPE_ERRORS as exc:
+            raise DataError(
+                f"{shown}: record {i} has an unexpected shape ({type(exc).__name__}: {exc})", hint
+            ) from exc
+    try:
+        return pa.Table.from_pylist(rows, schema=schema)
+    except _SHAPE_ERRORS as exc:
+        raise DataError(
+            f"{shown}: record {_first_bad(rows, schema)} has a field of the wrong type ({exc})", hint
+        ) from exc
+
+
+def _first_bad(rows: list[dict[str, Any]], schema: pa.Schema) -> int:
+    """Give the position of the first row Arrow cannot convert to `schema` (only called after a failure)."""
+    for i, row in enumerate(rows):
+        try:
+            pa.Table.from_pylist([row], schema=schema)
+        except _SHAPE_ERRORS:
+            return i
+    return -1

@@ -8,6 +8,8 @@ for DMs and group DMs. Day files are parsed in bulk by DuckDB; the small metadat
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 import shutil
 import stat
@@ -20,8 +22,16 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from collectors._io import blank_to_none, content_fingerprint, duckdb_data_error, expect_list, load_json
+from collectors._io import (
+    blank_to_none,
+    content_fingerprint,
+    duckdb_data_error,
+    expect_list,
+    load_json,
+    table_of,
+)
 from collectors.errors import ConfigurationError, DataError
 from collectors.models import SLACK_CHANNELS, SLACK_MESSAGES, SLACK_USERS
 
@@ -64,8 +74,9 @@ SELECT d.channel_id, m.ts, m.thread_ts, m."user" AS user_id, m.bot_id, m.subtype
        m.latest_reply, m.edited ->> 'ts' AS edited_ts, CAST(m.reactions AS VARCHAR) AS reactions,
        CAST(coalesce(m.files, CASE WHEN m.file IS NOT NULL THEN json_array(m.file) END) AS VARCHAR) AS files,
        CAST(m.attachments AS VARCHAR) AS attachments, CAST(m.room AS VARCHAR) AS room,
-       make_timestamp(CAST(split_part(m.ts, '.', 1) AS BIGINT) * 1000000
-                      + CAST(rpad(split_part(m.ts, '.', 2), 6, '0')[1:6] AS BIGINT)) AS posted_at
+       make_timestamp(TRY_CAST(split_part(m.ts, '.', 1) AS BIGINT) * 1000000
+                      + TRY_CAST(rpad(split_part(m.ts, '.', 2), 6, '0')[1:6] AS BIGINT)) AS posted_at,
+       d.filename AS _file
 FROM read_json($files, columns = $columns, format = 'array', filename = true) AS m
 JOIN _day_files AS d ON d.filename = m.filename
 ORDER BY d.channel_id, m.ts
@@ -160,12 +171,24 @@ def _folder_entries(folder: Path) -> dict[str, ExportEntry]:
     """Give the metadata files and day files of an export folder with their content stamps."""
     entries: dict[str, ExportEntry] = {}
     for path in folder.glob("*.json"):
+        _refuse_link(folder, path)
         entries[path.name] = _stamp_file(path, path.name)
     for path in folder.glob("*/*.json"):
         name = f"{path.parent.name}/{path.name}"
         if _DAY_FILE.match(name):
+            _refuse_link(folder, path.parent)
+            _refuse_link(folder, path)
             entries[name] = _stamp_file(path, name)
     return entries
+
+
+def _refuse_link(folder: Path, path: Path) -> None:
+    """Refuse a symbolic link in an export folder: it could make the run read any file on the machine."""
+    if path.is_symlink():
+        raise DataError(
+            f"{path}: is a symbolic link (to {os.readlink(path)}); refusing to read it",
+            f"an export holds plain files only; replace the link with the file or remove it from {folder}",
+        )
 
 
 def _stamp_file(path: Path, name: str) -> ExportEntry:
@@ -225,8 +248,7 @@ def open_export(source: Path, label: str) -> SlackExport:
 def read_users(path: Path, shown: str) -> pa.Table:
     """Give the users of `users.json` as a SLACK_USERS table."""
     users = expect_list(load_json(path, shown, _REEXPORT_HINT), shown, "a list of users", _REEXPORT_HINT)
-    rows = [_user_row(u, shown) for u in users]
-    return pa.Table.from_pylist(rows, schema=SLACK_USERS)
+    return table_of(users, lambda u: _user_row(u, shown), SLACK_USERS, shown, _REEXPORT_HINT)
 
 
 def _user_row(user: dict[str, Any], shown: str) -> dict[str, Any]:
@@ -251,14 +273,15 @@ def _user_row(user: dict[str, Any], shown: str) -> dict[str, Any]:
 
 def read_conversations(lists: dict[str, tuple[Path, str]]) -> pa.Table:
     """Give the conversations of the lists present (list file name -> (local path, shown name))."""
-    rows: list[dict[str, Any]] = []
+    tables = [SLACK_CHANNELS.empty_table()]
     for list_name, (path, shown) in sorted(lists.items()):
         kind = CONVERSATION_LISTS[list_name]
         items = expect_list(
             load_json(path, shown, _REEXPORT_HINT), shown, "a list of conversations", _REEXPORT_HINT
         )
-        rows.extend(_conversation_row(c, kind, shown) for c in items)
-    return pa.Table.from_pylist(rows, schema=SLACK_CHANNELS)
+        row = functools.partial(_conversation_row, kind=kind, shown=shown)
+        tables.append(table_of(items, row, SLACK_CHANNELS, shown, _REEXPORT_HINT))
+    return pa.concat_tables(tables)
 
 
 def _conversation_row(conv: dict[str, Any], kind: str, shown: str) -> dict[str, Any]:
@@ -301,24 +324,26 @@ def read_day_files(con: duckdb.DuckDBPyConnection, files: Sequence[tuple[Path, s
     con.register("_day_files", day_files)
     try:
         table = con.sql(_MESSAGES_SQL, params={"files": paths, "columns": _MESSAGE_COLUMNS}).to_arrow_table()
-    except duckdb.Error as exc:
+    except (duckdb.Error, UnicodeDecodeError) as exc:
         shown = {str(p): s for p, _, s in files}
         raise duckdb_data_error(exc, shown, "Slack day files", _DAY_HINT) from exc
     finally:
         con.unregister("_day_files")
     if table.column("ts").null_count:
-        raise _missing_ts_error(con, files)
+        raise _key_error(table, "ts", files, "{count} message(s) without `ts`")
+    if table.column("posted_at").null_count:
+        raise _key_error(
+            table, "posted_at", files, "a message has the unreadable ts {ts!r} (expected seconds.micros)"
+        )
     # DuckDB gives a naive UTC timestamp; the cast only attaches the UTC zone.
-    return table.cast(SLACK_MESSAGES)
+    return table.drop_columns(["_file"]).cast(SLACK_MESSAGES)
 
 
-def _missing_ts_error(con: duckdb.DuckDBPyConnection, files: Sequence[tuple[Path, str, str]]) -> DataError:
-    """Give the DataError for messages without `ts` (their key), naming the first file that has one."""
-    paths = [str(p) for p, _, _ in files]
-    [(local, count)] = con.sql(
-        "SELECT filename, count(*) FROM read_json($files, columns = {'ts': 'VARCHAR'}, format = 'array', "
-        "filename = true) WHERE ts IS NULL GROUP BY filename ORDER BY filename LIMIT 1",
-        params={"files": paths},
-    ).fetchall()
-    shown = {str(p): s for p, _, s in files}[local]
-    return DataError(f"{shown}: {count} message(s) without `ts`", _DAY_HINT)
+def _key_error(table: pa.Table, column: str, files: Sequence[tuple[Path, str, str]], what: str) -> DataError:
+    """Give the DataError for messages whose `column` is null (no key, or an unreadable one), naming the
+    first file that has one; `what` is formatted with that file's `count` and the first message's `ts`."""
+    bad = table.filter(pc.is_null(table.column(column)))
+    first = bad.slice(0, 1).to_pylist()[0]
+    count = pc.sum(pc.equal(bad.column("_file"), first["_file"])).as_py()
+    shown = {str(p): s for p, _, s in files}[first["_file"]]
+    return DataError(f"{shown}: " + what.format(count=count, ts=first["ts"]), _DAY_HINT)

@@ -239,6 +239,12 @@ def _slack_chunks(
             f"{export.shown(days[0])}: the export has day files but no channels.json",
             "re-export the workspace from Slack; the conversation lists name each folder's channel",
         )
+    if days and USERS_FILE not in stamps:
+        # Without users.json no message author maps to a person: every meeting would lose its Slack people.
+        raise DataError(
+            f"{export.shown(USERS_FILE)} is missing: the export has day files but no users",
+            "re-export the workspace from Slack (users.json is part of every export) or restore the file",
+        )
     conversations = _read_conversations(export, lists)
     if lists_changed:
         yield Chunk("slack_channels", conversations, [stamps[name] for name in lists])

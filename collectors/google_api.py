@@ -54,8 +54,13 @@ SERVICES: dict[str, tuple[str, str, str]] = {
 _RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "RATE_LIMIT_EXCEEDED"})
 _TRANSIENT_HINT = "Google is unavailable or limiting us; the next run continues where this one stopped"
 _AUTH_HINT = (
-    "check the Google credentials: the service account's domain-wide delegation scopes and "
+    "check the Google credentials (MEETINTEL_GOOGLE_SERVICE_ACCOUNT_FILE with MEETINTEL_GOOGLE_SUBJECT, or "
+    "MEETINTEL_GOOGLE_CREDENTIALS_FILE): the service account's domain-wide delegation scopes and "
     "subject, or the OAuth user's consent (read-only Calendar, Drive metadata, Directory users)"
+)
+_BEARER_HINT = (
+    "the token in MEETINTEL_GOOGLE_TOKEN (or its Secret block) is wrong or expired: mint a new one, or "
+    "use MEETINTEL_GOOGLE_SERVICE_ACCOUNT_FILE / MEETINTEL_GOOGLE_CREDENTIALS_FILE, whose tokens refresh"
 )
 
 
@@ -192,9 +197,7 @@ class GoogleDiscoveryApi:
                 raise TransientError(
                     f"Google {self.service} {method}: token refresh failed, retrying", _TRANSIENT_HINT
                 ) from None
-            raise AuthError(
-                f"Google {self.service} {method}: credentials refused ({self._clean(exc)})", _AUTH_HINT
-            ) from None
+            raise self._refused(method, exc) from None
         except (google.auth.exceptions.TransportError, urllib3.exceptions.HTTPError, OSError) as exc:
             raise TransientError(
                 f"Google {self.service} {method}: {type(exc).__name__}: {self._clean(exc)}", _TRANSIENT_HINT
@@ -205,6 +208,19 @@ class GoogleDiscoveryApi:
                 f"Google {self.service} {method}: the body is not JSON (truncated?)", _TRANSIENT_HINT
             )
         return body
+
+    def _refused(self, method: str, exc: google.auth.exceptions.RefreshError) -> AuthError:
+        """Give the AuthError of refused credentials, saying which credential and what to do."""
+        creds = self._credentials
+        if isinstance(creds, google.oauth2.credentials.Credentials) and not creds.refresh_token:
+            # A bare access token: Google answered 401 and there is nothing to refresh it with.
+            return AuthError(
+                f"Google {self.service} {method} refused the access token (HTTP 401); it cannot be refreshed",
+                _BEARER_HINT,
+            )
+        return AuthError(
+            f"Google {self.service} {method}: credentials refused ({self._clean(exc)})", _AUTH_HINT
+        )
 
     def _clean(self, exc: BaseException) -> str:
         live_token = getattr(self._credentials, "token", None)

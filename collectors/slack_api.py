@@ -70,7 +70,8 @@ UNREADABLE_ERRORS = frozenset({"not_in_channel", "channel_not_found", "thread_no
 _NON_JSON = "Received a response in a non-JSON format"
 
 _AUTH_HINT = (
-    "check the Slack token (bot xoxb- or user xoxp-) and its scopes: channels:history, "
+    "check the Slack token in MEETINTEL_SLACK_TOKEN (or its Secret block, MEETINTEL_SLACK_TOKEN_BLOCK): "
+    "a bot (xoxb-) or user (xoxp-) token of the Slack app with the scopes channels:history, "
     "groups:history, channels:read, groups:read, users:read, users:read.email"
 )
 _TRANSIENT_HINT = "Slack is unavailable or limiting us; the next run continues where this one stopped"

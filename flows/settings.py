@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from collectors import (
@@ -55,6 +56,18 @@ class Settings(BaseSettings):
     retry_base_delay: float = Field(default=1.0, ge=0)  # seconds; backoff doubles from here
     breaker_fail_max: int = Field(default=5, ge=1)  # calls still failing after retries that open a breaker
     breaker_reset_seconds: float = Field(default=300, ge=0)  # how long an open breaker skips its source
+
+    @field_validator("report_tz")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """Refuse an unknown time zone now, not after collection when the reports are written."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as UTC or Europe/Berlin"
+            ) from exc
+        return value
 
     @classmethod
     def from_cli(cls, **options: object) -> Settings:

@@ -296,9 +296,9 @@ def test_server_errors_truncated_bodies_and_drops_are_retried_by_one_layer_only(
 
 
 def test_refused_credentials_are_an_auth_error_without_retries(fake: FakeApi) -> None:
-    """HTTP 401 is an AuthError with a hint about delegation and scopes; one request only."""
+    """HTTP 401 on a bare access token is an AuthError naming the setting to replace; one request only."""
     src = source(fake, "directory", google_config(fake.url, token="ya29.wrong-token"))
-    with Normaliser() as norm, pytest.raises(AuthError, match="domain-wide delegation"):
+    with Normaliser() as norm, pytest.raises(AuthError, match="the token in MEETINTEL_GOOGLE_TOKEN"):
         list(collect_directory(src.api, norm, src.options))
     assert len(fake.requests("directory.users.list")) == 1
 
