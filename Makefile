@@ -7,7 +7,7 @@ DEMO := demo
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: install browser demo test lint bench quality ui clean
+.PHONY: install browser demo test lint bench quality reliability ui clean
 
 install: $(STAMP)
 
@@ -34,6 +34,12 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# Kill trials, API faults and parser fuzzing at full size; the figures go to RELIABILITY.md.
+reliability: install
+	$(BIN)/python -m benchmarks.reliability --trials 50 --cli-trials 2 --write RELIABILITY.md
+	$(BIN)/python benchmarks/faults.py
+	$(BIN)/python benchmarks/fuzz.py --examples 2000
 
 quality: install
 	$(BIN)/python -m benchmarks.quality

@@ -4,6 +4,7 @@ from exports.archive import (
     RunInfo,
     apply_retention,
     archive_members,
+    check_manifest,
     compress_runs,
     extract_run,
     latest_run,
@@ -12,6 +13,7 @@ from exports.archive import (
     publish,
     read_member,
     start_run_dir,
+    write_manifest,
 )
 from exports.excel import write_workbook
 from exports.html import write_html
@@ -22,6 +24,7 @@ __all__ = [
     "RunInfo",
     "apply_retention",
     "archive_members",
+    "check_manifest",
     "compress_runs",
     "export_reports",
     "extract_run",
@@ -35,5 +38,6 @@ __all__ = [
     "write_csv",
     "write_html",
     "write_json",
+    "write_manifest",
     "write_workbook",
 ]

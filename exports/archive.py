@@ -1,7 +1,7 @@
 """Run folders, the published `latest` pointer, compression of older runs, and retention.
 
 Layout under the output folder:
-    runs/<run-id>/          what one run wrote (reports, workbook, HTML)
+    runs/<run-id>/          what one run wrote (reports, workbook, HTML) and, last, manifest.json
     runs/<run-id>.tar.gz    an older run, compressed; its entries all sit under <run-id>/
     latest -> runs/<run-id> the published run (a symlink swapped by rename, so readers never see a gap)
     LATEST                  the published run id as text, for readers or file systems without symlinks
@@ -9,6 +9,8 @@ Layout under the output folder:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -22,6 +24,7 @@ from collectors.errors import ConfigurationError, DataError
 RUNS = "runs"
 LATEST = "latest"
 LATEST_FILE = "LATEST"
+MANIFEST = "manifest.json"
 ARCHIVE_SUFFIX = ".tar.gz"
 # A run id is one plain path component; the store's ids look like 20260908T133000Z-1a2b3c.
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -82,6 +85,46 @@ def publish(out: Path, run_id: str) -> Path:
         tmp.unlink(missing_ok=True)  # no symlinks here: the LATEST file alone names the run
     _write_atomic(out / LATEST_FILE, run_id + "\n")
     return run
+
+
+def file_sha256(path: Path) -> str:
+    """Give the SHA-256 (hex) of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_manifest(run: Path, files: list[Path], data_version: str) -> Path:
+    """Write `run/manifest.json` (size and SHA-256 of each report, the data they show); give its path.
+
+    It is written last and atomically, so a run folder with a manifest is a complete export.
+    """
+    entries = {f.name: {"bytes": f.stat().st_size, "sha256": file_sha256(f)} for f in sorted(files)}
+    body = {"run_id": run.name, "data_version": data_version, "files": entries}
+    _write_atomic(run / MANIFEST, json.dumps(body, indent=1, sort_keys=True) + "\n")
+    return run / MANIFEST
+
+
+def check_manifest(run: Path) -> list[str]:
+    """Give what is wrong with a run folder against its manifest (empty when every report is intact)."""
+    path = run / MANIFEST
+    if not path.is_file():
+        return [f"{run} has no {MANIFEST}: its export did not finish"]
+    try:
+        files = json.loads(path.read_text(encoding="utf-8"))["files"]
+        expected = {str(name): (int(e["bytes"]), str(e["sha256"])) for name, e in files.items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        return [f"{path} is not a readable manifest ({type(exc).__name__}: {exc})"]
+    problems = []
+    for name, (size, sha) in sorted(expected.items()):
+        file = run / name
+        if not file.is_file():
+            problems.append(f"{file} is missing")
+        elif file.stat().st_size != size or file_sha256(file) != sha:
+            problems.append(f"{file} does not match its checksum in {MANIFEST}")
+    return problems
 
 
 def _write_atomic(path: Path, text: str) -> None:

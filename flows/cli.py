@@ -21,7 +21,7 @@ from aggregation import MeetingFilter, filter_meetings, scoped_reports
 from checkpoints import RunRecord, StateStore
 from collectors.errors import ConfigurationError, MeetintelError
 from exports import FORMULA_LEADS, apply_retention, compress_runs, list_runs
-from flows.params import LiveEndpoints
+from flows.params import ExportOptions, LiveEndpoints
 from flows.settings import Settings
 
 # Offline by default: no telemetry calls from Prefect (set before Prefect is imported).
@@ -55,6 +55,16 @@ OutOpt = Annotated[
 StateOpt = Annotated[
     Path | None, typer.Option("--state", "-s", help="State DuckDB file. Env: MEETINTEL_STATE.")
 ]
+
+
+PseudonymiseOpt = Annotated[
+    bool,
+    typer.Option("--pseudonymise", help="Replace people with salted hashes (email domain kept), drop names."),
+]
+SaltEnvOpt = Annotated[
+    str, typer.Option(help="Environment variable holding the pseudonymisation salt (>= 16 characters).")
+]
+RedactOpt = Annotated[bool, typer.Option("--redact-text", help="With --pseudonymise: redact message text.")]
 
 
 def _fail(exc: MeetintelError) -> typer.Exit:
@@ -94,6 +104,9 @@ def run(
             "from it live, through the real Slack and Google clients (the demo)."
         ),
     ] = None,
+    pseudonymise: PseudonymiseOpt = False,
+    salt_env: SaltEnvOpt = "MEETINTEL_PSEUDONYM_SALT",
+    redact_text: RedactOpt = False,
 ) -> None:
     """Run the pipeline: collect, detect, correlate, aggregate, export (incremental unless --full-refresh).
 
@@ -107,22 +120,33 @@ def run(
             slack_base_url=slack_base_url,
             google_api_endpoint=google_endpoint,
         )
+        export = ExportOptions(
+            tz=settings.report_tz,
+            keep_runs=settings.keep_runs,
+            keep_days=settings.keep_days,
+            pseudonymise=pseudonymise,
+            salt_env=salt_env,
+            redact_text=redact_text,
+        )
+        export.privacy_tag()  # fail fast, before Prefect starts, when the salt is missing
         if sandbox is not None:
-            record = _run_against_sandbox(settings, sandbox, full_refresh)
+            record = _run_against_sandbox(settings, sandbox, full_refresh, export)
         else:
             endpoints = LiveEndpoints(
                 enabled=live, slack_base_url=slack_base_url, google_api_endpoint=google_endpoint
             )
             if live:
                 settings.live_config()  # fail fast, before Prefect starts, when credentials are missing
-            record = _run_flow(settings, full_refresh, endpoints)
+            record = _run_flow(settings, full_refresh, endpoints, export)
     except MeetintelError as exc:
         raise _fail(exc) from exc
     _print_run(record, settings)
     raise typer.Exit(EXIT_OK if record.status == "completed" else EXIT_PARTIAL)
 
 
-def _run_flow(settings: Settings, full_refresh: bool, live: LiveEndpoints) -> RunRecord:
+def _run_flow(
+    settings: Settings, full_refresh: bool, live: LiveEndpoints, export: ExportOptions
+) -> RunRecord:
     from flows.pipeline import meeting_intelligence  # Prefect loads only for commands that need it
 
     workspace = None if live.enabled else str(settings.require_workspace())
@@ -133,10 +157,13 @@ def _run_flow(settings: Settings, full_refresh: bool, live: LiveEndpoints) -> Ru
             workspace=workspace,
             full_refresh=full_refresh,
             live=live,
+            export=export,
         )
 
 
-def _run_against_sandbox(settings: Settings, workspace: Path, full_refresh: bool) -> RunRecord:
+def _run_against_sandbox(
+    settings: Settings, workspace: Path, full_refresh: bool, export: ExportOptions
+) -> RunRecord:
     """Serve `workspace` on a free loopback port and run the flow live against it, then stop the server."""
     from sandbox import SandboxServer, ServerSettings
 
@@ -153,7 +180,7 @@ def _run_against_sandbox(settings: Settings, workspace: Path, full_refresh: bool
         live = LiveEndpoints(
             enabled=True, slack_base_url=f"{server.url}/api/", google_api_endpoint=server.url
         )
-        return _run_flow(settings, full_refresh, live)
+        return _run_flow(settings, full_refresh, live, export)
 
 
 def _print_run(record: RunRecord, settings: Settings) -> None:
@@ -336,10 +363,12 @@ def export_cmd(
     text: TextOpt = None,
     min_score: ScoreOpt = None,
     tz: Annotated[str, typer.Option(help="Time zone of dates in Excel and HTML.")] = "UTC",
+    pseudonymise: PseudonymiseOpt = False,
+    salt_env: SaltEnvOpt = "MEETINTEL_PSEUDONYM_SALT",
+    redact_text: RedactOpt = False,
 ) -> None:
     """Write JSON, CSV, Excel and HTML reports for the meetings matching the filters."""
-    from exports import export_reports, write_html, write_workbook
-    from flows.stages import JSON_REPORTS, report_tables
+    from flows.stages import write_all
 
     try:
         f = _filter(
@@ -353,10 +382,11 @@ def export_cmd(
             text=text,
             min_score=min_score,
         )
+        options = ExportOptions(tz=tz, pseudonymise=pseudonymise, salt_env=salt_env, redact_text=redact_text)
+        options.privacy_tag()  # fail before writing anything when the salt is missing
+        out.mkdir(parents=True, exist_ok=True)
         with _open_reports(state) as store, scoped_reports(store.con, f):
-            paths = export_reports(store.con, out, JSON_REPORTS, report_tables(store))
-            paths.append(write_workbook(store.con, out / "meetintel.xlsx", tz=tz))
-            paths.append(write_html(store.con, out / "meetintel.html", tz=tz))
+            paths = write_all(store, out, options)
             count = store.count("report_meetings")
     except MeetintelError as exc:
         raise _fail(exc) from exc
@@ -421,6 +451,31 @@ def evaluate(
         raise _fail(exc) from exc
     console.print(format_evaluation(result))
     raise typer.Exit(EXIT_OK if all(result.targets().values()) else EXIT_PARTIAL)
+
+
+@app.command()
+def doctor(
+    state: StateOpt = None,
+    out: OutOpt = None,
+    fix: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Move damaged files aside (never delete), drop cursors of untrusted data so the next run "
+            "re-collects it, and mark derived data for rebuilding.",
+        ),
+    ] = False,
+) -> None:
+    """Check the state's and the reports' health. Exit 0 healthy, 1 problems found, 2 repaired."""
+    from checkpoints.doctor import diagnose, format_health, repair
+
+    try:
+        settings = Settings.from_cli(state=state, out=out)
+        health = repair(settings.state, settings.out) if fix else diagnose(settings.state, settings.out)
+    except MeetintelError as exc:
+        raise _fail(exc) from exc
+    print(format_health(health))  # plain text: paths may hold characters rich reads as markup
+    raise typer.Exit(health.exit_code)
 
 
 @sandbox_app.command("generate")

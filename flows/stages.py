@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,10 @@ from exports import (
     publish,
     start_run_dir,
     write_html,
+    write_manifest,
     write_workbook,
 )
+from exports.privacy import pseudonymise
 from flows.params import ExportOptions
 from intelligence import correlate, detect_evidence, map_people
 
@@ -37,8 +40,10 @@ def _noop(_label: str, _rows: int) -> None:
     return None
 
 
-def collect(store: StateStore, workspace: Path, run_id: str, progress: Progress = _noop) -> StageStat:
-    """Read new and changed files of the workspace into the store, chunk by chunk."""
+def collect(
+    store: StateStore, workspace: Path, run_id: str, progress: Progress = _noop, chunk_files: int = 500
+) -> StageStat:
+    """Read new and changed files of the workspace into the store, `chunk_files` files a chunk at most."""
     if not workspace.exists():
         raise ConfigurationError(
             f"workspace {workspace} does not exist",
@@ -47,7 +52,7 @@ def collect(store: StateStore, workspace: Path, run_id: str, progress: Progress 
     started = time.perf_counter()
     read: dict[str, int] = {}
     files = 0
-    for chunk in collect_workspace(workspace, store.file_stamps()):
+    for chunk in collect_workspace(workspace, store.file_stamps(), chunk_files=chunk_files):
         rows = store.commit_chunk(chunk, run_id)
         read[chunk.table] = read.get(chunk.table, 0) + rows
         files += len(chunk.files)
@@ -189,9 +194,22 @@ def report_tables(store: StateStore) -> dict[str, str]:
     """Give the CSV tables to export, `{file stem: table}`."""
     rows = store.con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'report\\_%' ESCAPE '\\' "
-        "AND NOT temporary ORDER BY table_name"
+        "AND NOT temporary AND database_name = current_database() AND schema_name = current_schema() "
+        "ORDER BY table_name"
     ).fetchall()
     return {r[0].removeprefix("report_"): r[0] for r in rows}
+
+
+def write_all(store: StateStore, folder: Path, options: ExportOptions) -> list[Path]:
+    """Write JSON, CSV, Excel and HTML into `folder`, pseudonymised when the options ask for it."""
+    tables = report_tables(store)
+    with ExitStack() as stack:
+        if options.pseudonymise:
+            stack.enter_context(pseudonymise(store.con, options.salt(), options.redact_text))
+        written = export_reports(store.con, folder, JSON_REPORTS, tables)
+        written.append(write_workbook(store.con, folder / "meetintel.xlsx", tz=options.tz))
+        written.append(write_html(store.con, folder / "meetintel.html", tz=options.tz))
+    return written
 
 
 def export(
@@ -199,12 +217,15 @@ def export(
 ) -> tuple[StageStat, list[Path]]:
     """Write every report format into `out/runs/<run-id>/`, publish it as `latest`, apply retention.
 
-    Skipped when the published reports already reflect the stored data. The run folder is published only
-    once every file is written, so `latest` never points at a half-written export.
+    Skipped when the published reports already reflect the stored data. The run folder gets its manifest
+    (checksums) once every file is written and is published only then, so `latest` never points at a
+    half-written export.
     """
     options = options or ExportOptions()
     started = time.perf_counter()
-    version = f"{store.path.resolve()}:{store.get_meta('raw_version', '0')}"
+    # The state's own id, not its path: a refreshed or rebuilt state file must never look current.
+    # The privacy mode is part of the version: a plain export after a pseudonymised one is not current.
+    version = store.data_version() + options.privacy_tag()
     marker = out / ".meetintel-version"
     current = latest_run(out)
     if current and marker.exists() and marker.read_text() == version:
@@ -212,9 +233,8 @@ def export(
             stage="export", seconds=time.perf_counter() - started, skipped=True, note="reports are current"
         ), []
     run_dir = start_run_dir(out, run_id)
-    written = export_reports(store.con, run_dir, JSON_REPORTS, report_tables(store))
-    written.append(write_workbook(store.con, run_dir / "meetintel.xlsx", tz=options.tz))
-    written.append(write_html(store.con, run_dir / "meetintel.html", tz=options.tz))
+    written = write_all(store, run_dir, options)
+    write_manifest(run_dir, written, version)
     publish(out, run_id)
     link_current(out, [p.name for p in written])
     compress_runs(out)

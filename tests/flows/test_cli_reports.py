@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -115,3 +116,35 @@ def test_run_output_is_published_with_stable_paths(run: dict) -> None:
     assert result.exit_code == 0
     assert run["run_id"] in result.output
     assert "latest" in result.output
+
+
+def test_pseudonymised_export_needs_a_salt_and_says_where(run: dict, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("MEETINTEL_PSEUDONYM_SALT", raising=False)
+    result = runner.invoke(
+        app, ["export", "--state", str(run["state"]), "--out", str(tmp_path), "--pseudonymise"]
+    )
+    assert result.exit_code == EXIT_FAILED
+    assert "MEETINTEL_PSEUDONYM_SALT" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_pseudonymised_export_hides_every_name_and_address(run: dict, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("MEETINTEL_PSEUDONYM_SALT", "a-salt-of-twenty-chars")
+    result = runner.invoke(
+        app, ["export", "--state", str(run["state"]), "--out", str(tmp_path), "--pseudonymise"]
+    )
+    assert result.exit_code == 0, result.output
+    people = json.loads((tmp_path / "people.json").read_text())
+    plain = runner.invoke(app, ["export", "--state", str(run["state"]), "--out", str(tmp_path / "plain")])
+    assert plain.exit_code == 0, plain.output
+    assert len(people) == len(json.loads((tmp_path / "plain" / "people.json").read_text()))
+    assert all(re.fullmatch(r"p[0-9a-f]{12}@[a-z.]+", p["email"]) for p in people)
+    text = "".join(f.read_text(errors="ignore") for f in [*tmp_path.glob("*.json"), *tmp_path.glob("*.csv")])
+    for person in run["truth"]["people"]:
+        assert person["email"] not in text
+        assert person["name"] not in text
+
+
+def test_doctor_finds_a_fresh_run_healthy(run: dict) -> None:
+    result = runner.invoke(app, ["doctor", "--state", str(run["state"]), "--out", str(run["out"])])
+    assert result.exit_code == 0, result.output
