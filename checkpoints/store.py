@@ -43,7 +43,7 @@ def _now() -> datetime:
 class StateStore:
     """A DuckDB state database. Every write method commits atomically or not at all."""
 
-    def __init__(self, path: Path, *, memory_limit: str = "1GB", threads: int = 2) -> None:
+    def __init__(self, path: Path, *, memory_limit: str = "200MB", threads: int = 2) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -40,6 +40,8 @@ def connect() -> duckdb.DuckDBPyConnection:
     con.execute("SET TimeZone = 'UTC'")
     # A library must not draw DuckDB's progress bar into the caller's terminal.
     con.execute("SET enable_progress_bar = false")
+    # Parsing is streaming work: a small buffer pool keeps the pipeline's peak memory bounded.
+    con.execute("SET memory_limit = '200MB'")
     return con
 
 

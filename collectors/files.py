@@ -36,7 +36,7 @@ from collectors.errors import ConfigurationError, DataError
 T = TypeVar("T")
 
 # Upper bound on the source bytes one chunk reads, whatever `chunk_files` says (keeps peak memory flat).
-CHUNK_BYTES = 64 << 20
+CHUNK_BYTES = 24 << 20
 
 
 @dataclass(frozen=True)
