@@ -21,7 +21,7 @@ demo: install
 	rm -rf $(DEMO)
 	$(BIN)/meetintel sandbox generate $(DEMO)/workspace --people 40 --days 14 --seed 7
 	$(BIN)/meetintel run --sandbox $(DEMO)/workspace --out $(DEMO)/out --state $(DEMO)/state.duckdb
-	@echo "Reports: $(DEMO)/out  (meetings.json, people.json, CSV)  State: $(DEMO)/state.duckdb"
+	@echo "Reports: $(DEMO)/out/latest/ (meetings.json, people.json, CSV, meetintel.xlsx, meetintel.html)  State: $(DEMO)/state.duckdb"
 
 # The HTML report is tested in headless Chromium; install Debian's package when it is missing.
 browser:
