@@ -20,7 +20,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from collectors.errors import DataError
 from sandbox._srv_files import Stamp, decode_token, dump, encode_token, read_json, stamp_of
-from sandbox._srv_google import GoogleError, flag, invalid, page_size, parse_time, respond, rfc3339
+from sandbox._srv_google import (
+    GoogleError,
+    flag,
+    invalid,
+    page_offset,
+    page_size,
+    parse_time,
+    respond,
+    rfc3339,
+)
 from sandbox._srv_settings import ServerSettings
 
 # Parameters Google refuses to combine with a syncToken (the token remembers the original query).
@@ -228,7 +237,7 @@ def calendar_list(store: CalendarStore, settings: ServerSettings, params: Mappin
     if _ROLE_RANK[minimum] > _ROLE_RANK["reader"]:  # only the token user's own calendar is more than readable
         ids = [i for i in ids if i == settings.google_user]
     size = page_size(settings, "calendar.calendarList.list", params, "maxResults")
-    start = _offset(params, "calendarList", store.epoch)
+    start = page_offset(params, "calendarList", store.epoch, "Invalid page token value")
     page = ids[start : start + size]
     items = [dump(_list_entry(store.snapshot(i), settings)) for i in page]
     tail: dict[str, Any] = {}
@@ -253,17 +262,6 @@ def _list_entry(cal: CalendarSnapshot, settings: ServerSettings) -> dict[str, An
     if owner:
         entry["primary"] = True
     return entry
-
-
-def _offset(params: Mapping[str, str], kind: str, epoch: str) -> int:
-    """Give the list offset a calendarList page token carries (0 without one); 400 for a foreign token."""
-    raw = params.get("pageToken")
-    if not raw:
-        return 0
-    token = decode_token(raw)
-    if not token or token.get("t") != kind or token.get("e") != epoch or not isinstance(token.get("o"), int):
-        raise invalid("pageToken", "Invalid page token value")
-    return int(token["o"])
 
 
 def events_list(store: CalendarStore, settings: ServerSettings, params: Mapping[str, str]) -> bytes:

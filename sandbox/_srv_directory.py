@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from collectors.errors import DataError
-from sandbox._srv_files import Stamp, decode_token, dump, encode_token, read_json, stamp_of
-from sandbox._srv_google import GoogleError, invalid, page_size, respond
+from sandbox._srv_files import Stamp, dump, encode_token, read_json, stamp_of
+from sandbox._srv_google import GoogleError, invalid, page_offset, page_size, respond
 from sandbox._srv_settings import ServerSettings
 
 _ORDER_KEYS = {
@@ -67,7 +67,7 @@ def users_list(store: DirectoryStore, settings: ServerSettings, params: Mapping[
         raise invalid("query", "Invalid Input: the sandbox does not support users.list query")
     users = _ordered(users, params)
     size = page_size(settings, "directory.users.list", params, "maxResults")
-    start = _offset(params, store.epoch)
+    start = page_offset(params, "users", store.epoch, "Invalid Input: pageToken")
     page = users[start : start + size]
     tail: dict[str, Any] = {}
     if start + size < len(users):
@@ -109,19 +109,3 @@ def _dig(obj: dict[str, Any], path: tuple[str, ...]) -> Any:
     for key in path:
         value = value.get(key) if isinstance(value, dict) else None
     return value
-
-
-def _offset(params: Mapping[str, str], epoch: str) -> int:
-    """Give the list offset a users.list page token carries (0 without one); 400 for a foreign token."""
-    raw = params.get("pageToken")
-    if not raw:
-        return 0
-    token = decode_token(raw)
-    if (
-        not token
-        or token.get("t") != "users"
-        or token.get("e") != epoch
-        or not isinstance(token.get("o"), int)
-    ):
-        raise invalid("pageToken", "Invalid Input: pageToken")
-    return int(token["o"])

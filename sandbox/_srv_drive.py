@@ -18,7 +18,16 @@ from typing import Any
 
 from collectors.errors import DataError
 from sandbox._srv_files import Stamp, decode_token, dump, encode_token, read_json, stamp_of
-from sandbox._srv_google import GoogleError, flag, invalid, page_size, parse_time, respond, rfc3339
+from sandbox._srv_google import (
+    GoogleError,
+    flag,
+    invalid,
+    page_offset,
+    page_size,
+    parse_time,
+    respond,
+    rfc3339,
+)
 from sandbox._srv_settings import ServerSettings
 
 FILES_DEFAULT_FIELDS = "kind,nextPageToken,incompleteSearch,files(kind,id,name,mimeType)"
@@ -207,7 +216,7 @@ def files_list(store: DriveStore, settings: ServerSettings, params: Mapping[str,
         rows = [r for r in rows if all(_holds(r.obj, c) for c in clauses)]
     rows = _ordered(rows, params.get("orderBy") or "")
     size = page_size(settings, "drive.files.list", params, "pageSize")
-    start = _offset(params, store.epoch)
+    start = page_offset(params, "files", store.epoch, "Invalid Value")
     page = rows[start : start + size]
     tail: dict[str, Any] = {}
     if start + size < len(rows):
@@ -230,22 +239,6 @@ def _ordered(rows: list[_FileRow], order_by: str) -> list[_FileRow]:
 def _field_text(name: str) -> Callable[[_FileRow], str]:
     """Give a sort key reading one file field as text (RFC 3339 times sort correctly as text)."""
     return lambda row: str(row.obj.get(name) or "")
-
-
-def _offset(params: Mapping[str, str], epoch: str) -> int:
-    """Give the list offset a files.list page token carries (0 without one); 400 for a foreign token."""
-    raw = params.get("pageToken")
-    if not raw:
-        return 0
-    token = decode_token(raw)
-    if (
-        not token
-        or token.get("t") != "files"
-        or token.get("e") != epoch
-        or not isinstance(token.get("o"), int)
-    ):
-        raise invalid("pageToken", "Invalid Value")
-    return int(token["o"])
 
 
 def start_page_token(store: DriveStore, settings: ServerSettings, params: Mapping[str, str]) -> bytes:

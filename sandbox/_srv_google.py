@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sandbox._srv_files import dump, splice
+from sandbox._srv_files import decode_token, dump, splice
 from sandbox._srv_settings import ServerSettings
 
 _STATUS_NAMES = {
@@ -71,6 +71,17 @@ class GoogleError(Exception):
 def invalid(name: str, message: str | None = None) -> GoogleError:
     """Give the 400 Google answers for a bad parameter value."""
     return GoogleError(400, "invalid", message or f"Invalid value for parameter {name}", location=name)
+
+
+def page_offset(params: Mapping[str, str], kind: str, epoch: str, message: str) -> int:
+    """Give the list offset a `kind` page token carries (0 without one); 400 `message` for a foreign token."""
+    raw = params.get("pageToken")
+    if not raw:
+        return 0
+    token = decode_token(raw)
+    if not token or token.get("t") != kind or token.get("e") != epoch or not isinstance(token.get("o"), int):
+        raise invalid("pageToken", message)
+    return int(token["o"])
 
 
 def injected_error(status: int) -> GoogleError:
