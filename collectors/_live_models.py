@@ -92,7 +92,13 @@ _SECRET_SAFE = ConfigDict(frozen=True, hide_input_in_errors=True, extra="forbid"
 
 
 class SlackRates(BaseModel):
-    """Client-side calls per minute for each Slack rate tier (per method, per workspace), and bursts."""
+    """Client-side calls per minute for each Slack rate tier, and bursts.
+
+    Slack counts a tier's limit per method (per workspace), so every method gets a bucket of its own at its
+    tier's rate. The buckets run at `headroom` times the published rate: a call admitted on time by the
+    client can still reach the server a few milliseconds early or late, and at exactly the published rate
+    that jitter alone lands calls over a sliding-window limit, each 429 then costing a whole second.
+    """
 
     model_config = _SECRET_SAFE
 
@@ -101,6 +107,7 @@ class SlackRates(BaseModel):
     tier3: float = Field(default=50, gt=0)
     tier4: float = Field(default=100, gt=0)
     burst: int = Field(default=1, ge=1)  # calls a bucket may save up
+    headroom: float = Field(default=0.95, gt=0, le=1)  # share of the published rate the buckets use
     # Method -> tier; methods not listed are tier 3. Non-Marketplace apps: set tier3 to 1 and page_size to 15.
     method_tiers: dict[str, int] = Field(
         default_factory=lambda: {
@@ -115,8 +122,12 @@ class SlackRates(BaseModel):
     )
 
     def per_minute(self, tier: int) -> float:
-        """Give the calls per minute of `tier` (1..4)."""
+        """Give the published calls per minute of `tier` (1..4)."""
         return {1: self.tier1, 2: self.tier2, 3: self.tier3, 4: self.tier4}[tier]
+
+    def client_per_minute(self, method: str) -> float:
+        """Give the calls per minute the client allows itself for `method` (its tier's rate less headroom)."""
+        return self.per_minute(self.method_tiers.get(method, 3)) * self.headroom
 
 
 class SlackOptions(BaseModel):

@@ -1,14 +1,16 @@
 """Live collection: every configured source read from its API, chunk by chunk, with per-source outcomes.
 
-`collect_live` runs the sources one after another (directory, Slack, Calendar, Drive, the offline door's
-order). Slack channels and calendars are read by a few worker threads at once; they share the source's
-token buckets, so concurrency never outruns the rate limits. A source whose circuit breaker is open is
+`collect_live` runs the four sources (directory, Slack, Calendar, Drive) at once, each on a thread of its
+own, since their rate limits are separate; one consumer commits their chunks. Slack channels and calendars
+are read by a few worker threads at once; they share the source's token buckets, so concurrency never
+outruns the rate limits. A source whose circuit breaker is open is
 skipped; a source that fails stops, says why in its outcome, and the others still run. Chunks already
 yielded stay good: each carries the cursors it covers, so the next run resumes where this one stopped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import queue
@@ -210,10 +212,15 @@ class LiveCollection:
             "calendar": self._calendar,
             "drive": self._drive,
         }
-        with Normaliser() as norm:
-            for name in SOURCES:
-                if getattr(self.sources, name) is not None:
-                    yield from self._source(name, functools.partial(producers[name], norm))
+
+        def unit(name: SourceName) -> Unit:
+            return lambda norm: self._source(name, functools.partial(producers[name], norm))
+
+        # Every source on a thread of its own: their rate limits are separate, so their calls overlap and
+        # the run takes as long as its slowest source rather than the sum of all four.
+        units = [(name, unit(name)) for name in SOURCES if getattr(self.sources, name) is not None]
+        if units:
+            yield from _run_units(units, len(units), _Report())
 
     def _source(
         self, name: SourceName, produce: Callable[[_Report], Iterator[LiveChunk]]
@@ -393,14 +400,21 @@ class _UnitPool:
 
     def _work(self, name: str, unit: Unit) -> None:
         try:
-            for chunk in unit(self._normaliser()):
-                self._put((name, chunk))
+            # closing: a unit stopped mid-way runs its own clean-up (a source's outcome, its inner pool) now
+            with contextlib.closing(_generate(unit, self._normaliser())) as chunks:
+                for chunk in chunks:
+                    self._put((name, chunk))
             self._put((name, _DONE))
         except _Stop:
             return
         except BaseException as exc:  # handed to the consumer thread, which decides what it means
             if not self.stop.is_set():
                 self._put((name, exc))
+
+
+def _generate(unit: Unit, norm: Normaliser) -> Generator[LiveChunk, None, None]:
+    """Give `unit`'s chunks as a generator, so closing it closes the unit's own generator too."""
+    yield from unit(norm)
 
 
 def _run_units(units: Sequence[tuple[str, Unit]], workers: int, report: _Report) -> Iterator[LiveChunk]:

@@ -164,9 +164,16 @@ def _redacting_logger(secrets: tuple[str, ...]) -> logging.Logger:
 
 
 def slack_limiter(rates: SlackRates) -> tuple[RateLimiter, Callable[[str], str]]:
-    """Give token buckets per Slack tier and the function naming the bucket of a method."""
-    buckets = {f"tier{t}": TokenBucket(rates.per_minute(t), rates.burst) for t in (1, 2, 3, 4)}
-    return RateLimiter(buckets), lambda method: f"tier{rates.method_tiers.get(method, 3)}"
+    """Give a token bucket per Slack method (its tier's rate) and the function naming a method's bucket.
+
+    Methods without a tier of their own share one tier-3 bucket, the cautious choice for an unknown method.
+    """
+    buckets = {m: TokenBucket(rates.client_per_minute(m), rates.burst) for m in rates.method_tiers}
+    buckets[_OTHER] = TokenBucket(rates.client_per_minute(_OTHER), rates.burst)
+    return RateLimiter(buckets), lambda method: method if method in rates.method_tiers else _OTHER
+
+
+_OTHER = "other methods"  # the bucket of methods not in `SlackRates.method_tiers`
 
 
 # ---- collectors ---------------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     slack_base_url: str = "https://slack.com/api/"
     slack_tier2_per_minute: float = Field(default=20, gt=0)
     slack_tier3_per_minute: float = Field(default=50, gt=0)
+    slack_rate_headroom: float = Field(default=0.95, gt=0, le=1)  # share of those rates the client uses
 
     google_token: SecretStr | None = None  # a bearer access token (the sandbox, or minted elsewhere)
     google_token_block: str | None = None
@@ -113,7 +114,11 @@ class Settings(BaseSettings):
         token = self.slack_token or _secret_block(self.slack_token_block)
         if token is None:
             return None
-        rates = SlackRates(tier2=self.slack_tier2_per_minute, tier3=self.slack_tier3_per_minute)
+        rates = SlackRates(
+            tier2=self.slack_tier2_per_minute,
+            tier3=self.slack_tier3_per_minute,
+            headroom=self.slack_rate_headroom,
+        )
         try:
             return SlackConfig(
                 token=token,

@@ -11,13 +11,13 @@ import pyarrow as pa
 import pytest
 from pydantic import SecretStr
 
-from collectors._live_models import LiveChunk, LiveConfig, SlackConfig
+from collectors._live_models import LiveChunk, LiveConfig, SlackConfig, SlackRates
 from collectors._normalise import Normaliser
 from collectors._resilience import AuthError
 from collectors.errors import DataError
 from collectors.live import SlackSource, build_live_sources
 from collectors.models import SLACK_MESSAGES, SLACK_USERS, Cursor
-from collectors.slack_api import collect_channel_messages, collect_users, history_oldest
+from collectors.slack_api import collect_channel_messages, collect_users, history_oldest, slack_limiter
 from tests.collectors.fake_api import SLACK_TOKEN, FakeApi, Fault, rate_limited, slack_config
 
 P = "1700000100.000100"  # a thread parent inside the lookback window
@@ -292,3 +292,20 @@ def test_slack_settings_errors_never_echo_the_token() -> None:
     with pytest.raises(ValueError, match="must be a bot") as caught:
         SlackConfig(token=SecretStr("abc-not-a-slack-token-77"))
     assert "not-a-slack-token-77" not in str(caught.value)
+
+
+def test_each_slack_method_has_its_own_bucket_at_its_tier_rate_less_the_headroom() -> None:
+    """Slack limits each method separately: a history call does not wait for a replies call; the second
+    history call waits 1 / (6000 x 0.95 / 60) s; methods without a tier share the `other methods` bucket."""
+    limiter, bucket_of = slack_limiter(SlackRates(tier2=1200, tier3=6000, headroom=0.95))
+    assert [bucket_of(m) for m in ("conversations.history", "conversations.replies", "pins.list")] == [
+        "conversations.history",
+        "conversations.replies",
+        "other methods",
+    ]
+    assert limiter.acquire("conversations.history") == 0.0
+    assert limiter.acquire("conversations.replies") == 0.0
+    assert limiter.acquire("pins.list") == 0.0
+    assert limiter.acquire("conversations.history") == pytest.approx(60 / (6000 * 0.95), abs=0.002)
+    assert limiter.acquire("users.list") == 0.0
+    assert limiter.acquire("users.list") == pytest.approx(60 / (1200 * 0.95), abs=0.002)

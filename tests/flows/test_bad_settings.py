@@ -21,6 +21,7 @@ from sandbox import SandboxServer, ServerSettings, generate_workspace
         ("RETRY_ATTEMPTS", "abc", "a valid integer"),
         ("RETRY_ATTEMPTS", "0", "greater than or equal to 1"),
         ("SLACK_TIER3_PER_MINUTE", "-1", "greater than 0"),
+        ("SLACK_RATE_HEADROOM", "1.5", "less than or equal to 1"),
         ("KEEP_RUNS", "0", "greater than or equal to 1"),
         ("BREAKER_RESET_SECONDS", "soon", "a valid number"),
         ("REPORT_TZ", "Mars/Phobos", "unknown time zone 'Mars/Phobos'"),
