@@ -92,7 +92,7 @@ class StateStore:
         """Upsert a chunk's rows and record the stamps of the files it covers, in one transaction."""
         table = RAW_TABLES[chunk.table]
         with self.transaction():
-            self._upsert(table.name, chunk.batch, table.key)
+            self._upsert(table.name, chunk.batch, table.key, table.stub)
             self._mark_pending(table.name, chunk.batch)
             self._record_stamps(chunk.files, table.name, chunk.batch.num_rows, run_id)
             if chunk.batch.num_rows:
@@ -113,7 +113,7 @@ class StateStore:
                 if scope.table not in RAW_TABLES or scope.column not in RAW_TABLES[scope.table].schema.names:
                     raise DataError(f"replace scope {scope} names no raw table column", "report it as a bug")
                 self.con.execute(f'DELETE FROM {scope.table} WHERE "{scope.column}" = ?', [scope.value])
-            self._upsert(table.name, chunk.batch, table.key)
+            self._upsert(table.name, chunk.batch, table.key, table.stub)
             self._mark_pending(table.name, chunk.batch)
             now = _now()
             if chunk.cursors:
@@ -133,24 +133,35 @@ class StateStore:
         self.con.execute("INSERT INTO pending_detection SELECT channel_id, ts FROM _chunk")
         self.con.unregister("_chunk")
 
-    def _upsert(self, name: str, batch: pa.Table, key: Iterable[str]) -> None:
-        """Replace rows of `name` sharing a key with `batch`, then insert it (the last row per key wins)."""
+    def _upsert(self, name: str, batch: pa.Table, key: Iterable[str], stub: str | None = None) -> None:
+        """Replace rows of `name` sharing a key with `batch`, then insert it (the last row per key wins).
+
+        Rows matching `stub` (see `RawTable.stub`) take their missing fields from the row they replace.
+        """
         if batch.num_rows == 0:
             return
         keys = list(key)
         cols = ", ".join(f'"{c}"' for c in batch.schema.names)
+        match = " AND ".join(f"t.{k} = b.{k}" for k in keys)
+        numbered = "(SELECT *, row_number() OVER () AS _i FROM _batch)"
         self.con.register("_batch", batch)
         try:
-            match = " AND ".join(f"t.{k} = b.{k}" for k in keys)
+            if stub:
+                merged = ", ".join(_stub_column(f, keys, stub) for f in batch.schema)
+                self.con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE _merged AS SELECT {merged}, b._i "
+                    f"FROM {numbered} b LEFT JOIN {name} t ON {match}"
+                )
+                numbered = "_merged"
             self.con.execute(f"DELETE FROM {name} t USING _batch b WHERE {match}")
-            part = ", ".join(keys)
             self.con.execute(
-                f"INSERT INTO {name} ({cols}) SELECT {cols} FROM "
-                f"(SELECT *, row_number() OVER () AS _i FROM _batch) "
-                f"QUALIFY _i = max(_i) OVER (PARTITION BY {part})"
+                f"INSERT INTO {name} ({cols}) SELECT {cols} FROM {numbered} "
+                f"QUALIFY _i = max(_i) OVER (PARTITION BY {', '.join(keys)})"
             )
         finally:
             self.con.unregister("_batch")
+            if stub:
+                self.con.execute("DROP TABLE IF EXISTS _merged")
 
     def _record_stamps(self, files: list[FileStamp], table: str, rows: int, run_id: str) -> None:
         if not files:
@@ -338,3 +349,13 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         self.con.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _stub_column(f: pa.Field, keys: list[str], stub: str) -> str:
+    """Give the SELECT item of column `f` for an upsert where stub rows keep the stored row's fields."""
+    c = f'"{f.name}"'
+    if f.name in keys:
+        return f"b.{c}"
+    missing = f"b.{c} IS NULL" + (f" OR len(b.{c}) = 0" if pa.types.is_list(f.type) else "")
+    return f"CASE WHEN ({stub}) AND ({missing}) THEN t.{c} ELSE b.{c} END AS {c}"
+

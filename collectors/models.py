@@ -138,11 +138,17 @@ DIRECTORY_USERS = pa.schema(
 
 @dataclass(frozen=True)
 class RawTable:
-    """A raw table: its name in the store, its schema and its natural key."""
+    """A raw table: its name in the store, its schema and its natural key.
+
+    `stub` is an SQL condition on a new row `b` that marks it as a stub: Google reports a deleted event or a
+    removed file with its key and status only. A stub keeps the stored row's other fields (the title, the
+    times, the attendees), so a cancelled meeting still shows what it was.
+    """
 
     name: str
     schema: pa.Schema
     key: tuple[str, ...]
+    stub: str | None = None
 
 
 RAW_TABLES: dict[str, RawTable] = {
@@ -151,8 +157,13 @@ RAW_TABLES: dict[str, RawTable] = {
         RawTable("slack_users", SLACK_USERS, ("user_id",)),
         RawTable("slack_channels", SLACK_CHANNELS, ("channel_id",)),
         RawTable("slack_messages", SLACK_MESSAGES, ("channel_id", "ts")),
-        RawTable("calendar_events", CALENDAR_EVENTS, ("calendar_id", "event_id")),
-        RawTable("drive_files", DRIVE_FILES, ("file_id",)),
+        RawTable(
+            "calendar_events",
+            CALENDAR_EVENTS,
+            ("calendar_id", "event_id"),
+            stub="b.status = 'cancelled' AND b.start IS NULL AND b.summary IS NULL",
+        ),
+        RawTable("drive_files", DRIVE_FILES, ("file_id",), stub="b.trashed AND b.name IS NULL"),
         RawTable("directory_users", DIRECTORY_USERS, ("person_id",)),
     )
 }

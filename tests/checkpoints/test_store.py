@@ -8,8 +8,9 @@ import pyarrow as pa
 import pytest
 
 from checkpoints import RunRecord, StageStat, StateStore, discard, prepare_refresh, swap_in
+from collectors._live_models import LiveChunk
 from collectors.files import Chunk, FileStamp
-from collectors.models import SLACK_MESSAGES, SLACK_USERS
+from collectors.models import DRIVE_FILES, SLACK_MESSAGES, SLACK_USERS
 
 
 def _messages(rows: list[tuple[str, str, str]]) -> pa.Table:
@@ -24,6 +25,11 @@ def _chunk(rows: list[tuple[str, str, str]], path: str = "slack/general/2026-09-
     return Chunk(table="slack_messages", batch=_messages(rows), files=[FileStamp(path, 10, "1")])
 
 
+def _files(rows: list[dict[str, object]]) -> LiveChunk:
+    cols = {f.name: [r.get(f.name) for r in rows] for f in DRIVE_FILES}
+    return LiveChunk("drive_files", pa.table(cols, schema=DRIVE_FILES), source="drive")
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> StateStore:
     s = StateStore(tmp_path / "state.duckdb")
@@ -36,6 +42,26 @@ def test_upsert_is_idempotent_and_last_row_per_key_wins(store: StateStore) -> No
     store.commit_chunk(_chunk([("C1", "1.000001", "a edited"), ("C1", "1.000001", "a edited twice")]), "r1")
     rows = store.con.execute("SELECT ts, text FROM slack_messages ORDER BY ts").fetchall()
     assert rows == [("1.000001", "a edited twice"), ("1.000002", "b")]
+
+
+def test_a_removed_file_stub_keeps_the_stored_fields_but_an_update_replaces_them(store: StateStore) -> None:
+    """Drive reports a removed file as its id alone (trashed, no name): the stored name, owners and link stay.
+    A real update of another file replaces every field, nulls and empty lists included."""
+    full = {"name": "Plan", "mime_type": "text/plain", "owner_emails": ["ann@acme.example"], "trashed": False}
+    store.commit_live(_files([{"file_id": "f1", **full}, {"file_id": "f2", **full}]), "r1")
+    store.commit_live(
+        _files(
+            [{"file_id": "f1", "trashed": True}, {"file_id": "f2", "name": "Plan v2", "owner_emails": []}]
+        ),
+        "r2",
+    )
+    rows = store.con.execute(
+        "SELECT file_id, name, mime_type, owner_emails, trashed FROM drive_files ORDER BY file_id"
+    ).fetchall()
+    assert rows == [
+        ("f1", "Plan", "text/plain", ["ann@acme.example"], True),
+        ("f2", "Plan v2", None, [], None),
+    ]
 
 
 def test_chunk_records_the_stamps_of_its_files(store: StateStore) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from checkpoints import StateStore
 from collectors._live_models import LiveChunk, LiveConfig, ReplaceScope
 from collectors._resilience import BreakerPolicy
 from collectors.files import collect_workspace
@@ -148,6 +149,44 @@ def test_second_run_collects_exactly_the_appended_messages_and_replies(appendabl
     assert saved(second)[("slack", f"{channel['id']}/threads")].value == new_reply
     assert all(c.replace_scope is None for c in second)
     assert {o.status for o in run.outcomes()} == {"ok"}
+
+
+def test_a_deleted_event_is_stored_cancelled_with_what_it_was(appendable: Path, tmp_path: Path) -> None:
+    """An event deleted between two runs comes back from the sync token as Google's stub (id and status).
+    The store marks the row cancelled and keeps its title, times and attendees; a new etag."""
+    path = sorted((appendable / "google/calendar").glob("*.json"))[0]
+    calendar_id = path.stem
+    with (
+        SandboxServer(appendable, ServerSettings(rate_limits=False)) as server,
+        StateStore(tmp_path / "state.duckdb") as store,
+    ):
+        sources = sandbox_sources(server.url)
+        for chunk in collect_live(sources, {}, full_refresh=False):
+            store.commit_live(chunk, "first")
+        listing = json.loads(path.read_text())
+        gone = next(e for e in listing["items"] if e["status"] == "confirmed" and e.get("attendees"))
+        listing["items"] = [e for e in listing["items"] if e["id"] != gone["id"]]
+        path.write_text(json.dumps(listing))
+        query = (
+            "SELECT * EXCLUDE (status, etag, updated) FROM calendar_events "
+            "WHERE calendar_id = ? AND event_id = ?"
+        )
+        before = store.con.execute(query, [calendar_id, gone["id"]]).fetchall()
+        run = collect_live(sources, store.cursors(), full_refresh=False)
+        stubs = [c for c in run if c.table == "calendar_events"]
+        for chunk in stubs:
+            store.commit_live(chunk, "second")
+        after = store.con.execute(query, [calendar_id, gone["id"]]).fetchall()
+        status = store.con.execute(
+            "SELECT status, summary FROM calendar_events WHERE calendar_id = ? AND event_id = ?",
+            [calendar_id, gone["id"]],
+        ).fetchall()
+    [stub] = [c.batch.to_pylist() for c in stubs if c.batch.num_rows]
+    assert [(r["event_id"], r["status"], r["summary"], r["start"]) for r in stub] == [
+        (gone["id"], "cancelled", None, None)
+    ]
+    assert status == [("cancelled", gone["summary"])]
+    assert after == before and len(before) == 1
 
 
 def test_sync_tokens_refused_by_a_restarted_server_resync_each_calendar_in_full(generated: Path) -> None:
