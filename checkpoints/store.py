@@ -358,4 +358,3 @@ def _stub_column(f: pa.Field, keys: list[str], stub: str) -> str:
         return f"b.{c}"
     missing = f"b.{c} IS NULL" + (f" OR len(b.{c}) = 0" if pa.types.is_list(f.type) else "")
     return f"CASE WHEN ({stub}) AND ({missing}) THEN t.{c} ELSE b.{c} END AS {c}"
-
