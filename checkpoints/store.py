@@ -147,12 +147,17 @@ class StateStore:
         self.con.register("_batch", batch)
         try:
             if stub:
-                merged = ", ".join(_stub_column(f, keys, stub) for f in batch.schema)
+                # Only stubs that replace a stored row are rebuilt; the other rows go in as they came.
+                merged = ", ".join(_stub_column(f, keys) for f in batch.schema)
                 self.con.execute(
                     f"CREATE OR REPLACE TEMP TABLE _merged AS SELECT {merged}, b._i "
-                    f"FROM {numbered} b LEFT JOIN {name} t ON {match}"
+                    f"FROM {numbered} b JOIN {name} t ON {match} WHERE {stub}"
                 )
-                numbered = "_merged"
+                if self._scalar("SELECT count(*) FROM _merged"):
+                    numbered = (
+                        f"(SELECT * FROM {numbered} b ANTI JOIN _merged m ON b._i = m._i "
+                        f"UNION ALL BY NAME SELECT * FROM _merged)"
+                    )
             self.con.execute(f"DELETE FROM {name} t USING _batch b WHERE {match}")
             self.con.execute(
                 f"INSERT INTO {name} ({cols}) SELECT {cols} FROM {numbered} "
@@ -351,10 +356,11 @@ class _Transaction:
         self.con.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
-def _stub_column(f: pa.Field, keys: list[str], stub: str) -> str:
-    """Give the SELECT item of column `f` for an upsert where stub rows keep the stored row's fields."""
+def _stub_column(f: pa.Field, keys: list[str]) -> str:
+    """Give the SELECT item of column `f` for a stub row `b` replacing the stored row `t`: the stub's value
+    where it has one, else the stored one."""
     c = f'"{f.name}"'
     if f.name in keys:
         return f"b.{c}"
     missing = f"b.{c} IS NULL" + (f" OR len(b.{c}) = 0" if pa.types.is_list(f.type) else "")
-    return f"CASE WHEN ({stub}) AND ({missing}) THEN t.{c} ELSE b.{c} END AS {c}"
+    return f"CASE WHEN {missing} THEN t.{c} ELSE b.{c} END AS {c}"
