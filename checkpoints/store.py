@@ -143,8 +143,9 @@ class StateStore:
         keys = list(key)
         cols = ", ".join(f'"{c}"' for c in batch.schema.names)
         match = " AND ".join(f"t.{k} = b.{k}" for k in keys)
-        numbered = "(SELECT *, row_number() OVER () AS _i FROM _batch)"
-        self.con.register("_batch", batch)
+        numbered = "_batch"
+        # Row numbers from Arrow, not row_number() OVER (): the same on every read of the batch.
+        self.con.register("_batch", batch.append_column("_i", pa.array(range(batch.num_rows), pa.int64())))
         try:
             if stub:
                 # Only stubs that replace a stored row are rebuilt; the other rows go in as they came.
