@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from collectors.errors import ConfigurationError
 from collectors.models import UTC_US
+from core.errors import ConfigurationError
 
 PARTICIPANT = pa.struct(
     [

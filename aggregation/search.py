@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from collectors.errors import ConfigurationError
+from core.errors import ConfigurationError
 
 _SCOPES = itertools.count()
 _REPORTS = ("report_meetings", "report_participants", "report_evidence", "report_documents", "report_people")

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from checkpoints._health_checks import ERROR, INFO, WARNING, Finding
-from collectors.errors import DataError
+from core.errors import DataError
 from exports import archive_members, check_manifest, latest_run, list_runs
 from exports.archive import ARCHIVE_SUFFIX, LATEST, LATEST_FILE, MANIFEST, RUNS
 

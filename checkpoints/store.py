@@ -16,8 +16,8 @@ import pyarrow as pa
 from checkpoints._ddl import BOOKKEEPING, create_table_sql
 from checkpoints.models import RunRecord
 from collectors import Chunk, FileStamp, LiveChunk
-from collectors.errors import ConfigurationError, DataError
 from collectors.models import RAW_TABLES, Cursor
+from core.errors import ConfigurationError, DataError
 
 SCHEMA_VERSION = "1"
 

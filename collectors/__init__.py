@@ -1,4 +1,4 @@
-"""Collectors: raw record models, the error hierarchy, and the offline workspace reader."""
+"""Collectors: raw record models, the offline workspace reader and the live API clients."""
 
 from collectors._live_models import (
     BreakerPolicy,
@@ -15,13 +15,6 @@ from collectors._live_models import (
     SourceOutcome,
 )
 from collectors._resilience import BreakerSnapshot, StatsSnapshot
-from collectors.errors import (
-    ConfigurationError,
-    DataError,
-    FatalError,
-    MeetintelError,
-    RetriableError,
-)
 from collectors.files import Chunk, FileStamp, collect_workspace
 from collectors.google_api import GoogleApi, GoogleDiscoveryApi
 from collectors.live import LiveCollection, LiveSources, build_live_sources, collect_live
@@ -76,12 +69,7 @@ __all__ = [
     "SLACK_USERS",
     "UTC_US",
     "Chunk",
-    "ConfigurationError",
-    "DataError",
-    "FatalError",
     "FileStamp",
-    "MeetintelError",
     "RawTable",
-    "RetriableError",
     "collect_workspace",
 ]

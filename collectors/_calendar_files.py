@@ -22,8 +22,8 @@ import pyarrow.compute as pc
 import recurring_ical_events
 
 from collectors._io import blank_to_none, duckdb_data_error, json_object_limit
-from collectors.errors import DataError
 from collectors.models import CALENDAR_EVENTS
+from core.errors import DataError
 
 _JSON_HINT = 'a calendar file must be an events.list response {"items": [...]}; re-export it or remove it'
 _ICS_HINT = "re-export the calendar as .ics or remove the file"

@@ -15,8 +15,8 @@ from typing import Any
 import pyarrow as pa
 
 from collectors._io import blank_to_none, expect_list, load_json, table_of
-from collectors.errors import DataError
 from collectors.models import DIRECTORY_USERS, DRIVE_FILES
+from core.errors import DataError
 
 _DRIVE_HINT = 'files.json must be a Drive files.list response {"files": [...]}; re-export it'
 _DIRECTORY_HINT = 'users.json must be a Directory users.list response {"users": [...]}; re-export it'

@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from collectors.errors import DataError
+from core.errors import DataError
 
 # DuckDB's default cap on one JSON object (it sizes its read buffers from the cap, per thread).
 DEFAULT_JSON_OBJECT_BYTES = 16 << 20

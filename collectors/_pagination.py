@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
-from collectors.errors import DataError
+from core.errors import DataError
 
 _LOOP_HINT = "the service repeated a page token; re-run later, and report it if it persists"
 

@@ -29,7 +29,7 @@ from tenacity import (
 )
 from tenacity.stop import stop_base
 
-from collectors.errors import FatalError, MeetintelError, RetriableError
+from core.errors import FatalError, MeetintelError, RetriableError
 
 T = TypeVar("T")
 log = logging.getLogger("meetintel.collectors.resilience")

@@ -32,8 +32,8 @@ from collectors._io import (
     load_json,
     table_of,
 )
-from collectors.errors import ConfigurationError, DataError
 from collectors.models import SLACK_CHANNELS, SLACK_MESSAGES, SLACK_USERS
+from core.errors import ConfigurationError, DataError
 
 USERS_FILE = "users.json"
 # Conversation lists and the kind of conversation each one holds.

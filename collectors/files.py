@@ -31,7 +31,7 @@ from collectors._slack_export import (
     read_day_files,
     read_users,
 )
-from collectors.errors import ConfigurationError, DataError
+from core.errors import ConfigurationError, DataError
 
 T = TypeVar("T")
 

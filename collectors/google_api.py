@@ -40,8 +40,8 @@ from collectors._resilience import (
     redact,
     retry_after_seconds,
 )
-from collectors.errors import ConfigurationError, DataError, FatalError
 from collectors.models import Cursor
+from core.errors import ConfigurationError, DataError, FatalError
 
 log = logging.getLogger("meetintel.collectors.google")
 

@@ -47,7 +47,6 @@ from collectors._resilience import (
     TokenBucket,
     Unreadable,
 )
-from collectors.errors import MeetintelError
 from collectors.google_api import (
     SERVICES,
     GoogleApi,
@@ -69,6 +68,7 @@ from collectors.slack_api import (
     list_conversations,
     slack_limiter,
 )
+from core.errors import MeetintelError
 
 log = logging.getLogger("meetintel.collectors.live")
 

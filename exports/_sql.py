@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
-from collectors.errors import ConfigurationError
+from core.errors import ConfigurationError
 
 # The flat tables the aggregate stage writes: aggregation.models.FLAT_TABLES as flows/stages.py names them.
 REPORT_TABLES = (

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 
-from collectors.errors import ConfigurationError, DataError
+from core.errors import ConfigurationError, DataError
 
 RUNS = "runs"
 LATEST = "latest"

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 
 import duckdb
 
-from collectors.errors import ConfigurationError
+from core.errors import ConfigurationError
 
 MIN_SALT = 16  # characters; a short salt could be guessed, and with it every pseudonym checked
 REDACTED = "[redacted]"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from collectors.errors import ConfigurationError
+from core.errors import ConfigurationError
 
 ISO_UTC = "%Y-%m-%dT%H:%M:%SZ"
 # A cell starting with one of these is read as a formula by spreadsheet programs.

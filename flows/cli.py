@@ -19,7 +19,7 @@ from rich.table import Table
 
 from aggregation import MeetingFilter, filter_meetings, scoped_reports
 from checkpoints import RunRecord, StateStore
-from collectors.errors import ConfigurationError, MeetintelError
+from core.errors import ConfigurationError, MeetintelError
 from exports import FORMULA_LEADS, apply_retention, compress_runs, list_runs
 from flows.params import ExportOptions, LiveEndpoints
 from flows.settings import Settings

@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.table import Table
 
 from checkpoints import StateStore
-from collectors.errors import ConfigurationError, DataError
+from core.errors import ConfigurationError, DataError
 from flows import stages
 from intelligence.evaluate import evaluate
 from intelligence.models import Evaluation

@@ -7,7 +7,7 @@ import os
 
 from pydantic import BaseModel
 
-from collectors.errors import ConfigurationError
+from core.errors import ConfigurationError
 from flows.settings import Settings
 
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from aggregation import top_meetings
 from checkpoints import RunRecord, SourceStatus, StageStat, StateStore, discard, prepare_refresh, swap_in
 from collectors import build_live_sources
-from collectors.errors import ConfigurationError, MeetintelError, RetriableError
+from core.errors import ConfigurationError, MeetintelError, RetriableError
 from flows import stages
 from flows.params import ExportOptions, LiveEndpoints
 

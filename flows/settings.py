@@ -18,7 +18,7 @@ from collectors import (
     SlackConfig,
     SlackRates,
 )
-from collectors.errors import ConfigurationError
+from core.errors import ConfigurationError
 
 
 class Settings(BaseSettings):

@@ -13,7 +13,7 @@ from typing import Any
 from aggregation import build_reports, create_analyst_views
 from checkpoints import SourceStatus, StageStat, StateStore
 from collectors import BreakerSnapshot, LiveSources, collect_live, collect_workspace
-from collectors.errors import ConfigurationError
+from core.errors import ConfigurationError
 from exports import (
     apply_retention,
     compress_runs,

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import duckdb
 import pyarrow as pa
 
-from collectors.errors import ConfigurationError, DataError
+from core.errors import ConfigurationError, DataError
 
 _SCRATCH_IDS = itertools.count()
 

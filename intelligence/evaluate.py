@@ -30,7 +30,7 @@ from typing import Any
 
 import duckdb
 
-from collectors.errors import DataError
+from core.errors import DataError
 from intelligence._sql import require_columns
 from intelligence.models import (
     EVIDENCE,

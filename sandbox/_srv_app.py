@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote
 
-from collectors.errors import DataError
+from core.errors import DataError
 from sandbox._srv_calendar import CalendarStore, calendar_list, events_list
 from sandbox._srv_directory import DirectoryStore, users_list
 from sandbox._srv_drive import DriveStore, changes_list, files_list, start_page_token

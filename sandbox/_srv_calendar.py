@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from collectors.errors import DataError
+from core.errors import DataError
 from sandbox._srv_files import Stamp, decode_token, dump, encode_token, read_json, stamp_of
 from sandbox._srv_google import (
     GoogleError,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from collectors.errors import DataError
+from core.errors import DataError
 from sandbox._srv_files import Stamp, dump, encode_token, read_json, stamp_of
 from sandbox._srv_google import GoogleError, invalid, page_offset, page_size, respond
 from sandbox._srv_settings import ServerSettings

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from collectors.errors import DataError
+from core.errors import DataError
 from sandbox._srv_files import Stamp, decode_token, dump, encode_token, read_json, stamp_of
 from sandbox._srv_google import (
     GoogleError,

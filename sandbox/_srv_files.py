@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from collectors.errors import DataError
+from core.errors import DataError
 
 # A file's identity for change detection: (mtime_ns, size). None when the file does not exist.
 Stamp = tuple[int, int]

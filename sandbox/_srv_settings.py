@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from collectors.errors import ConfigurationError
+from core.errors import ConfigurationError
 
 # Endpoint names: Slack methods as Slack spells them, Google methods as `<api>.<resource>.<method>`.
 SLACK_METHODS = (

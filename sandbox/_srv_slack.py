@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from collectors.errors import DataError
+from core.errors import DataError
 from sandbox._srv_files import Stamp, dump, read_json, splice, stamp_of
 from sandbox._srv_settings import ServerSettings
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from collectors.errors import ConfigurationError
+from core.errors import ConfigurationError
 
 from ._adhoc import adhoc_calls, huddles
 from ._calendar import plan_day

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from collectors.errors import ConfigurationError
+from core.errors import ConfigurationError
 from sandbox._srv_app import SandboxApp
 from sandbox._srv_http import SandboxHttpServer
 from sandbox._srv_settings import ENDPOINTS, FaultSpec, ServerSettings

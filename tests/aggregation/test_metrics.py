@@ -23,7 +23,7 @@ import pyarrow as pa
 import pytest
 
 from aggregation import Reports, WorkingHours, build_reports
-from collectors.errors import ConfigurationError
+from core.errors import ConfigurationError
 from intelligence import EVIDENCE, MEETING_DOCUMENTS, MEETING_EVIDENCE, MEETING_PARTICIPANTS, MEETINGS, PEOPLE
 from tests.intelligence.raw_builders import raw_connection, store
 

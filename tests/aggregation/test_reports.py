@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from aggregation import FLAT_TABLES, MEETING_RECORD, PEOPLE_RECORD, ROLLUP_TABLES, Reports, build_reports
-from collectors.errors import ConfigurationError
+from core.errors import ConfigurationError
 from intelligence import EVIDENCE, MEETING_DOCUMENTS, MEETING_EVIDENCE, MEETING_PARTICIPANTS, MEETINGS, PEOPLE
 from tests.intelligence.raw_builders import T0, at, drive_file, raw_connection, store
 

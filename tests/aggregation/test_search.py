@@ -21,7 +21,7 @@ from aggregation.search import (
     meeting_ids,
     scoped_reports,
 )
-from collectors.errors import ConfigurationError
+from core.errors import ConfigurationError
 from exports import export_reports
 from exports.excel import write_workbook
 from tests.exports.report_builders import M1, M2, M3, M4, M5, M6, XSS_NAME, hostile_reports

@@ -141,7 +141,7 @@ def test_a_discarded_refresh_leaves_no_file(tmp_path: Path) -> None:
 def test_a_file_that_is_not_duckdb_gets_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "state.duckdb"
     bad.write_bytes(b"not a database at all" * 100)
-    from collectors.errors import DataError
+    from core.errors import DataError
 
     with pytest.raises(DataError, match="state.duckdb"):
         StateStore(bad)

@@ -25,7 +25,7 @@ from collectors._calendar_files import read_event_dumps, read_ics
 from collectors._google_files import CSV_REQUIRED, read_directory_csv, read_directory_json, read_drive_files
 from collectors._io import connect
 from collectors._slack_export import read_day_files, read_users
-from collectors.errors import MeetintelError
+from core.errors import MeetintelError
 
 # Text that has broken parsers before: markup, NULs, lone surrogates are not UTF-8-encodable so excluded.
 _NASTY = [

@@ -10,7 +10,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from collectors import CALENDAR_EVENTS, DataError, collect_workspace
+from collectors import CALENDAR_EVENTS, collect_workspace
+from core.errors import DataError
 from tests.collectors.workspace_builders import CALENDAR, write_json
 
 OCT = (datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))

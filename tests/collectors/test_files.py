@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 import collectors.files as files_module
-from collectors import RAW_TABLES, Chunk, ConfigurationError, FileStamp, collect_workspace
+from collectors import RAW_TABLES, Chunk, FileStamp, collect_workspace
+from core.errors import ConfigurationError
 from sandbox import generate_workspace
 from tests.collectors.workspace_builders import CHANNELS, DAY_FILES, write_export, write_json
 

@@ -28,10 +28,10 @@ from collectors._live_models import (
 )
 from collectors._normalise import Normaliser
 from collectors._resilience import AuthError
-from collectors.errors import ConfigurationError, DataError
 from collectors.google_api import collect_calendar, collect_directory, collect_drive, list_calendars
 from collectors.live import GoogleSource, build_live_sources, collect_live
 from collectors.models import CALENDAR_EVENTS, DIRECTORY_USERS, DRIVE_FILES, Cursor
+from core.errors import ConfigurationError, DataError
 from tests.collectors.fake_api import GOOGLE_TOKEN, FakeApi, Fault, google_config, quick_retry
 
 ANN, BOB = "ann@acme.example", "bob@acme.example"

@@ -8,7 +8,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from collectors import DataError, collect_workspace
+from collectors import collect_workspace
+from core.errors import DataError
 from tests.collectors.workspace_builders import DIRECTORY, DRIVE, write_json
 
 CSV_HEADER = (

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from checkpoints import StateStore
-from collectors import DataError, collect_workspace
+from collectors import collect_workspace
 from collectors._calendar_files import read_ics
-from collectors.errors import MeetintelError
+from core.errors import DataError, MeetintelError
 from flows import stages
 from tests.collectors.workspace_builders import write_export, write_json
 

@@ -23,7 +23,7 @@ from collectors._resilience import (
     TransientError,
     redact,
 )
-from collectors.errors import FatalError
+from core.errors import FatalError
 
 
 class FakeClock:

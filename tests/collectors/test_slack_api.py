@@ -14,10 +14,10 @@ from pydantic import SecretStr
 from collectors._live_models import LiveChunk, LiveConfig, SlackConfig, SlackRates
 from collectors._normalise import Normaliser
 from collectors._resilience import AuthError
-from collectors.errors import DataError
 from collectors.live import SlackSource, build_live_sources
 from collectors.models import SLACK_MESSAGES, SLACK_USERS, Cursor
 from collectors.slack_api import collect_channel_messages, collect_users, history_oldest, slack_limiter
+from core.errors import DataError
 from tests.collectors.fake_api import SLACK_TOKEN, FakeApi, Fault, rate_limited, slack_config
 
 P = "1700000100.000100"  # a thread parent inside the lookback window

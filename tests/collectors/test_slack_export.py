@@ -13,7 +13,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from collectors import DataError, collect_workspace
+from collectors import collect_workspace
+from core.errors import DataError
 from tests.collectors.workspace_builders import ROOM, write_export, write_json
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from collectors.errors import ConfigurationError, DataError
+from core.errors import ConfigurationError, DataError
 from exports.archive import (
     apply_retention,
     archive_members,

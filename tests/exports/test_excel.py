@@ -16,7 +16,7 @@ import pytest
 
 import exports._xlsx
 import exports.excel
-from collectors.errors import ConfigurationError
+from core.errors import ConfigurationError
 from exports.excel import write_workbook
 from exports.tabular import FORMULA_LEADS
 from tests.exports.report_builders import (

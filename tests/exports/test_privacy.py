@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from checkpoints import StateStore
-from collectors.errors import ConfigurationError
+from core.errors import ConfigurationError
 from exports.privacy import REDACTED, pseudonymise
 from flows import stages
 from sandbox import generate_workspace

@@ -9,7 +9,7 @@ from pydantic import SecretStr
 
 from checkpoints import StateStore
 from collectors import build_live_sources
-from collectors.errors import ConfigurationError
+from core.errors import ConfigurationError
 from flows import stages
 from flows.settings import Settings
 from sandbox import SandboxServer, ServerSettings, generate_workspace

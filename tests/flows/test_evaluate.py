@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from collectors.errors import ConfigurationError, DataError
+from core.errors import ConfigurationError, DataError
 from flows.evaluate import format_evaluation, run_evaluation
 from intelligence.models import Evaluation
 from sandbox import generate_workspace

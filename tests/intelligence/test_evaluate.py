@@ -8,7 +8,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from collectors.errors import DataError
+from core.errors import DataError
 from intelligence.evaluate import evaluate
 from intelligence.models import EVIDENCE, MEETING_EVIDENCE, MEETINGS, PEOPLE
 from tests.intelligence.raw_builders import store

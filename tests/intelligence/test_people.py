@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from collectors.errors import ConfigurationError
+from core.errors import ConfigurationError
 from intelligence import IDENTITY_LINKS, PEOPLE, map_people
 from tests.intelligence.raw_builders import T0, attendee, directory_user, event, raw_connection, slack_user
 

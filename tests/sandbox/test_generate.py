@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 import sandbox.generate as generate_module
-from collectors.errors import ConfigurationError
+from core.errors import ConfigurationError
 from sandbox import SIZES, GenerationSummary, generate_workspace
 
 PEOPLE, DAYS, SEED = 12, 5, 7

@@ -14,7 +14,7 @@ import pytest
 from googleapiclient.errors import HttpError
 from slack_sdk.errors import SlackApiError
 
-from collectors.errors import ConfigurationError
+from core.errors import ConfigurationError
 from sandbox._srv_ratelimit import RateLimiter, retry_after_header
 from sandbox.server import FaultSpec, SandboxServer, ServerSettings
 from tests.sandbox._server_workspace import ALICE_CAL, GENERAL, build_workspace, google, slack_client

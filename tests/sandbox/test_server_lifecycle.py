@@ -12,7 +12,7 @@ import pytest
 from googleapiclient.errors import HttpError
 from slack_sdk.errors import SlackApiError
 
-from collectors.errors import ConfigurationError
+from core.errors import ConfigurationError
 from sandbox.server import SandboxServer, ServerSettings, serve_forever
 from tests.sandbox._server_workspace import (
     ALICE,
