@@ -7,7 +7,7 @@ DEMO := demo
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: install browser demo test lint bench quality reliability ui clean
+.PHONY: install browser demo test lint bench quality reliability ui clean golden
 
 install: $(STAMP)
 
@@ -29,6 +29,10 @@ browser:
 
 test: install browser
 	$(BIN)/python -m pytest -q
+
+# Rewrite tests/fixtures/golden/ from the current exports, after a deliberate change to a report.
+golden: install
+	$(BIN)/python -m tests.exports.golden
 
 lint: install
 	$(BIN)/ruff check .

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aggregation.models import WorkingHours
-from intelligence._sql import ScratchSpace
+from core.sql import ScratchSpace
 
 # Slack subtypes a person writes themselves; joins, topic changes and bot posts are not multitasking.
 HUMAN_SUBTYPES = ("thread_broadcast", "file_share", "me_message")

@@ -15,7 +15,7 @@ from aggregation.models import (
     WorkingHours,
 )
 from collectors.models import DRIVE_FILES, SLACK_CHANNELS, SLACK_MESSAGES
-from intelligence._sql import ScratchSpace, fetch, ident, require_columns, scratch
+from core.sql import ScratchSpace, fetch, ident, require_columns, scratch
 from intelligence.models import (
     EVIDENCE,
     MEETING_DOCUMENTS,

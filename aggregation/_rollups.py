@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from aggregation._metrics import MetricTables
 from aggregation.models import ROLLUP_TABLES
-from intelligence._sql import ScratchSpace, fetch
+from core.sql import ScratchSpace, fetch
 
 # Sums over attendance rows `a`, shared by the person and team rollups.
 _ATTENDEE_SUMS = """

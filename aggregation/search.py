@@ -6,7 +6,6 @@ Every user value reaches DuckDB as a bound parameter; text matches are plain cas
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -17,9 +16,8 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.errors import ConfigurationError
-
-_SCOPES = itertools.count()
-_REPORTS = ("report_meetings", "report_participants", "report_evidence", "report_documents", "report_people")
+from core.sql import has_table, swapped_catalog
+from core.tables import REPORT_TABLES
 
 
 class MeetingFilter(BaseModel):
@@ -129,7 +127,7 @@ def where_sql(con: duckdb.DuckDBPyConnection, f: MeetingFilter) -> tuple[str, li
 
 
 def _require(con: duckdb.DuckDBPyConnection) -> None:
-    for name in _REPORTS:
+    for name in REPORT_TABLES:
         try:
             con.sql(f"SELECT * FROM {name} LIMIT 0")
         except duckdb.CatalogException as exc:
@@ -158,14 +156,6 @@ def meeting_ids(con: duckdb.DuckDBPyConnection, f: MeetingFilter) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _has(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    try:
-        con.sql(f"SELECT * FROM {name} LIMIT 0")
-    except duckdb.CatalogException:
-        return False
-    return True
-
-
 def _scoped_copies(con: duckdb.DuckDBPyConnection, src: str) -> dict[str, str]:
     """Give, per table to copy, the SELECT (over `src`, the original catalog) that keeps the scoped rows."""
     keep = "meeting_id IN (SELECT meeting_id FROM _scope)"
@@ -185,7 +175,7 @@ def _scoped_copies(con: duckdb.DuckDBPyConnection, src: str) -> dict[str, str]:
         "slack_channels": f"SELECT * FROM {src}.slack_channels",
         "state_meta": f"SELECT * FROM {src}.state_meta",
     }
-    return copies | {name: sql for name, sql in optional.items() if _has(con, name)}
+    return copies | {name: sql for name, sql in optional.items() if has_table(con, name)}
 
 
 @contextmanager
@@ -198,24 +188,16 @@ def scoped_reports(con: duckdb.DuckDBPyConnection, f: MeetingFilter) -> Iterator
     copied. On exit the original catalog is the default again and the copy is dropped.
     """
     _require(con)
-    db, schema = con.execute("SELECT current_database(), current_schema()").fetchall()[0]
-    src = f'"{db}"."{schema}"'
-    name = f"meetintel_scope_{next(_SCOPES)}"
     where, params = where_sql(con, f)
-    con.execute(f"ATTACH ':memory:' AS {name}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _scope AS SELECT m.meeting_id FROM report_meetings m WHERE {where}",
+        params,
+    )
     try:
-        con.execute(
-            f"CREATE TEMP TABLE _scope AS SELECT m.meeting_id FROM report_meetings m WHERE {where}", params
-        )
-        for table, select in _scoped_copies(con, src).items():
-            con.execute(f"CREATE TABLE {name}.main.{table} AS {select}")
-        con.execute("DROP TABLE _scope")
-        con.execute(f"USE {name}")
-        yield name
+        with swapped_catalog(con, "meetintel_scope", lambda src: _scoped_copies(con, src)) as name:
+            yield name
     finally:
-        con.execute(f"USE {src}")
         con.execute("DROP TABLE IF EXISTS temp.main._scope")
-        con.execute(f"DETACH {name}")
 
 
 def create_analyst_views(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -224,7 +206,7 @@ def create_analyst_views(con: duckdb.DuckDBPyConnection) -> list[str]:
     channel = (
         "LEFT JOIN (SELECT channel_id, min(name) AS channel_name FROM slack_channels GROUP BY channel_id) c "
         "USING (channel_id)"
-        if _has(con, "slack_channels")
+        if has_table(con, "slack_channels")
         else "LEFT JOIN (SELECT NULL::VARCHAR AS channel_id, NULL::VARCHAR AS channel_name) c "
         "USING (channel_id)"
     )

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import duckdb
 
-from collectors.models import RAW_TABLES
+from core.health import ERROR, INFO, WARNING, Finding
+from core.tables import RAW_TABLES
 
-ERROR, WARNING, INFO = "error", "warning", "info"
 # Derived tables the stages rebuild, and the version marker each stage keeps.
 DERIVED = ("evidence", "people", "meetings", "meeting_records", "people_records")
 VERSIONS = ("derived_version", "correlated_version", "aggregated_version")
@@ -17,20 +16,6 @@ VERSIONS = ("derived_version", "correlated_version", "aggregated_version")
 _DAY_FILE = re.compile(r"(?:^|.*[/!])([^/!]+)/(\d{4}-\d{2}-\d{2})\.json$")
 EXAMPLES = 3
 REREAD = "run `meetintel doctor --repair`: it drops those stamps so the next run reads the files again"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One thing doctor found: how bad, what it is, what to do, and what `--repair` would do to it.
-
-    `code` names the kind of finding for tests and tooling; `keys` are the rows or files it concerns.
-    """
-
-    severity: str  # error | warning | info
-    code: str
-    what: str
-    todo: str
-    keys: tuple[str, ...] = ()
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> list[tuple]:

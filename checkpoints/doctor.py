@@ -1,93 +1,35 @@
-"""`meetintel doctor`: the health of a state file and its published reports, and repairs that lose nothing.
+"""Health of a state file, and repairs that lose nothing.
 
-`diagnose` opens the state read-only and checks, in order: that it opens and every table reads whole (DuckDB
-checks each block's checksum as it reads), its schema version, that checkpoints agree with the data (file
-stamps and cursors whose rows are missing, queued messages that are not stored, evidence missing), that
-derived tables are current, the runs ledger, and, given the output folder, that `latest` names an intact
-run (files against the manifest's SHA-256) and every kept run folder and archive is whole.
+`state_findings` opens the state read-only and checks, in order: that it opens and every table reads whole
+(DuckDB checks each block's checksum as it reads), its schema version, that checkpoints agree with the data
+(file stamps and cursors whose rows are missing, queued messages that are not stored, evidence missing), that
+derived tables are current, and the runs ledger.
 
-The state is DuckDB only (no Parquet is written); reports are JSON, CSV, XLSX and HTML files whose
-checksums sit in each run folder's manifest.json.
-
-`repair` never deletes data: a damaged state file is moved aside and a fresh one started (the next run
+`repair_state` never deletes data: a damaged state file is moved aside and a fresh one started (the next run
 re-collects everything); stamps and cursors of missing data are dropped (the next run re-reads it); derived
-versions are cleared (the next run rebuilds); damaged or incomplete run folders are moved aside and the
-newest intact run is published.
+versions are cleared (the next run rebuilds). `meetintel doctor` (flows) runs these beside the report checks
+of `exports.health`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
 from checkpoints import _health_checks as checks
-from checkpoints._health_checks import ERROR, INFO, WARNING, Finding
-from checkpoints._health_out import complete_runs, output_findings, set_aside
 from checkpoints.store import SCHEMA_VERSION, StateStore
-from exports import link_current, publish
-from exports.archive import MANIFEST, RUNS
+from core.health import ERROR, INFO, WARNING, Finding
 
-EXIT_HEALTHY, EXIT_PROBLEMS, EXIT_FIXED = 0, 1, 2
-MARKER = ".meetintel-version"  # the export stage's "reports are current" marker
 INTERRUPTED = '["interrupted; marked failed by meetintel doctor"]'
 _REQUIRED = ("file_stamps", "cursors", "pending_detection", "state_meta", "runs")
 
-__all__ = [
-    "EXIT_FIXED",
-    "EXIT_HEALTHY",
-    "EXIT_PROBLEMS",
-    "Finding",
-    "Health",
-    "diagnose",
-    "format_health",
-    "repair",
-]
+__all__ = ["repair_state", "state_findings"]
 
 
-@dataclass
-class Health:
-    """What doctor found (and, after `repair`, what it did and what it had found before)."""
-
-    state: Path
-    out: Path | None
-    findings: list[Finding] = field(default_factory=list)
-    repairs: list[str] = field(default_factory=list)
-    found_before: list[Finding] = field(default_factory=list)
-
-    @property
-    def problems(self) -> list[Finding]:
-        """Give the findings that need attention (errors and warnings; info is only information)."""
-        return [f for f in self.findings if f.severity in (ERROR, WARNING)]
-
-    @property
-    def healthy(self) -> bool:
-        return not self.problems
-
-    @property
-    def exit_code(self) -> int:
-        """Give 0 when healthy and nothing was repaired, 2 when repairs made it healthy, 1 otherwise."""
-        if self.problems:
-            return EXIT_PROBLEMS
-        return EXIT_FIXED if self.repairs else EXIT_HEALTHY
-
-    def codes(self) -> list[str]:
-        return [f.code for f in self.findings]
-
-
-def diagnose(state: Path, out: Path | None = None) -> Health:
-    """Give the health of the state file `state` and, when given, of the reports under `out`."""
-    state, out = Path(state), Path(out) if out is not None else None
-    health = Health(state, out)
-    health.findings += _state_findings(state)
-    if out is not None:
-        health.findings += output_findings(out)
-    return health
-
-
-def _state_findings(state: Path) -> list[Finding]:
+def state_findings(state: Path) -> list[Finding]:
+    """Give the findings about the state file `state` (read-only; a missing file is a warning)."""
     if not state.exists():
         todo = "check --state, or run `meetintel run` to collect into a new state"
         return [Finding(WARNING, "state-missing", f"no state file at {state}", todo)]
@@ -155,25 +97,19 @@ def _database_findings(state: Path, con: duckdb.DuckDBPyConnection) -> list[Find
 # ---- repair ----------------------------------------------------------------------------------------------
 
 
-def repair(state: Path, out: Path | None = None) -> Health:
-    """Fix what `diagnose` finds, losing nothing; give the health afterwards with the repairs made."""
-    state, out = Path(state), Path(out) if out is not None else None
-    before = diagnose(state, out)
-    codes = set(before.codes())
-    done: list[str] = []
+def repair_state(state: Path, findings: list[Finding]) -> list[str]:
+    """Fix what `state_findings` found, losing nothing; give the repairs made, one line each."""
+    codes = {f.code for f in findings}
     if "state-damaged" in codes:
-        done += _replace_state(state)
-    elif codes & _STATE_FIXES.keys():
+        return _replace_state(state)
+    done: list[str] = []
+    if codes & _STATE_FIXES.keys():
         with StateStore(state) as store:
-            for finding in before.findings:
+            for finding in findings:
                 fix = _STATE_FIXES.get(finding.code)
                 if fix is not None:
                     done.append(fix(store, finding))
-    if out is not None:
-        done += _repair_output(out, before.findings)
-    after = diagnose(state, out)
-    after.repairs, after.found_before = done, before.findings
-    return after
+    return done
 
 
 def _replace_state(state: Path) -> list[str]:
@@ -265,52 +201,3 @@ _STATE_FIXES = {
     "derived-missing": _clear_derived,
     "run-interrupted": _close_runs,
 }
-
-
-def _repair_output(out: Path, findings: list[Finding]) -> list[str]:
-    """Move damaged and incomplete runs aside; publish the newest intact run when `latest` is not one."""
-    done = []
-    for f in findings:
-        if f.code in ("run-incomplete", "run-damaged", "archive-damaged"):
-            label = "incomplete" if f.code == "run-incomplete" else "damaged"
-            moved = set_aside(out / RUNS / f.keys[0], label)
-            done.append(f"moved {f.keys[0]} aside to {moved}")
-    bad_latest = {"not-published", "latest-missing-run", "report-damaged", "latest-disagrees"}
-    if not bad_latest & {f.code for f in findings}:
-        return done
-    for f in findings:
-        if f.code == "report-damaged" and f.keys:
-            done.append(
-                f"moved the damaged published run aside to {set_aside(out / RUNS / f.keys[0], 'damaged')}"
-            )
-    (out / MARKER).unlink(missing_ok=True)  # the next run must export afresh, whatever the state says
-    intact = complete_runs(out)
-    if intact:
-        run = publish(out, intact[-1])
-        link_current(out, sorted(p.name for p in run.iterdir() if p.name != MANIFEST))
-        done.append(f"published the newest intact run {intact[-1]}; the next run exports afresh")
-    else:
-        for name in ("latest", "LATEST"):
-            (out / name).unlink(missing_ok=True)
-        done.append(
-            "no intact run is left to publish; removed the `latest` pointer, the next run exports afresh"
-        )
-    return done
-
-
-def format_health(health: Health) -> str:
-    """Give the doctor report as plain text: one block per finding, the repairs made, and the verdict."""
-    lines = [f"state: {health.state}" + (f"   reports: {health.out}" if health.out else "")]
-    if health.repairs:
-        lines += ["", f"found {len(health.found_before)} findings; repairs made:"]
-        lines += [f"  - {r}" for r in health.repairs]
-        lines += ["", "after repair:" if health.findings else "after repair: nothing left to report"]
-    for f in health.findings:
-        lines += [f"  {f.severity.upper():<8}{f.what}", f"  {'':<8}what to do: {f.todo}"]
-    verdict = {EXIT_HEALTHY: "healthy", EXIT_PROBLEMS: "problems found", EXIT_FIXED: "repaired, now healthy"}
-    lines += [
-        "",
-        f"{verdict[health.exit_code]} ({len(health.problems)} problems, "
-        f"{sum(f.severity == INFO for f in health.findings)} notes)",
-    ]
-    return "\n".join(lines)

@@ -15,9 +15,10 @@ import pyarrow as pa
 
 from checkpoints._ddl import BOOKKEEPING, create_table_sql
 from checkpoints.models import RunRecord
-from collectors import Chunk, FileStamp, LiveChunk
-from collectors.models import RAW_TABLES, Cursor
+from core.chunks import Chunk, Cursor, FileStamp, LiveChunk
 from core.errors import ConfigurationError, DataError
+from core.sql import lit
+from core.tables import RAW_TABLES
 
 SCHEMA_VERSION = "1"
 
@@ -325,7 +326,7 @@ def prepare_refresh(state: Path) -> Path:
     discard(work)
     with StateStore(work) as fresh:
         if state.exists():
-            fresh.con.execute(f"ATTACH '{state.as_posix()}' AS old (READ_ONLY)")
+            fresh.con.execute(f"ATTACH {lit(state.as_posix())} AS old (READ_ONLY)")
             fresh.con.execute("INSERT INTO runs SELECT * FROM old.runs")
             fresh.con.execute(
                 "INSERT OR REPLACE INTO state_meta SELECT * FROM old.state_meta WHERE key IN ('breakers')"

@@ -5,19 +5,32 @@ from collectors._live_models import (
     GoogleAuth,
     GoogleConfig,
     GoogleOptions,
-    LiveChunk,
     LiveConfig,
-    ReplaceScope,
     RetryPolicy,
     SlackConfig,
     SlackOptions,
     SlackRates,
     SourceOutcome,
 )
-from collectors._resilience import BreakerSnapshot, StatsSnapshot
+from collectors._normalise import Normaliser
+from collectors._resilience import AuthError, BreakerSnapshot, StatsSnapshot
 from collectors.files import Chunk, FileStamp, collect_workspace
-from collectors.google_api import GoogleApi, GoogleDiscoveryApi
-from collectors.live import LiveCollection, LiveSources, build_live_sources, collect_live
+from collectors.google_api import (
+    GoogleApi,
+    GoogleDiscoveryApi,
+    collect_calendar,
+    collect_directory,
+    collect_drive,
+    list_calendars,
+)
+from collectors.live import (
+    GoogleSource,
+    LiveCollection,
+    LiveSources,
+    SlackSource,
+    build_live_sources,
+    collect_live,
+)
 from collectors.models import (
     CALENDAR_ATTACHMENT,
     CALENDAR_ATTENDEE,
@@ -32,9 +45,18 @@ from collectors.models import (
     Cursor,
     RawTable,
 )
-from collectors.slack_api import SlackApi, SlackWebApi
+from collectors.slack_api import (
+    SlackApi,
+    SlackWebApi,
+    collect_channel_messages,
+    collect_users,
+    history_oldest,
+    slack_limiter,
+)
+from core.chunks import LiveChunk, ReplaceScope
 
 __all__ = [
+    "Normaliser",
     "BreakerPolicy",
     "BreakerSnapshot",
     "StatsSnapshot",
@@ -72,4 +94,15 @@ __all__ = [
     "FileStamp",
     "RawTable",
     "collect_workspace",
+    "AuthError",
+    "GoogleSource",
+    "SlackSource",
+    "collect_calendar",
+    "collect_channel_messages",
+    "collect_directory",
+    "collect_drive",
+    "collect_users",
+    "history_oldest",
+    "list_calendars",
+    "slack_limiter",
 ]

@@ -6,41 +6,16 @@ log line, a repr or an exception text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Literal
 
-import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from collectors._resilience import BreakerPolicy, BreakerSnapshot, RetryPolicy, StatsSnapshot
-from collectors.models import Cursor
+from core.chunks import SourceName
 
-SourceName = Literal["slack", "calendar", "drive", "directory"]
 SOURCES: tuple[SourceName, ...] = ("directory", "slack", "calendar", "drive")  # the order collect_live runs
-
-
-class ReplaceScope(NamedTuple):
-    """Rows the store deletes before upserting a chunk: `table` rows whose `column` equals `value`."""
-
-    table: str
-    column: str
-    value: str
-
-
-@dataclass
-class LiveChunk:
-    """Rows of one raw table from a live API and the cursors to save with them, in one transaction.
-
-    With `replace_scope`, the store first deletes the rows that scope names (a calendar listed in full
-    replaces what the store held for it: events deleted meanwhile disappear).
-    """
-
-    table: str  # raw table name from collectors.models.RAW_TABLES
-    batch: pa.Table  # exactly RAW_TABLES[table].schema
-    cursors: list[Cursor] = field(default_factory=list)
-    replace_scope: ReplaceScope | None = None
-    source: SourceName = field(kw_only=True)  # which source yielded it (for per-source counts)
 
 
 OutcomeStatus = Literal["ok", "skipped_breaker_open", "failed"]

@@ -31,30 +31,13 @@ from collectors._slack_export import (
     read_day_files,
     read_users,
 )
+from core.chunks import Chunk, FileStamp
 from core.errors import ConfigurationError, DataError
 
 T = TypeVar("T")
 
 # Upper bound on the source bytes one chunk reads, whatever `chunk_files` says (keeps peak memory flat).
 CHUNK_BYTES = 24 << 20
-
-
-@dataclass(frozen=True)
-class FileStamp:
-    """The cursor of one source file: where it is and what identifies its content."""
-
-    path: str  # relative to the workspace root (for ZIP entries: "slack.zip!general/2026-09-07.json")
-    size: int
-    fingerprint: str  # CRC32 (hex) of the content, for plain files and ZIP entries alike
-
-
-@dataclass
-class Chunk:
-    """Rows of one raw table and the source files they fully cover (committed together)."""
-
-    table: str  # raw table name from collectors.models.RAW_TABLES
-    batch: pa.Table  # exactly RAW_TABLES[table].schema
-    files: list[FileStamp]
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 from pydantic import SecretStr
 
-from collectors._live_models import GoogleAuth, GoogleOptions, LiveChunk, ReplaceScope
+from collectors._live_models import GoogleAuth, GoogleOptions
 from collectors._normalise import Normaliser
 from collectors._pagination import google_pages
 from collectors._resilience import (
@@ -41,6 +41,7 @@ from collectors._resilience import (
     retry_after_seconds,
 )
 from collectors.models import Cursor
+from core.chunks import LiveChunk, ReplaceScope
 from core.errors import ConfigurationError, DataError, FatalError
 
 log = logging.getLogger("meetintel.collectors.google")

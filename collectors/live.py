@@ -27,12 +27,10 @@ from collectors._live_models import (
     SOURCES,
     GoogleConfig,
     GoogleOptions,
-    LiveChunk,
     LiveConfig,
     OutcomeStatus,
     SlackConfig,
     SlackOptions,
-    SourceName,
     SourceOutcome,
 )
 from collectors._normalise import Normaliser
@@ -68,6 +66,7 @@ from collectors.slack_api import (
     list_conversations,
     slack_limiter,
 )
+from core.chunks import LiveChunk, SourceName
 from core.errors import MeetintelError
 
 log = logging.getLogger("meetintel.collectors.live")

@@ -27,7 +27,7 @@ from pydantic import SecretStr
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from collectors._live_models import LiveChunk, SlackOptions, SlackRates
+from collectors._live_models import SlackOptions, SlackRates
 from collectors._normalise import Normaliser
 from collectors._pagination import slack_pages
 from collectors._resilience import (
@@ -41,6 +41,7 @@ from collectors._resilience import (
     retry_after_seconds,
 )
 from collectors.models import Cursor
+from core.chunks import LiveChunk
 from core.errors import ConfigurationError, DataError, FatalError
 
 log = logging.getLogger("meetintel.collectors.slack")

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import duckdb
 
-from exports._sql import lit
+from core.sql import lit
 
 # An evidence row with no meeting has meeting_id NULL or '' (aggregation.models.EVIDENCE_FLAT).
 LINKED = "coalesce(meeting_id, '') <> ''"

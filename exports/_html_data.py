@@ -12,9 +12,10 @@ from datetime import date
 import duckdb
 from markupsafe import Markup
 
+from core.sql import columns, ident, lit
 from exports import _svg
 from exports._figures import LINKED
-from exports._sql import calendar_links_sql, channel_names_sql, columns, lit, q, safe_url_sql, slack_link_sql
+from exports._sql import calendar_links_sql, channel_names_sql, safe_url_sql, slack_link_sql
 
 MAX_WEEKS = 104
 TOP = 12
@@ -154,11 +155,11 @@ def _latency_minutes(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
         if "latency" not in name:
             continue
         if dtype == "INTERVAL":
-            return name, f"epoch({q(name)}) / 60"
+            return name, f"epoch({ident(name)}) / 60"
         numeric = dtype in ("DOUBLE", "FLOAT", "INTEGER", "BIGINT") or dtype.startswith("DECIMAL")
         unit = next((u for u in units if name.endswith(u)), None)
         if numeric and unit is not None:
-            return name, f"{q(name)}{units[unit]}"
+            return name, f"{ident(name)}{units[unit]}"
     return None
 
 

@@ -1,27 +1,17 @@
-"""SQL helpers shared by the Excel and HTML writers: table checks, time zones, safe links, atomic files."""
+"""SQL the Excel and HTML writers share: report checks, time zones, safe links (general: `core.sql`)."""
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
 from core.errors import ConfigurationError
+from core.sql import has_columns, has_table, lit
+from core.tables import REPORT_TABLES, ROLLUP_PREFIX
 
-# The flat tables the aggregate stage writes: aggregation.models.FLAT_TABLES as flows/stages.py names them.
-REPORT_TABLES = (
-    "report_meetings",
-    "report_participants",
-    "report_evidence",
-    "report_documents",
-    "report_people",
-)
-ROLLUP_PREFIX = "report_rollup_"
 # A link is followed only when it is a plain http(s) URL a spreadsheet and a browser accept (Excel refuses
 # addresses over 2,079 characters); anything else (javascript:, file:, data:) stays text.
 SAFE_URL_RE = r"https?://[^\s\"<>\\^`{|}]+"
@@ -29,39 +19,6 @@ MAX_URL = 2000
 # Where a Slack workspace URL may be stored (state_meta key), e.g. https://acme.slack.com.
 WORKSPACE_URL_KEY = "slack_workspace_url"
 _WORKSPACE_RE = re.compile(r"https://[A-Za-z0-9.-]+\.slack\.com")
-
-
-def q(name: str) -> str:
-    """Give `name` as a quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def lit(text: str) -> str:
-    """Give `text` as a SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
-
-
-def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Give whether a table or view `name` resolves on `con` (the way an unqualified query would)."""
-    try:
-        con.sql(f"SELECT * FROM {q(name)} LIMIT 0")
-    except duckdb.CatalogException:
-        return False
-    return True
-
-
-def columns(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[str, str]]:
-    """Give the (name, DuckDB type) of each column `sql` yields, without running it."""
-    rel = con.sql(sql)
-    return list(zip(rel.columns, [str(t) for t in rel.dtypes], strict=True))
-
-
-def has_columns(con: duckdb.DuckDBPyConnection, table: str, wanted: tuple[str, ...]) -> bool:
-    """Give whether `table` exists with every column in `wanted`."""
-    if not has_table(con, table):
-        return False
-    have = {name for name, _ in columns(con, f"SELECT * FROM {q(table)}")}
-    return all(w in have for w in wanted)
 
 
 def require_reports(con: duckdb.DuckDBPyConnection) -> None:
@@ -149,20 +106,3 @@ def channel_names_sql(con: duckdb.DuckDBPyConnection) -> str | None:
     if not has_columns(con, "slack_channels", ("channel_id", "name")):
         return None
     return "SELECT channel_id, min(name) AS name FROM slack_channels GROUP BY channel_id"
-
-
-@contextmanager
-def atomic_target(target: Path) -> Iterator[Path]:
-    """Give a temporary path beside `target`; rename it onto `target` on success, remove it on error."""
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigurationError(
-            f"cannot create the output folder {target.parent}: {exc}", "pass a writable --out"
-        ) from exc
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        yield tmp
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -20,7 +20,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 import duckdb
 
-from exports._sql import lit, local_sql, q, safe_url_sql
+from core.sql import ident, lit
+from exports._sql import local_sql, safe_url_sql
 from exports.tabular import FORMULA_LEADS, neutralise_sql
 
 # SQL renders cell references as column letter + ROW_MARK; Python puts the row number in. The mark is a
@@ -168,9 +169,9 @@ def _cell_sql(col: Col, index: int, tz: str) -> str:
 
 def rows_sql(select: str, cols: list[Col], tz: str, limit: int) -> str:
     """SQL giving, per row of `select`, its SpreadsheetML (`_row`) and each link column's URL (`u<i>`)."""
-    firsts = [f"{q(c.name)} AS x{i}" for i, c in enumerate(cols)]
-    firsts += [f"{_as_text_sql(q(c.name), c.dtype)} AS t{i}" for i, c in enumerate(cols) if _is_text(c)]
-    firsts += [f"{safe_url_sql(q(c.name))} AS u{i}" for i, c in enumerate(cols) if c.link]
+    firsts = [f"{ident(c.name)} AS x{i}" for i, c in enumerate(cols)]
+    firsts += [f"{_as_text_sql(ident(c.name), c.dtype)} AS t{i}" for i, c in enumerate(cols) if _is_text(c)]
+    firsts += [f"{safe_url_sql(ident(c.name))} AS u{i}" for i, c in enumerate(cols) if c.link]
     sql = f"SELECT {', '.join(firsts)} FROM ({select}) LIMIT {int(limit)}"
     texts = [f"t{i}" for i, c in enumerate(cols) if _is_text(c)]
     for step in _TEXT_STEPS:
@@ -194,7 +195,7 @@ def width_sql(cols: list[Col]) -> str:
         elif _is_number(c.dtype) or c.dtype == "BOOLEAN":
             parts.append(f"{max(base, 10)}")
         else:
-            length = f"length({_as_text_sql(q(c.name), c.dtype)})"
+            length = f"length({_as_text_sql(ident(c.name), c.dtype)})"
             cap = 50 if c.link else 60
             parts.append(
                 f"least({cap}, greatest({max(base, 8)}, coalesce(approx_quantile({length}, 0.9), 0) + 2))"

@@ -14,18 +14,11 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from core.files import atomic_target
+from core.sql import columns, ident
+from core.tables import ROLLUP_PREFIX
 from exports._figures import LINKED, headline
-from exports._sql import (
-    ROLLUP_PREFIX,
-    atomic_target,
-    calendar_links_sql,
-    check_tz,
-    columns,
-    q,
-    require_reports,
-    rollup_tables,
-    slack_link_sql,
-)
+from exports._sql import calendar_links_sql, check_tz, require_reports, rollup_tables, slack_link_sql
 from exports._xlsx import MAX_ROWS, Col, Sheet, Style, XlsxBook, letter, width_sql
 
 SHEETS = ["Summary", "Meetings", "Participants", "Evidence", "Documents", "People", "Rollups"]
@@ -139,7 +132,7 @@ def _note(total: int, rows: int, sheet: Sheet) -> str:
 
 def _rollups_sheet(con: duckdb.DuckDBPyConnection, book: XlsxBook, tables: list[str], tz: str) -> _Written:
     """Write every report_rollup_* table as a titled block, one under the other."""
-    blocks = [(t, f"SELECT * FROM {q(t)}") for t in tables]
+    blocks = [(t, f"SELECT * FROM {ident(t)}") for t in tables]
     specs = [(t, sql, _cols(con, sql, tz), _count(con, sql)) for t, sql in blocks]
     ncols = max(len(cols) for _, _, cols, _ in specs)
     widths = [0.0] * ncols

@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 import duckdb
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from core.files import atomic_target
 from exports._figures import Figure, headline
 from exports._html_data import charts, embed_json, meetings_json
-from exports._sql import atomic_target, check_tz, require_reports
+from exports._sql import check_tz, require_reports
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # The newest meetings the page lists; beyond this the file grows past what a browser opens comfortably.

@@ -18,7 +18,6 @@ reports (an environment variable) and keep it stable when pseudonyms must match 
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,30 +25,38 @@ from contextlib import contextmanager
 import duckdb
 
 from core.errors import ConfigurationError
+from core.sql import current_catalog, ident, lit, swapped_catalog
+from core.tables import (
+    MEETING_RECORDS,
+    PEOPLE_RECORDS,
+    RECORD_TABLES,
+    REPORT_DOCUMENTS,
+    REPORT_EVIDENCE,
+    REPORT_MEETINGS,
+    REPORT_PARTICIPANTS,
+    REPORT_PEOPLE,
+    REPORT_PREFIX,
+    ROLLUP_PREFIX,
+)
 
 MIN_SALT = 16  # characters; a short salt could be guessed, and with it every pseudonym checked
 REDACTED = "[redacted]"
 PERSON = "[person]"
-_SCOPES = itertools.count(1)
+
 
 # Tables whose `name` column is a person's name (elsewhere `name` is a file or channel name).
-_PEOPLE_TABLES = ("report_people", "report_participants", "report_rollup_person", "people_records")
+_PEOPLE_TABLES = (REPORT_PEOPLE, REPORT_PARTICIPANTS, ROLLUP_PREFIX + "person", PEOPLE_RECORDS)
 _EMAIL_COLUMNS = ("email", "organizer_email", "manager_email")
 _SLACK_ID_COLUMNS = ("slack_user_id", "user_id")
 # Free text that may carry a person's name: meeting titles, document names, the matched message text.
 _TEXT_COLUMNS = {
-    "report_meetings": ("title",),
-    "meeting_records": ("title",),
-    "report_documents": ("name",),
-    "report_evidence": ("matched",),
+    REPORT_MEETINGS: ("title",),
+    MEETING_RECORDS: ("title",),
+    REPORT_DOCUMENTS: ("name",),
+    REPORT_EVIDENCE: ("matched",),
 }
 _EMAIL_RE = r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+"
 _MENTION_RE = r"<@[A-Z0-9]+(\|[^>]*)?>"
-
-
-def lit(text: str) -> str:
-    """Give `text` as a SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 class _Rules:
@@ -95,7 +102,7 @@ class _Rules:
 
 def _column_sql(rules: _Rules, table: str, name: str, dtype: str) -> str:
     """Give the SELECT expression that copies one column of `table` pseudonymised."""
-    col = '"' + name.replace('"', '""') + '"'
+    col = ident(name)
     if name in _TEXT_COLUMNS.get(table, ()):
         return rules.text(col, message=name == "matched")
     if name in _EMAIL_COLUMNS:
@@ -136,7 +143,7 @@ def _tables(con: duckdb.DuckDBPyConnection, src_db: str, src_schema: str) -> lis
 
 def _is_report(table: str) -> bool:
     """Give whether the writers read `table` as a report (report_*, the JSON record tables)."""
-    return table.startswith("report_") or table in ("meeting_records", "people_records")
+    return table.startswith(REPORT_PREFIX) or table in RECORD_TABLES
 
 
 def _names(con: duckdb.DuckDBPyConnection, src: str, tables: list[str]) -> list[str]:
@@ -183,21 +190,13 @@ def pseudonymise(con: duckdb.DuckDBPyConnection, salt: str, redact_text: bool = 
             "set a long random value (e.g. `openssl rand -hex 16`) in an environment variable, kept secret",
         )
     db, schema = con.execute("SELECT current_database(), current_schema()").fetchall()[0]
-    src = f'"{db}"."{schema}"'
+    src = current_catalog(con)
     tables = _tables(con, db, schema)
-    if "report_meetings" not in tables:
+    if REPORT_MEETINGS not in tables:
         raise ConfigurationError(
             "there are no report tables to pseudonymise",
             "run `meetintel run` first: its aggregate stage writes them",
         )
     rules = _Rules(salt, _names(con, src, [t for t in tables if _is_report(t)]), redact_text)
-    name = f"meetintel_private_{next(_SCOPES)}"
-    con.execute(f"ATTACH ':memory:' AS {name}")
-    try:
-        for table, select in _copies(con, src, tables, rules).items():
-            con.execute(f"CREATE TABLE {name}.main.{table} AS {select}")
-        con.execute(f"USE {name}")
+    with swapped_catalog(con, "meetintel_private", lambda s: _copies(con, s, tables, rules)) as name:
         yield name
-    finally:
-        con.execute(f"USE {src}")
-        con.execute(f"DETACH {name}")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import duckdb
 
 from core.errors import ConfigurationError
+from core.files import atomic_target
+from core.sql import ident, lit
 
 ISO_UTC = "%Y-%m-%dT%H:%M:%SZ"
 # A cell starting with one of these is read as a formula by spreadsheet programs.
@@ -15,11 +16,7 @@ FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
-    return [(r[0], r[1]) for r in con.execute(f"DESCRIBE {table}").fetchall()]
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    return [(r[0], r[1]) for r in con.execute(f"DESCRIBE {ident(table)}").fetchall()]
 
 
 def _json_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
@@ -27,15 +24,22 @@ def _json_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
     parts = []
     for name, dtype in _columns(con, table):
         if dtype.startswith("TIMESTAMP"):
-            parts.append(f"strftime({_q(name)}::TIMESTAMP, '{ISO_UTC}') AS {_q(name)}")
+            parts.append(f"{utc_text_sql(ident(name), dtype)} AS {ident(name)}")
         else:
-            parts.append(_q(name))
-    return f"SELECT {', '.join(parts)} FROM {table}"
+            parts.append(ident(name))
+    return f"SELECT {', '.join(parts)} FROM {ident(table)}"
+
+
+def utc_text_sql(expr: str, dtype: str) -> str:
+    """SQL giving a timestamp as ISO-8601 UTC text, whatever the session's time zone (naive means UTC)."""
+    # A cast of TIMESTAMPTZ to TIMESTAMP gives wall time in the session's zone; timezone('UTC', ...) does not.
+    utc = f"timezone('UTC', {expr})" if "TIME ZONE" in dtype else expr
+    return f"strftime({utc}, {lit(ISO_UTC)})"
 
 
 def neutralise_sql(expr: str) -> str:
     """Give a SQL expression that prefixes a quote to text a spreadsheet would run as a formula."""
-    leads = ", ".join("'" + c.replace("'", "''") + "'" for c in FORMULA_LEADS)
+    leads = ", ".join(lit(c) for c in FORMULA_LEADS)
     return f"CASE WHEN left({expr}, 1) IN ({leads}) THEN '''' || {expr} ELSE {expr} END"
 
 
@@ -43,9 +47,9 @@ def _csv_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
     """Give a SELECT that flattens lists and structs to text and neutralises formulas."""
     parts = []
     for name, dtype in _columns(con, table):
-        col = _q(name)
+        col = ident(name)
         if dtype.startswith("TIMESTAMP"):
-            expr = f"strftime({col}::TIMESTAMP, '{ISO_UTC}')"
+            expr = utc_text_sql(col, dtype)
         elif dtype.endswith("[]") and dtype.count("STRUCT") == 0:
             expr = neutralise_sql(f"array_to_string({col}, '; ')")
         elif dtype.startswith(("STRUCT", "MAP")) or dtype.endswith("[]"):
@@ -55,14 +59,13 @@ def _csv_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
         else:
             expr = col
         parts.append(f"{expr} AS {col}")
-    return f"SELECT {', '.join(parts)} FROM {table}"
+    return f"SELECT {', '.join(parts)} FROM {ident(table)}"
 
 
 def _copy(con: duckdb.DuckDBPyConnection, select: str, target: Path, options: str) -> Path:
     """Write a query to `target` through a temporary name, so readers never see half a file."""
-    tmp = target.with_name(f".{target.name}.tmp")
-    con.execute(f"COPY ({select}) TO '{tmp.as_posix()}' ({options})")
-    os.replace(tmp, target)
+    with atomic_target(target) as tmp:
+        con.execute(f"COPY ({select}) TO {lit(tmp.as_posix())} ({options})")
     return target
 
 

@@ -467,7 +467,7 @@ def doctor(
     ] = False,
 ) -> None:
     """Check the state's and the reports' health. Exit 0 healthy, 1 problems found, 2 repaired."""
-    from checkpoints.doctor import diagnose, format_health, repair
+    from flows.doctor import diagnose, format_health, repair
 
     try:
         settings = Settings.from_cli(state=state, out=out)

@@ -26,6 +26,7 @@ from exports import (
     write_manifest,
     write_workbook,
 )
+from exports.health import CURRENT_MARKER
 from exports.privacy import pseudonymise
 from flows.params import ExportOptions
 from intelligence import correlate, detect_evidence, map_people
@@ -226,7 +227,7 @@ def export(
     # The state's own id, not its path: a refreshed or rebuilt state file must never look current.
     # The privacy mode is part of the version: a plain export after a pseudonymised one is not current.
     version = store.data_version() + options.privacy_tag()
-    marker = out / ".meetintel-version"
+    marker = out / CURRENT_MARKER
     current = latest_run(out)
     if current and marker.exists() and marker.read_text() == version:
         return StageStat(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from intelligence._patterns import LANGUAGE, sql_str
-from intelligence._sql import ScratchSpace, duration_sql
+from core.sql import ScratchSpace, lit
+from intelligence._patterns import LANGUAGE
+from intelligence._sql import duration_sql
 
 # An ad hoc call's length is not recorded anywhere; reports assume this many minutes.
 CALL_MINUTES = 30
@@ -79,7 +80,7 @@ def call_meetings(s: ScratchSpace, ev: str, linked: str) -> str:
     link message itself when it asks.
     """
     free = _unlinked(ev, linked)
-    asks = f"regexp_matches(text_lc, {sql_str(LANGUAGE['call_request'])})"
+    asks = f"regexp_matches(text_lc, {lit(LANGUAGE['call_request'])})"
     return s.make(
         "calls",
         f"""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from intelligence._patterns import DRIVE_LINK, join_match_sql, normalise_join_sql, sql_str
-from intelligence._sql import ScratchSpace
+from core.sql import ScratchSpace, lit
+from intelligence._patterns import DRIVE_LINK, join_match_sql, normalise_join_sql
 
 # Event types that block time but are never meetings, with the reason reported for them.
 NOT_MEETING_TYPES = {
@@ -79,7 +79,7 @@ def calendar_events(s: ScratchSpace) -> str:
 
 def excluded_sql(events: str) -> str:
     """SQL giving (calendar_event_id, reason) per event: why it is not a meeting, or NULL for meetings."""
-    types = " ".join(f"WHEN {sql_str(t)} THEN {sql_str(r)}" for t, r in NOT_MEETING_TYPES.items())
+    types = " ".join(f"WHEN {lit(t)} THEN {lit(r)}" for t, r in NOT_MEETING_TYPES.items())
     people = """len(list_distinct(list_concat(
                 list_transform(list_filter(coalesce(attendees, []),
                                lambda a: NOT coalesce(a.resource, false) AND a.email IS NOT NULL),
@@ -102,8 +102,8 @@ def calendar_meetings(s: ScratchSpace, events: str) -> str:
     found = f"list_filter(list_transform({links}, lambda u: {join_match_sql('u')}), lambda m: m <> '')"
     norm = f"list_sort(list_distinct(list_transform(e.join_matches, lambda m: {normalise_join_sql('m')})))"
     attached = f"""list_transform(coalesce(e.attachments, []), lambda a: coalesce(nullif(a.file_id, ''),
-                                  nullif(regexp_extract(a.file_url, {sql_str(DRIVE_LINK)}, 1), '')))"""
-    described = f"regexp_extract_all(coalesce(e.description, ''), {sql_str(DRIVE_LINK)}, 1)"
+                                  nullif(regexp_extract(a.file_url, {lit(DRIVE_LINK)}, 1), '')))"""
+    described = f"regexp_extract_all(coalesce(e.description, ''), {lit(DRIVE_LINK)}, 1)"
     found_docs = f"list_filter(list_concat({attached}, {described}), lambda d: d IS NOT NULL)"
     docs = f"list_sort(list_distinct({found_docs}))"
     return s.make(
@@ -157,12 +157,12 @@ def attachment_documents_sql(events: str, meetings: str) -> str:
     """SQL giving (meeting_id, file_id, source, title, url) for calendar attachments and description links."""
     return f"""
     SELECT m.meeting_id,
-           coalesce(nullif(a.file_id, ''), regexp_extract(a.file_url, {sql_str(DRIVE_LINK)}, 1)) AS file_id,
+           coalesce(nullif(a.file_id, ''), regexp_extract(a.file_url, {lit(DRIVE_LINK)}, 1)) AS file_id,
            'calendar_attachment' AS source, a.title, a.file_url AS url
     FROM (SELECT event_id, unnest(attachments) AS a FROM {events}) x
     JOIN {meetings} m ON m.calendar_event_id = x.event_id
     UNION ALL
-    SELECT meeting_id, unnest(regexp_extract_all(description, {sql_str(DRIVE_LINK)}, 1)), 'event_description',
+    SELECT meeting_id, unnest(regexp_extract_all(description, {lit(DRIVE_LINK)}, 1)), 'event_description',
            NULL, NULL
     FROM {meetings} WHERE description IS NOT NULL
     """

@@ -5,8 +5,8 @@ from __future__ import annotations
 import duckdb
 
 from collectors.models import CALENDAR_EVENTS, SLACK_CHANNELS, SLACK_MESSAGES
+from core.sql import ScratchSpace, fetch, ident, require_columns, scratch
 from intelligence import _adhoc, _calendar, _linking
-from intelligence._sql import ScratchSpace, fetch, ident, require_columns, scratch
 from intelligence.models import (
     EVIDENCE,
     EXCLUDED_EVENTS,

@@ -6,6 +6,7 @@ import duckdb
 import pyarrow as pa
 
 from collectors.models import SLACK_MESSAGES, SLACK_USERS
+from core.sql import fetch, ident, lit, require_columns
 from intelligence._patterns import (
     DRIVE_LINK,
     EVENT_LINK,
@@ -18,10 +19,8 @@ from intelligence._patterns import (
     inline_flags,
     join_match_sql,
     normalise_join_sql,
-    sql_str,
 )
 from intelligence._people import SLACKBOT
-from intelligence._sql import fetch, ident, require_columns
 from intelligence.models import EVIDENCE, EVIDENCE_ROLES
 
 # Replies to a "quick call?" this long after it come after the call: follow-ups, not coordination.
@@ -53,15 +52,15 @@ def detect_evidence(con: duckdb.DuckDBPyConnection, messages: str = "slack_messa
 
 def _evidence_sql(messages: str) -> str:
     """SQL giving the EVIDENCE rows for the messages in `messages`."""
-    notices = ", ".join(sql_str(s) for s in _NOTICE_SUBTYPES)
-    flags = ",\n".join(f"regexp_matches(t, {sql_str(p)}) AS is_{k}" for k, p in LANGUAGE.items())
-    phrases = ",\n".join(f"regexp_extract(t, {sql_str(p)}) AS m_{k}" for k, p in LANGUAGE.items())
+    notices = ", ".join(lit(s) for s in _NOTICE_SUBTYPES)
+    flags = ",\n".join(f"regexp_matches(t, {lit(p)}) AS is_{k}" for k, p in LANGUAGE.items())
+    phrases = ",\n".join(f"regexp_extract(t, {lit(p)}) AS m_{k}" for k, p in LANGUAGE.items())
     return f"""
     WITH parents AS (
         -- Thread parents that give their replies a meaning: huddles (with their end), agendas, call requests.
         SELECT channel_id, ts, posted_at,
                coalesce(subtype = 'huddle_thread' OR room IS NOT NULL, false) AS is_huddle,
-               regexp_matches(coalesce(text, ''), {sql_str(LANGUAGE["call_request"])}) AS is_request,
+               regexp_matches(coalesce(text, ''), {lit(LANGUAGE["call_request"])}) AS is_request,
                CASE WHEN room IS NOT NULL AND json_valid(room)
                          AND try_cast(json_extract_string(room, '$.date_end') AS DOUBLE) > 0
                     THEN to_timestamp(try_cast(json_extract_string(room, '$.date_end') AS DOUBLE))
@@ -70,8 +69,8 @@ def _evidence_sql(messages: str) -> str:
         SEMI JOIN (SELECT DISTINCT channel_id, thread_ts FROM {messages} WHERE thread_ts <> ts) r
                ON r.channel_id = p.channel_id AND r.thread_ts = p.ts
         WHERE (subtype = 'huddle_thread' OR room IS NOT NULL
-               OR (bot_id IS NULL AND regexp_matches(coalesce(text, ''), {sql_str(PARENT_KINDS)})
-                   AND NOT regexp_matches(coalesce(text, ''), {sql_str(HARD_NEGATIVE)})))
+               OR (bot_id IS NULL AND regexp_matches(coalesce(text, ''), {lit(PARENT_KINDS)})
+                   AND NOT regexp_matches(coalesce(text, ''), {lit(HARD_NEGATIVE)})))
     ),
     bots AS (SELECT user_id FROM slack_users WHERE is_bot),
     candidates AS (
@@ -91,15 +90,15 @@ def _evidence_sql(messages: str) -> str:
         FROM {messages} m
         LEFT JOIN parents p ON p.channel_id = m.channel_id AND p.ts = m.thread_ts AND m.thread_ts <> m.ts
         WHERE m.subtype = 'huddle_thread' OR m.room IS NOT NULL OR p.ts IS NOT NULL
-           OR regexp_matches(coalesce(m.text, '') || ' ' || coalesce(m.attachments, ''), {sql_str(PREFILTER)})
+           OR regexp_matches(coalesce(m.text, '') || ' ' || coalesce(m.attachments, ''), {lit(PREFILTER)})
     ),
     features AS (
         SELECT *,
                {join_match_sql("blob")} AS join_m,
-               regexp_extract(blob, {sql_str(EVENT_LINK)}, 1) AS eid,
-               CASE WHEN regexp_matches(blob, {sql_str(DRIVE_LINK)}) THEN {drive_ids_sql("blob")}
+               regexp_extract(blob, {lit(EVENT_LINK)}, 1) AS eid,
+               CASE WHEN regexp_matches(blob, {lit(DRIVE_LINK)}) THEN {drive_ids_sql("blob")}
                     ELSE []::VARCHAR[] END AS drive_file_ids,
-               NOT by_bot AND NOT is_notice AND NOT regexp_matches(t, {sql_str(HARD_NEGATIVE)}) AS may_speak,
+               NOT by_bot AND NOT is_notice AND NOT regexp_matches(t, {lit(HARD_NEGATIVE)}) AS may_speak,
                {flags},
                {phrases}
         FROM candidates
@@ -108,7 +107,7 @@ def _evidence_sql(messages: str) -> str:
         SELECT *, {_kind_sql()} AS kind FROM features
     )
     SELECT channel_id, ts, thread_ts, user_id, posted_at, kind,
-           CASE kind {" ".join(f"WHEN {sql_str(k)} THEN {sql_str(r)}" for k, r in EVIDENCE_ROLES.items())}
+           CASE kind {" ".join(f"WHEN {lit(k)} THEN {lit(r)}" for k, r in EVIDENCE_ROLES.items())}
            END AS role,
            {_matched_sql()} AS matched,
            {normalise_join_sql("join_m")} AS conference_url,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from intelligence._sql import ScratchSpace, duration_sql
+from core.sql import ScratchSpace
+from intelligence._sql import duration_sql
 
 # Action items posted by the recap's author this soon after it belong to the same meeting.
 FOLLOW_UP_MINUTES = 30

@@ -6,6 +6,8 @@ per query instead of once per row.
 
 from __future__ import annotations
 
+from core.sql import lit
+
 # Characters that can appear inside a URL as Slack and JSON carry it (Slack wraps links as <url|label>).
 _URL_CHARS = r"""[^\s<>|"'\\]"""
 
@@ -131,14 +133,9 @@ PREFILTER = "|".join(inline_flags(p) for p in (*LANGUAGE.values(), JOIN_LINK, EV
 LANGUAGE_PRIORITY = ("cancellation", "reschedule", "recap", "action_items", "agenda", "joining", "during")
 
 
-def sql_str(value: str) -> str:
-    """Give `value` as a SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
-
-
 def join_match_sql(expr: str) -> str:
     """SQL giving the first join link in `expr` as written, or '' when there is none."""
-    return f"regexp_extract({expr}, {sql_str(JOIN_LINK)})"
+    return f"regexp_extract({expr}, {lit(JOIN_LINK)})"
 
 
 def normalise_join_sql(m: str) -> str:
@@ -159,7 +156,7 @@ def normalise_join_sql(m: str) -> str:
 
 def drive_ids_sql(expr: str) -> str:
     """SQL giving the sorted distinct Drive file ids linked from `expr`."""
-    return f"list_sort(list_distinct(regexp_extract_all({expr}, {sql_str(DRIVE_LINK)}, 1)))"
+    return f"list_sort(list_distinct(regexp_extract_all({expr}, {lit(DRIVE_LINK)}, 1)))"
 
 
 def eid_event_sql(eid_expr: str) -> str:

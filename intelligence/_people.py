@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from collectors.models import CALENDAR_EVENTS, DIRECTORY_USERS, SLACK_USERS
-from intelligence._sql import ScratchSpace, fetch, require_columns, scratch
+from core.sql import ScratchSpace, fetch, require_columns, scratch
 from intelligence.models import IDENTITY_LINKS, PEOPLE, PeopleResult
 
 # Slack's own system user posts huddle notices; it is never a person.

@@ -31,7 +31,7 @@ from typing import Any
 import duckdb
 
 from core.errors import DataError
-from intelligence._sql import require_columns
+from core.sql import require_columns
 from intelligence.models import (
     EVIDENCE,
     MEETING_EVIDENCE,

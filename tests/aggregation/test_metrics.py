@@ -15,7 +15,6 @@ The organisation of `org_connection`, all times UTC, week of Monday 2026-09-07:
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import duckdb
@@ -558,15 +557,14 @@ def big_org(
     )
 
 
-def test_an_l_org_builds_its_reports_within_budget() -> None:
-    """40k meetings and 1M Slack messages (the sandbox's L size) build in well under 30 s on 2 threads, and
-    the day-bucketed multitasking join finds exactly what a plain range join finds."""
+@pytest.mark.slow
+def test_an_l_org_builds_every_report_row_and_the_bucketed_join_equals_a_range_join() -> None:
+    """40k meetings and 1M Slack messages (the sandbox's L size) give every report row, and the day-bucketed
+    multitasking join finds exactly what a plain range join finds. (Its speed is measured by `make bench`.)"""
     con = raw_connection()
     con.execute("SET threads = 2; SET memory_limit = '1GB'")
     big_org(con, meetings=40_000, messages=1_000_000)
-    started = time.perf_counter()
     reports = build_reports(con)
-    seconds = time.perf_counter() - started
     assert {n: t.num_rows for n, t in reports.tables.items()} == {
         "meetings": 40_000,
         "participants": 200_000,
@@ -594,4 +592,3 @@ def test_an_l_org_builds_its_reports_within_budget() -> None:
     ).fetchall()[0][0]
     flat = reports.tables["meetings"].to_pylist()
     assert sum(r["multitask_messages"] for r in flat if int(r["meeting_id"][1:]) % 10 == 0) == plain
-    assert seconds < 30, f"build_reports took {seconds:.1f} s"

@@ -8,9 +8,9 @@ import pyarrow as pa
 import pytest
 
 from checkpoints import RunRecord, StageStat, StateStore, discard, prepare_refresh, swap_in
-from collectors._live_models import LiveChunk
 from collectors.files import Chunk, FileStamp
 from collectors.models import DRIVE_FILES, SLACK_MESSAGES, SLACK_USERS
+from core.chunks import LiveChunk
 
 
 def _messages(rows: list[tuple[str, str, str]]) -> pa.Table:

@@ -280,8 +280,10 @@ def test_a_failed_write_keeps_the_previous_workbook_and_no_temporary_file(
     assert target.read_bytes() == b"previous"
 
 
-def test_a_large_org_streams_within_time_and_memory(tmp_path: Path) -> None:
-    """40,000 meetings, 200,000 participants, 100,000 evidence rows: every row written, in bounded memory."""
+@pytest.mark.slow
+def test_a_large_org_streams_every_row_in_bounded_memory(tmp_path: Path) -> None:
+    """40,000 meetings, 200,000 participants, 100,000 evidence rows: every row written, in bounded memory.
+    (Its speed is measured by `make bench`.)"""
     con = duckdb.connect()
     con.execute("SET threads = 2")
     big_reports(con, 40_000)
@@ -297,13 +299,11 @@ def test_a_large_org_streams_within_time_and_memory(tmp_path: Path) -> None:
 
     watcher = threading.Thread(target=watch)
     watcher.start()
-    started = time.perf_counter()
     try:
         path = write_workbook(con, tmp_path / "big.xlsx", tz="Europe/Berlin")
     finally:
         done.set()
         watcher.join()
-    seconds = time.perf_counter() - started
     wb = openpyxl.load_workbook(path, read_only=True)
     rows = {name: wb[name].max_row - 1 for name in SHEETS[1:]}
     assert rows == {
@@ -313,8 +313,7 @@ def test_a_large_org_streams_within_time_and_memory(tmp_path: Path) -> None:
         "Documents": 10_000,
         "People": 600,
     }
-    # Measured about 5 s and 145 MB on 2 cores; the bounds leave room for slower machines.
-    assert seconds < 30, f"took {seconds:.1f} s"
+    # Measured about 145 MB on 2 cores; the bound leaves room for other allocators.
     assert (peak - base) / 2**20 < 250, f"used {(peak - base) / 2**20:.0f} MB more"
 
 

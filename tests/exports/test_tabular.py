@@ -66,3 +66,17 @@ def test_no_temporary_files_are_left_behind(con: duckdb.DuckDBPyConnection, tmp_
     paths = export_reports(con, tmp_path, {"meetings": "meeting_records"}, {"meetings": "meeting_records"})
     assert sorted(p.name for p in paths) == ["meetings.csv", "meetings.json"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["meetings.csv", "meetings.json"]
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Kolkata"])
+def test_dates_stay_utc_whatever_the_session_time_zone(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, zone: str
+) -> None:
+    """A session in another zone must not shift the UTC instants the JSON and CSV files carry."""
+    con.execute(f"SET TimeZone = '{zone}'")
+    export_reports(con, tmp_path, {"meetings": "meeting_records"}, {"meetings": "meeting_records"})
+    records = json.loads((tmp_path / "meetings.json").read_text())
+    with (tmp_path / "meetings.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["start"] for r in records} == {"2026-09-08T13:30:00Z"}
+    assert {r["start"] for r in rows} == {"2026-09-08T13:30:00Z"}

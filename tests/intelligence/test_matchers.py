@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from collectors._normalise import Normaliser
+from collectors import Normaliser
 from intelligence import detect_evidence, map_people
 from tests.intelligence.raw_builders import ORG_SLACK, directory_user, raw_connection, slack_user
 from tests.intelligence.test_detect import detect_one
@@ -86,11 +86,11 @@ def _epoch(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-def test_real_huddle_thread_payload_gives_the_huddle_and_its_replies(realdata: Path) -> None:
+def test_real_huddle_thread_payload_gives_the_huddle_and_its_replies(third_party: Path) -> None:
     """conversations.replies of a real huddle: the huddle with the room's times and four participants,
     and its four replies (all before the room ended) as `during` evidence."""
     payload = json.loads(
-        (realdata / "slack_api_ossans_navi" / "conversations.replies_huddle_thread.json").read_text()
+        (third_party / "slack_api_ossans_navi" / "conversations.replies_huddle_thread.json").read_text()
     )
     with Normaliser() as norm:
         rows = norm.slack_messages(
@@ -116,10 +116,10 @@ def test_real_huddle_thread_payload_gives_the_huddle_and_its_replies(realdata: P
     assert huddle["room_participants"] == ["UWWWWWWW", "UXXXXXXX", "UYYYYYYY", "UZZZZZZZ"]
 
 
-def test_real_bot_reaction_thread_is_not_evidence(realdata: Path) -> None:
+def test_real_bot_reaction_thread_is_not_evidence(third_party: Path) -> None:
     """A real thread of bot posts with reactions carries no meeting evidence."""
     payload = json.loads(
-        (realdata / "slack_api_ossans_navi" / "conversations.replies_bot_reactions.json").read_text()
+        (third_party / "slack_api_ossans_navi" / "conversations.replies_bot_reactions.json").read_text()
     )
     with Normaliser() as norm:
         rows = norm.slack_messages(

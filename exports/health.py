@@ -1,15 +1,31 @@
-"""The checks `meetintel doctor` runs on the output folder: the published run, run folders, archives."""
+"""Health of the reports under an output folder: the published run, run folders, archives, and repairs.
+
+`output_findings` checks, `repair_output` fixes what it found without deleting anything: damaged or
+incomplete runs are moved aside and the newest intact run is published.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from checkpoints._health_checks import ERROR, INFO, WARNING, Finding
 from core.errors import DataError
-from exports import archive_members, check_manifest, latest_run, list_runs
-from exports.archive import ARCHIVE_SUFFIX, LATEST, LATEST_FILE, MANIFEST, RUNS
+from core.health import ERROR, INFO, WARNING, Finding
+from exports.archive import (
+    ARCHIVE_SUFFIX,
+    LATEST,
+    LATEST_FILE,
+    MANIFEST,
+    RUNS,
+    archive_members,
+    check_manifest,
+    latest_run,
+    link_current,
+    list_runs,
+    publish,
+)
 
+CURRENT_MARKER = ".meetintel-version"  # the export stage's "reports are current" marker
 REPUBLISH = (
     "run `meetintel doctor --repair`: it publishes the newest intact run and the next run exports afresh"
 )
@@ -116,3 +132,34 @@ def set_aside(path: Path, label: str) -> Path:
 
 def archive_name(run_id: str) -> str:
     return run_id + ARCHIVE_SUFFIX
+
+
+def repair_output(out: Path, findings: list[Finding]) -> list[str]:
+    """Move damaged and incomplete runs aside; publish the newest intact run when `latest` is not one."""
+    done = []
+    for f in findings:
+        if f.code in ("run-incomplete", "run-damaged", "archive-damaged"):
+            label = "incomplete" if f.code == "run-incomplete" else "damaged"
+            moved = set_aside(out / RUNS / f.keys[0], label)
+            done.append(f"moved {f.keys[0]} aside to {moved}")
+    bad_latest = {"not-published", "latest-missing-run", "report-damaged", "latest-disagrees"}
+    if not bad_latest & {f.code for f in findings}:
+        return done
+    for f in findings:
+        if f.code == "report-damaged" and f.keys:
+            done.append(
+                f"moved the damaged published run aside to {set_aside(out / RUNS / f.keys[0], 'damaged')}"
+            )
+    (out / CURRENT_MARKER).unlink(missing_ok=True)  # the next run must export afresh, whatever the state says
+    intact = complete_runs(out)
+    if intact:
+        run = publish(out, intact[-1])
+        link_current(out, sorted(p.name for p in run.iterdir() if p.name != MANIFEST))
+        done.append(f"published the newest intact run {intact[-1]}; the next run exports afresh")
+    else:
+        for name in ("latest", "LATEST"):
+            (out / name).unlink(missing_ok=True)
+        done.append(
+            "no intact run is left to publish; removed the `latest` pointer, the next run exports afresh"
+        )
+    return done

@@ -10,9 +10,9 @@ import duckdb
 import pytest
 
 from checkpoints import StateStore
-from checkpoints.doctor import EXIT_FIXED, EXIT_HEALTHY, EXIT_PROBLEMS, diagnose, format_health, repair
 from exports import latest_run
 from flows import stages
+from flows.doctor import EXIT_FIXED, EXIT_HEALTHY, EXIT_PROBLEMS, diagnose, format_health, repair
 from sandbox import generate_workspace
 
 SEED_RUN = "20260101T000000Z-seed00"
