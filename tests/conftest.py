@@ -1,4 +1,4 @@
-"""Shared fixtures: paths to third-party data and one Prefect test server per session."""
+"""Shared fixtures: the folder of third-party test data and one Prefect test server per session."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-REALDATA = REPO.parent / "shared" / "realdata"
+THIRD_PARTY = REPO / "tests" / "fixtures" / "third_party"
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -17,11 +17,9 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 
 @pytest.fixture(scope="session")
-def realdata() -> Path:
-    """Give the folder of third-party test data, read in place."""
-    if not REALDATA.is_dir():
-        pytest.fail(f"third-party test data not found at {REALDATA}: check out shared/ beside the repo")
-    return REALDATA
+def third_party() -> Path:
+    """Give the folder of third-party test data kept with the tests (tests/fixtures/third_party)."""
+    return THIRD_PARTY
 
 
 @pytest.fixture(scope="session")

@@ -173,11 +173,11 @@ def test_event_without_id_names_the_file(tmp_path: Path) -> None:
         _events(root)
 
 
-def test_compass_events_list_pages_ingest_every_item(tmp_path: Path, realdata: Path) -> None:
+def test_compass_events_list_pages_ingest_every_item(tmp_path: Path, third_party: Path) -> None:
     """Calendar v3 sync pages recorded by Compass (read in place through symlinks): every item is a row."""
     calendar = tmp_path / "ws" / "google" / "calendar"
     calendar.mkdir(parents=True)
-    for page in sorted((realdata / "gcal_compass_events").glob("recurring_*.json")):
+    for page in sorted((third_party / "gcal_compass_events").glob("recurring_*.json")):
         (calendar / page.name).symlink_to(page)
     table = _events(tmp_path / "ws")
     # Counted with python's json over the 18 recurring_*.json pages: 40 items (34 confirmed, 6 cancelled),
@@ -355,12 +355,13 @@ def test_invalid_ics_names_the_file(tmp_path: Path) -> None:
         _events(root)
 
 
-def test_google_ics_export_expands_a_fixed_year(tmp_path: Path, realdata: Path) -> None:
+def test_google_ics_export_expands_a_fixed_year(tmp_path: Path, third_party: Path) -> None:
     """The 4,778-event Google export over 2017: every instance, recurring and moved ones included."""
     calendar = tmp_path / "ws" / "google" / "calendar"
     calendar.mkdir(parents=True)
-    source = realdata / "ics_recurring_ical_events" / "benchmark_issue42_google_calendar_export.ics"
-    (calendar / "gabi@gmail.com.ics").symlink_to(source)
+    source = third_party / "ics_recurring_ical_events" / "benchmark_issue42_google_calendar_export.ics"
+    # The file is named after the calendar, its owner's address as pseudonymised in the fixture's SOURCE.md.
+    (calendar / "pfd868a3b7d56@gmail.com.ics").symlink_to(source)
     table = _events(tmp_path / "ws", (datetime(2017, 1, 1, tzinfo=UTC), datetime(2018, 1, 1, tzinfo=UTC)))
     # Counted independently (a one-off script outside the repo: regex over the unfolded VEVENTs,
     # dateutil.rrule for RRULEs with DTSTART as first instance, RECURRENCE-ID overrides replacing their

@@ -162,11 +162,11 @@ def test_admin_console_csv_row_without_email_names_the_line(tmp_path: Path) -> N
         _table(root, "directory_users")
 
 
-def test_cartography_users_list_page_ingests_both_users(tmp_path: Path, realdata: Path) -> None:
+def test_cartography_users_list_page_ingests_both_users(tmp_path: Path, third_party: Path) -> None:
     """The cartography users.list mock page (read in place through a symlink): both users, exact fields."""
     target = tmp_path / "ws" / "google" / "directory" / "users.json"
     target.parent.mkdir(parents=True)
-    target.symlink_to(realdata / "gworkspace_directory_cartography" / "directory_users_list_page.json")
+    target.symlink_to(third_party / "gworkspace_directory_cartography" / "directory_users_list_page.json")
     rows = _table(tmp_path / "ws", "directory_users").to_pylist()
     # Read by eye from the JSON: 2 users; only user-1 has an organizations entry.
     summary = [

@@ -95,10 +95,10 @@ def test_symbolic_links_in_an_export_folder_are_refused(tmp_path: Path, linked: 
     assert str(link) in raised.value.message
 
 
-def test_every_realdata_ics_file_parses_or_names_itself_in_a_data_error(realdata: Path) -> None:
+def test_every_third_party_ics_file_parses_or_names_itself_in_a_data_error(third_party: Path) -> None:
     """All 120 files of icalendar's test suite: 79 parse, 41 are refused with a DataError naming the file."""
     parsed, refused = 0, 0
-    for path in sorted((realdata / "ics_icalendar_tests").rglob("*.ics")):
+    for path in sorted((third_party / "ics_icalendar_tests").rglob("*.ics")):
         try:
             read_ics(path, path.stem, str(path))
             parsed += 1

@@ -1,8 +1,9 @@
-"""Slack exports: field mapping, ZIP safety, broken files, and ingest of three real exports."""
+"""Slack exports: field mapping, ZIP safety, broken files, and two real exports read as ZIP and as folder."""
 
 from __future__ import annotations
 
 import json
+import re
 import stat
 import tempfile
 import zipfile
@@ -252,16 +253,16 @@ def test_broken_users_json_names_the_file(tmp_path: Path) -> None:
         list(collect_workspace(folder, {}))
 
 
-# ---- real exports (../shared/realdata, read in place) -------------------------------------------------
+# ---- real exports (tests/fixtures/third_party) --------------------------------------------------------
 
 
 def _count(table: pa.Table, column: str) -> int:
     return table.num_rows - table.column(column).null_count
 
 
-def test_houstondatavis_export_zip_ingests_every_message(realdata: Path) -> None:
+def test_houstondatavis_export_zip_ingests_every_message(third_party: Path) -> None:
     """The 2015-16 community export: every user, channel and message, legacy files and edits mapped."""
-    archive = realdata / "houstondatavis_slack_export" / "houstondatavis_slack_export_2016-07-31.zip"
+    archive = third_party / "houstondatavis_slack_export" / "houstondatavis_slack_export_2016-07-31.zip"
     chunks = list(collect_workspace(archive, {}))
     tables = {c.table: c.batch for c in chunks}
     # Expected figures counted once outside the repo with python's json module over the unzipped export:
@@ -282,12 +283,15 @@ def test_houstondatavis_export_zip_ingests_every_message(realdata: Path) -> None
     ]
     assert pc.sum(pc.equal(messages.column("subtype"), "channel_join")).as_py() == 320
     assert _count(tables["slack_users"], "email") == 71
+    # The fixture carries pseudonyms, one per member, instead of the members' addresses (see its SOURCE.md).
+    emails = tables["slack_users"].column("email").to_pylist()
+    assert len({e for e in emails if re.fullmatch(r"p[0-9a-f]{12}@[^@]+", e)}) == 71
     assert pc.min(messages.column("posted_at")).as_py() == datetime(2015, 6, 6, 2, 36, 47, 760577, tzinfo=UTC)
 
 
-def test_slack_export_viewer_test_archive_ingests_bot_feeds(realdata: Path) -> None:
+def test_slack_export_viewer_test_archive_ingests_bot_feeds(third_party: Path) -> None:
     """The 2016 test archive: two channels of mostly bot_message posts with attachments."""
-    tables = _tables(realdata / "slack_export_viewer_testarchive" / "testarchive.zip")
+    tables = _tables(third_party / "slack_export_viewer_testarchive" / "testarchive.zip")
     # Counted with python's json over the unzipped archive: 4 users, 2 channels, 17 day files, 158 messages,
     # 94 bot_message, 97 with a bot_id, 102 with attachments, no e-mail in users.json.
     assert {k: v.num_rows for k, v in tables.items()} == {
@@ -301,21 +305,35 @@ def test_slack_export_viewer_test_archive_ingests_bot_feeds(realdata: Path) -> N
     assert _count(tables["slack_users"], "email") == 0
 
 
-def test_slackdump_export_zip_and_folder_give_identical_tables(realdata: Path) -> None:
-    """The 2025 slackdump export as ZIP and as folder: same rows, threads and replies included."""
-    from_zip = _tables(realdata / "slackdump_fixtures" / "source_export.zip")
-    from_dir = _tables(realdata / "slackdump_fixtures" / "source_export_dir")
-    # Counted with python's json: 10 users, 1 channel (folder B75B4C7 = id CO69735E8A), 4 day files with
-    # 16 messages: 7 carry thread_ts, 3 are thread parents with reply_count, 2 have files, 1 edited,
-    # 1 tombstone.
-    assert {k: v.num_rows for k, v in from_zip.items()} == {
-        "slack_users": 10,
-        "slack_channels": 1,
-        "slack_messages": 16,
-    }
-    for name, table in from_zip.items():
-        assert table.equals(from_dir[name]), name
-    messages = from_zip["slack_messages"]
-    assert set(messages.column("channel_id").to_pylist()) == {"CO69735E8A"}
-    assert [_count(messages, c) for c in ("thread_ts", "reply_count", "files", "edited_ts")] == [7, 3, 2, 1]
-    assert pc.sum(pc.equal(messages.column("subtype"), "tombstone")).as_py() == 1
+@pytest.mark.parametrize(
+    ("folder", "archive", "chunks"),
+    [
+        (
+            "houstondatavis_slack_export",
+            "houstondatavis_slack_export_2016-07-31.zip",
+            [("slack_users", 71, 1), ("slack_channels", 16, 1), ("slack_messages", 1382, 375)],
+        ),
+        (
+            "slack_export_viewer_testarchive",
+            "testarchive.zip",
+            [("slack_users", 4, 1), ("slack_channels", 2, 1), ("slack_messages", 158, 17)],
+        ),
+    ],
+)
+def test_real_export_zip_and_its_extracted_folder_give_identical_tables(
+    tmp_path: Path, third_party: Path, folder: str, archive: str, chunks: list[tuple[str, int, int]]
+) -> None:
+    """A real export read as its ZIP and as the folder it extracts to: the same chunks with equal tables, and
+    the same files read (size and fingerprint), the ZIP's paths prefixed with `<archive>!`."""
+    source = third_party / folder / archive
+    with zipfile.ZipFile(source) as zf:
+        zf.extractall(tmp_path / "export")
+    from_zip = list(collect_workspace(source, {}))
+    from_dir = list(collect_workspace(tmp_path / "export", {}))
+    assert [(c.table, c.batch.num_rows, len(c.files)) for c in from_zip] == chunks
+    assert [c.table for c in from_dir] == [c.table for c in from_zip]
+    for zipped, extracted in zip(from_zip, from_dir, strict=True):
+        assert zipped.batch.equals(extracted.batch), zipped.table
+        assert [(f.path, f.size, f.fingerprint) for f in zipped.files] == [
+            (f"{archive}!{f.path}", f.size, f.fingerprint) for f in extracted.files
+        ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -540,7 +541,7 @@ def test_deactivated_users_and_guests(ws: Workspace) -> None:
     assert [u["real_name"] for u in ws.users if u["is_bot"]] == ["Google Calendar", "GitHub", "Jira Cloud"]
 
 
-# ---- payload shapes against real vendor data (../shared/realdata, read in place) -----------------------
+# ---- payload shapes against real vendor data (tests/fixtures/third_party) -----------------------------
 
 
 def _schema_keys(discovery: Path, schema: str) -> set[str]:
@@ -548,11 +549,11 @@ def _schema_keys(discovery: Path, schema: str) -> set[str]:
     return set(json.loads(discovery.read_text())["schemas"][schema]["properties"])
 
 
-def test_payload_keys_exist_in_real_vendor_payloads(ws: Workspace, realdata: Path) -> None:
+def test_payload_keys_exist_in_real_vendor_payloads(ws: Workspace, third_party: Path) -> None:
     """Every key we write exists in the real payload or the vendor's schema for that object."""
-    docs = realdata / "google_api_discovery_docs"
+    docs = third_party / "google_api_discovery_docs"
     huddle = json.loads(
-        (realdata / "slack_api_ossans_navi" / "conversations.replies_huddle_thread.json").read_text()
+        (third_party / "slack_api_ossans_navi" / "conversations.replies_huddle_thread.json").read_text()
     )
     real_room = set(huddle["messages"][0]["room"])
     event_keys = _schema_keys(docs / "calendar.v3.json", "Event")
@@ -563,9 +564,9 @@ def test_payload_keys_exist_in_real_vendor_payloads(ws: Workspace, realdata: Pat
         assert set(item) <= event_keys
     assert {k for d in ws.directory for k in d} <= _schema_keys(docs / "admin.directory_v1.json", "User")
     assert {k for f in ws.files for k in f} <= _schema_keys(docs / "drive.v3.json", "File")
-    real_users = json.loads(
-        (realdata / "slackdump_fixtures" / "source_export_dir" / "users.json").read_text()
-    )
+    # The test archive's users carry `is_app_user` and `updated`, which the older houstondatavis export lacks.
+    with zipfile.ZipFile(third_party / "slack_export_viewer_testarchive" / "testarchive.zip") as archive:
+        real_users = json.loads(archive.read("users.json"))
     assert {k for u in ws.users for k in u} - {k for u in real_users for k in u} == set()
 
 

@@ -1,6 +1,6 @@
 """Shape parity: the sandbox's answers carry the fields the vendors' own example responses carry.
 
-Third-party examples (read in place from ../shared/realdata): Slack's OpenAPI examples, slack-sdk's test
+Third-party examples (tests/fixtures/third_party): Slack's OpenAPI examples, slack-sdk's test
 fixtures, payloads captured by ossans_navi (a real huddle thread) and Calendar pages captured by Compass.
 For top-level responses the sandbox must carry every key the vendor example has; for messages, users,
 channels, events and calendar entries it must carry every vendor key that our collectors read (READ).
@@ -98,17 +98,17 @@ def _keys(objects: list[dict[str, Any]]) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def vendor(realdata: Path) -> dict[str, Any]:
+def vendor(third_party: Path) -> dict[str, Any]:
     """Give the vendor examples: top-level key sets per method and key sets per object kind."""
     spec = json.loads(
-        (realdata / "slack_openapi_spec_examples" / "slack_web_openapi_v2_examples.json").read_text()
+        (third_party / "slack_openapi_spec_examples" / "slack_web_openapi_v2_examples.json").read_text()
     )
-    sdk = realdata / "slack_python_sdk_fixtures"
+    sdk = third_party / "slack_python_sdk_fixtures"
     navi = [
         json.loads(p.read_text())
-        for p in sorted((realdata / "slack_api_ossans_navi").glob("conversations.*"))
+        for p in sorted((third_party / "slack_api_ossans_navi").glob("conversations.*"))
     ]
-    compass = realdata / "gcal_compass_events"
+    compass = third_party / "gcal_compass_events"
     pages = [json.loads(p.read_text()) for p in sorted(compass.glob("recurring_*.json"))]
     loose = [e for p in sorted(compass.glob("events_gcal_*.json")) for e in json.loads(p.read_text())]
     cal_list = json.loads((compass / "calendarlist_gcal.calendarlist.json").read_text())
