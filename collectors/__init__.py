@@ -14,9 +14,9 @@ from collectors._live_models import (
 )
 from collectors._normalise import Normaliser
 from collectors._resilience import AuthError, BreakerSnapshot, StatsSnapshot
+from collectors.client import ApiClient
 from collectors.files import Chunk, FileStamp, collect_workspace
 from collectors.google_api import (
-    GoogleApi,
     GoogleDiscoveryApi,
     collect_calendar,
     collect_directory,
@@ -46,7 +46,6 @@ from collectors.models import (
     RawTable,
 )
 from collectors.slack_api import (
-    SlackApi,
     SlackWebApi,
     collect_channel_messages,
     collect_users,
@@ -61,7 +60,6 @@ __all__ = [
     "BreakerSnapshot",
     "StatsSnapshot",
     "Cursor",
-    "GoogleApi",
     "GoogleAuth",
     "GoogleConfig",
     "GoogleDiscoveryApi",
@@ -72,7 +70,7 @@ __all__ = [
     "LiveSources",
     "ReplaceScope",
     "RetryPolicy",
-    "SlackApi",
+    "ApiClient",
     "SlackConfig",
     "SlackOptions",
     "SlackRates",

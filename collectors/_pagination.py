@@ -7,17 +7,12 @@ Slack pages with `cursor` / `response_metadata.next_cursor`; Google with `pageTo
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, Protocol
+from typing import Any
 
+from collectors.client import ApiClient
 from core.errors import DataError
 
 _LOOP_HINT = "the service repeated a page token; re-run later, and report it if it persists"
-
-
-class Api(Protocol):
-    """What the pagination helpers need: one call by method name with its parameters."""
-
-    def call(self, method: str, params: Mapping[str, Any]) -> dict[str, Any]: ...
 
 
 def _shown(token: str) -> str:
@@ -25,7 +20,7 @@ def _shown(token: str) -> str:
     return token if len(token) <= 24 else f"{token[:20]}..."
 
 
-def slack_pages(api: Api, method: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+def slack_pages(api: ApiClient, method: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     """Yield every page of a cursor-paginated Slack method, following `response_metadata.next_cursor`."""
     seen: set[str] = set()
     cursor = ""
@@ -43,7 +38,7 @@ def slack_pages(api: Api, method: str, params: Mapping[str, Any]) -> Iterator[di
 
 
 def google_pages(
-    api: Api, method: str, params: Mapping[str, Any], first_token: str | None = None
+    api: ApiClient, method: str, params: Mapping[str, Any], first_token: str | None = None
 ) -> Iterator[dict[str, Any]]:
     """Yield every page of a Google list method, following `nextPageToken` (from `first_token` if given)."""
     seen: set[str] = {first_token} if first_token else set()

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import pybreaker
 from tenacity import (
@@ -29,6 +29,7 @@ from tenacity import (
 )
 from tenacity.stop import stop_base
 
+from collectors.client import ApiClient
 from core.errors import FatalError, MeetintelError, RetriableError
 
 T = TypeVar("T")
@@ -289,12 +290,6 @@ def _noop() -> None:
     return None
 
 
-class CallableApi(Protocol):
-    """Any API client of this package: one call by method name with its parameters."""
-
-    def call(self, method: str, params: Mapping[str, Any]) -> dict[str, Any]: ...
-
-
 # ---- the guard ----------------------------------------------------------------------------------------
 
 
@@ -448,7 +443,7 @@ class Guard:
 class GuardedApi:
     """A client whose every call goes through a source's Guard (rate limit, retries, breaker)."""
 
-    def __init__(self, inner: CallableApi, guard: Guard, bucket_of: Callable[[str], str]) -> None:
+    def __init__(self, inner: ApiClient, guard: Guard, bucket_of: Callable[[str], str]) -> None:
         self.inner, self.guard, self._bucket_of = inner, guard, bucket_of
 
     def __repr__(self) -> str:

@@ -1,4 +1,4 @@
-"""Google door: Calendar v3, Drive v3 and Admin Directory v1 behind one small Protocol, and their collectors.
+"""Google door: Calendar v3, Drive v3 and Admin Directory v1 behind the one client protocol; their collectors.
 
 The clients are `googleapiclient` services built from the bundled (static) discovery documents, pointed at
 another endpoint when `api_endpoint` is given (the sandbox). Requests run with `num_retries=0` over a
@@ -16,7 +16,7 @@ import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import google.auth.exceptions
 import google.oauth2.credentials
@@ -40,6 +40,7 @@ from collectors._resilience import (
     redact,
     retry_after_seconds,
 )
+from collectors.client import ApiClient
 from collectors.models import Cursor
 from core.chunks import LiveChunk, ReplaceScope
 from core.errors import ConfigurationError, DataError, FatalError
@@ -63,12 +64,6 @@ _BEARER_HINT = (
     "the token in MEETINTEL_GOOGLE_TOKEN (or its Secret block) is wrong or expired: mint a new one, or "
     "use MEETINTEL_GOOGLE_SERVICE_ACCOUNT_FILE / MEETINTEL_GOOGLE_CREDENTIALS_FILE, whose tokens refresh"
 )
-
-
-class GoogleApi(Protocol):
-    """A Google API client: one call by `resource.method` name, giving the decoded JSON response."""
-
-    def call(self, method: str, params: Mapping[str, Any]) -> dict[str, Any]: ...
 
 
 def google_credentials(auth: GoogleAuth, scopes: Sequence[str]) -> Credentials:
@@ -266,7 +261,7 @@ def _reason(content: bytes) -> str:
 _READABLE_ROLES = frozenset({"owner", "writer", "reader"})
 
 
-def list_calendars(api: GoogleApi, options: GoogleOptions) -> list[str]:
+def list_calendars(api: ApiClient, options: GoogleOptions) -> list[str]:
     """Give the ids of the calendars to read: the configured ones, else calendarList.list's readable ones."""
     if options.calendar_ids is not None:
         return list(options.calendar_ids)
@@ -280,7 +275,7 @@ def list_calendars(api: GoogleApi, options: GoogleOptions) -> list[str]:
 
 
 def _list_events(
-    api: GoogleApi, calendar_id: str, sync_token: str | None, options: GoogleOptions
+    api: ApiClient, calendar_id: str, sync_token: str | None, options: GoogleOptions
 ) -> tuple[list[dict[str, Any]], str | None, str | None]:
     """Give a calendar's events (all, or changed since `sync_token`), its time zone, the next sync token."""
     params: dict[str, Any] = {
@@ -301,7 +296,7 @@ def _list_events(
 
 
 def collect_calendar(
-    api: GoogleApi, norm: Normaliser, calendar_id: str, sync_token: str | None, options: GoogleOptions
+    api: ApiClient, norm: Normaliser, calendar_id: str, sync_token: str | None, options: GoogleOptions
 ) -> Iterator[LiveChunk]:
     """Yield one chunk with a calendar's events since `sync_token` (all when None, or when the service
     refuses the token with 410); a full listing carries a replace scope for that calendar's rows."""
@@ -326,7 +321,7 @@ _ALL_DRIVES = {"supportsAllDrives": True, "includeItemsFromAllDrives": True}
 
 
 def collect_drive(
-    api: GoogleApi, norm: Normaliser, page_token: str | None, options: GoogleOptions
+    api: ApiClient, norm: Normaliser, page_token: str | None, options: GoogleOptions
 ) -> Iterator[LiveChunk]:
     """Yield Drive files changed since `page_token`, else all files; the last chunk carries the next token."""
     if page_token:
@@ -335,7 +330,7 @@ def collect_drive(
         yield from _drive_listing(api, norm, options)
 
 
-def _drive_listing(api: GoogleApi, norm: Normaliser, options: GoogleOptions) -> Iterator[LiveChunk]:
+def _drive_listing(api: ApiClient, norm: Normaliser, options: GoogleOptions) -> Iterator[LiveChunk]:
     # The start token is taken before listing, so a change made while we list shows up in the next run.
     start = api.call("changes.getStartPageToken", {"supportsAllDrives": True}).get("startPageToken")
     if not start:
@@ -358,7 +353,7 @@ def _drive_listing(api: GoogleApi, norm: Normaliser, options: GoogleOptions) -> 
 
 
 def _drive_changes(
-    api: GoogleApi, norm: Normaliser, token: str, options: GoogleOptions
+    api: ApiClient, norm: Normaliser, token: str, options: GoogleOptions
 ) -> Iterator[LiveChunk]:
     params = {
         "pageSize": min(options.page_size, 1000),
@@ -412,7 +407,7 @@ def _drive_chunk(norm: Normaliser, files: list[dict[str, Any]], cursors: list[Cu
 # ---- Directory ----------------------------------------------------------------------------------------
 
 
-def collect_directory(api: GoogleApi, norm: Normaliser, options: GoogleOptions) -> Iterator[LiveChunk]:
+def collect_directory(api: ApiClient, norm: Normaliser, options: GoogleOptions) -> Iterator[LiveChunk]:
     """Yield every user of the directory (users.list, listed whole each run), `chunk_rows` at a time."""
     params: dict[str, Any] = {"maxResults": min(options.page_size, 500), "orderBy": "email"}
     if options.directory_domain:

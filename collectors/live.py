@@ -45,9 +45,9 @@ from collectors._resilience import (
     TokenBucket,
     Unreadable,
 )
+from collectors.client import ApiClient
 from collectors.google_api import (
     SERVICES,
-    GoogleApi,
     GoogleDiscoveryApi,
     collect_calendar,
     collect_directory,
@@ -57,7 +57,6 @@ from collectors.google_api import (
 )
 from collectors.models import Cursor
 from collectors.slack_api import (
-    SlackApi,
     SlackWebApi,
     collect_channel_messages,
     collect_channel_rows,
@@ -78,7 +77,7 @@ Cursors = Mapping[tuple[str, str], Cursor]
 class SlackSource:
     """The Slack source: its guarded client, its guard and what to collect."""
 
-    api: SlackApi
+    api: ApiClient
     guard: Guard
     options: SlackOptions
 
@@ -87,7 +86,7 @@ class SlackSource:
 class GoogleSource:
     """One Google source (calendar, drive or directory): guarded client, guard, options."""
 
-    api: GoogleApi
+    api: ApiClient
     guard: Guard
     options: GoogleOptions
 

@@ -1,4 +1,4 @@
-"""Slack Web API door: a small client Protocol, the slack_sdk client behind it, and the Slack collectors.
+"""Slack Web API door: the slack_sdk client behind the one client protocol, and the Slack collectors.
 
 Retries live in one layer only, the source's `Guard` (tenacity): the WebClient gets no RetryHandlers.
 Its errors are classified here, once: rate limits (HTTP 429 with Retry-After, or `ratelimited`), 5xx,
@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 from urllib.error import URLError
 
 from pydantic import SecretStr
@@ -40,6 +40,7 @@ from collectors._resilience import (
     redact,
     retry_after_seconds,
 )
+from collectors.client import ApiClient
 from collectors.models import Cursor
 from core.chunks import LiveChunk
 from core.errors import ConfigurationError, DataError, FatalError
@@ -76,12 +77,6 @@ _AUTH_HINT = (
     "groups:history, channels:read, groups:read, users:read, users:read.email"
 )
 _TRANSIENT_HINT = "Slack is unavailable or limiting us; the next run continues where this one stopped"
-
-
-class SlackApi(Protocol):
-    """A Slack Web API client: one call by method name, giving the decoded JSON body of a successful call."""
-
-    def call(self, method: str, params: Mapping[str, Any]) -> dict[str, Any]: ...
 
 
 class SlackWebApi:
@@ -180,7 +175,7 @@ _OTHER = "other methods"  # the bucket of methods not in `SlackRates.method_tier
 # ---- collectors ---------------------------------------------------------------------------------------
 
 
-def collect_users(api: SlackApi, norm: Normaliser, options: SlackOptions) -> Iterator[LiveChunk]:
+def collect_users(api: ApiClient, norm: Normaliser, options: SlackOptions) -> Iterator[LiveChunk]:
     """Yield all users of the workspace (users.list, every page) as one SLACK_USERS chunk."""
     members: list[dict[str, Any]] = []
     for page in slack_pages(api, "users.list", {"limit": options.list_page_size}):
@@ -188,7 +183,7 @@ def collect_users(api: SlackApi, norm: Normaliser, options: SlackOptions) -> Ite
     yield LiveChunk("slack_users", norm.slack_users(members, "Slack users.list"), source="slack")
 
 
-def list_conversations(api: SlackApi, options: SlackOptions) -> list[dict[str, Any]]:
+def list_conversations(api: ApiClient, options: SlackOptions) -> list[dict[str, Any]]:
     """Give every conversation of the configured types (conversations.list, archived ones included)."""
     params = {"types": options.conversation_types, "limit": options.list_page_size, "exclude_archived": False}
     conversations: list[dict[str, Any]] = []
@@ -208,7 +203,7 @@ def is_readable(conv: Mapping[str, Any], options: SlackOptions) -> bool:
     return not (options.member_channels_only and conv.get("is_member") is False and not conv.get("is_im"))
 
 
-def channel_members(api: SlackApi, channel_id: str, options: SlackOptions) -> list[str]:
+def channel_members(api: ApiClient, channel_id: str, options: SlackOptions) -> list[str]:
     """Give the member ids of a conversation (conversations.members, every page)."""
     members: list[str] = []
     params = {"channel": channel_id, "limit": options.list_page_size}
@@ -218,7 +213,7 @@ def channel_members(api: SlackApi, channel_id: str, options: SlackOptions) -> li
 
 
 def collect_channel_rows(
-    api: SlackApi, norm: Normaliser, conversations: list[dict[str, Any]], options: SlackOptions
+    api: ApiClient, norm: Normaliser, conversations: list[dict[str, Any]], options: SlackOptions
 ) -> LiveChunk:
     """Give the conversations as one SLACK_CHANNELS chunk, with members when so configured."""
     if options.fetch_members:
@@ -370,7 +365,7 @@ class _ChannelRead:
 
 
 def collect_channel_messages(
-    api: SlackApi,
+    api: ApiClient,
     norm: Normaliser,
     channel_id: str,
     cursors: Mapping[tuple[str, str], Cursor],
@@ -394,7 +389,7 @@ def _cursor_value(cursors: Mapping[tuple[str, str], Cursor], key: str) -> str | 
 
 
 def _new_replies(
-    api: SlackApi, channel_id: str, parent: str, since: Decimal | None, options: SlackOptions
+    api: ApiClient, channel_id: str, parent: str, since: Decimal | None, options: SlackOptions
 ) -> Iterator[dict[str, Any]]:
     """Yield the replies of a thread newer than `since` (all replies when None); a gone thread gives none."""
     params: dict[str, Any] = {"channel": channel_id, "ts": parent, "limit": options.page_size}

@@ -35,3 +35,20 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         prefect_test_harness(server_startup_timeout=120),
     ):
         yield
+
+
+# Fixtures that make a test belong to the slow lane: a Prefect server, a SIGKILL trial, a browser.
+SLOW_FIXTURES = frozenset({"prefect_server"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse to run a test that starts Prefect without the `slow` marker, so `make check` stays fast."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("slow") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests start a Prefect server but lack @pytest.mark.slow: " + ", ".join(unmarked[:5])
+        )

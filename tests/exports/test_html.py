@@ -338,6 +338,7 @@ def test_a_huge_org_lists_only_the_newest_meetings_and_says_so(
 # ---- in the browser --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # headless Chromium
 def test_browser_lists_every_meeting_newest_first(page: Path, tmp_path: Path) -> None:
     dom = browse(page, tmp_path)
     assert shown_ids(dom) == NEWEST_FIRST
@@ -372,6 +373,7 @@ def test_browser_lists_every_meeting_newest_first(page: Path, tmp_path: Path) ->
         ({"sort": "score", "dir": "desc"}, [M6, M2, M1, M5, M3, M4]),
     ],
 )
+@pytest.mark.slow  # headless Chromium
 def test_search_filters_and_sorting_narrow_and_order_the_table(
     page: Path, tmp_path: Path, fragment: dict[str, str], expected: list[str]
 ) -> None:
@@ -380,6 +382,7 @@ def test_search_filters_and_sorting_narrow_and_order_the_table(
     assert dom.find("span", id="count")[0].attrs["data-shown"] == str(len(expected))
 
 
+@pytest.mark.slow  # headless Chromium
 def test_detail_view_shows_evidence_documents_and_reasons(page: Path, tmp_path: Path) -> None:
     dom = browse(page, tmp_path, {"open": M1})
     (detail,) = dom.find("aside", id="detail")
@@ -437,6 +440,7 @@ def test_detail_view_shows_evidence_documents_and_reasons(page: Path, tmp_path: 
     assert [tr.attrs.get("class") for tr in dom.find("tr") if tr.attrs.get("data-id") == M1] == ["selected"]
 
 
+@pytest.mark.slow  # headless Chromium
 def test_xss_payloads_stay_inert_text(page: Path, tmp_path: Path) -> None:
     """Titles, names, channel names, messages and file names full of markup render as text and never run."""
     for open_id in (M3, M5, M1):
@@ -461,6 +465,7 @@ def test_xss_payloads_stay_inert_text(page: Path, tmp_path: Path) -> None:
     assert "#<i>design</i>" in detail.text()
 
 
+@pytest.mark.slow  # headless Chromium
 def test_screenshot_of_the_page_and_of_a_detail_view(page: Path, tmp_path: Path) -> None:
     """Keeps overview.png and detail.png in the test's tmp folder to look at."""
     for name, fragment in (("overview.png", None), ("detail.png", {"open": M3})):

@@ -14,7 +14,7 @@ from flows.params import LiveEndpoints
 from flows.pipeline import meeting_intelligence
 from sandbox import FaultSpec, SandboxServer, ServerSettings, generate_workspace
 
-pytestmark = pytest.mark.usefixtures("prefect_server")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_server")]
 SCALE = 60
 RESET_S = 0.5  # breaker reset: short, so the clean run after the faulty one is let through
 # 30% of requests to every endpoint fail: 10% dropped sockets, 15% 5xx answers, 5% half-sent bodies.

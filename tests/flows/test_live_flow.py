@@ -12,7 +12,7 @@ from flows.params import LiveEndpoints
 from flows.pipeline import meeting_intelligence
 from sandbox import FaultSpec, SandboxServer, ServerSettings, generate_workspace
 
-pytestmark = pytest.mark.usefixtures("prefect_server")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_server")]
 SCALE = 60
 
 

@@ -13,7 +13,7 @@ from checkpoints import StateStore
 from flows.pipeline import meeting_intelligence
 from sandbox import generate_workspace
 
-pytestmark = pytest.mark.usefixtures("prefect_server")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_server")]
 
 PEOPLE, DAYS, MORE_DAYS, SEED = 20, 4, 6, 3
 

@@ -32,7 +32,7 @@ from flows.pipeline import meeting_intelligence
 from sandbox import SandboxServer, ServerSettings, generate_workspace
 from tests.exports.test_html import browse
 
-pytestmark = pytest.mark.usefixtures("prefect_server")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_server")]
 SLACK_TOKEN = "xoxb-7331-LEAKCANARY-slack-2f9d"
 GOOGLE_TOKEN = "ya29.LEAKCANARY-google-8c1e"
 CANARIES = (SLACK_TOKEN, GOOGLE_TOKEN, "LEAKCANARY")

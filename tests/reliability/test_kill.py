@@ -15,6 +15,8 @@ import pytest
 
 from benchmarks.reliability import Scenario, Trial, run_trial, scenarios, targeted_kills
 
+pytestmark = pytest.mark.slow  # SIGKILL trials in child processes
+
 
 @pytest.fixture(scope="module")
 def scens(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Scenario]]:
