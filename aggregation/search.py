@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from core.errors import ConfigurationError
 from core.sql import has_table, swapped_catalog
-from core.tables import REPORT_TABLES
+from core.tables import MEETING_RECORDS, PEOPLE_RECORDS, REPORT_PEOPLE, REPORT_TABLES
 
 
 class MeetingFilter(BaseModel):
@@ -161,15 +161,12 @@ def _scoped_copies(con: duckdb.DuckDBPyConnection, src: str) -> dict[str, str]:
     keep = "meeting_id IN (SELECT meeting_id FROM _scope)"
     people = f"person_id IN (SELECT person_id FROM {src}.report_participants WHERE {keep})"
     copies = {
-        "report_meetings": f"SELECT * FROM {src}.report_meetings WHERE {keep}",
-        "report_participants": f"SELECT * FROM {src}.report_participants WHERE {keep}",
-        "report_evidence": f"SELECT * FROM {src}.report_evidence WHERE {keep}",
-        "report_documents": f"SELECT * FROM {src}.report_documents WHERE {keep}",
-        "report_people": f"SELECT * FROM {src}.report_people WHERE {people}",
+        table: f"SELECT * FROM {src}.{table} WHERE {people if table == REPORT_PEOPLE else keep}"
+        for table in REPORT_TABLES
     }
     optional = {
-        "meeting_records": f"SELECT * FROM {src}.meeting_records WHERE {keep}",
-        "people_records": f"SELECT * FROM {src}.people_records WHERE {people}",
+        MEETING_RECORDS: f"SELECT * FROM {src}.{MEETING_RECORDS} WHERE {keep}",
+        PEOPLE_RECORDS: f"SELECT * FROM {src}.{PEOPLE_RECORDS} WHERE {people}",
         "calendar_events": f"SELECT * FROM {src}.calendar_events WHERE event_id IN "
         f"(SELECT calendar_event_id FROM {src}.report_meetings WHERE {keep})",
         "slack_channels": f"SELECT * FROM {src}.slack_channels",

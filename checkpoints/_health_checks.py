@@ -7,10 +7,10 @@ import re
 import duckdb
 
 from core.health import ERROR, INFO, WARNING, Finding
-from core.tables import RAW_TABLES
+from core.tables import MEETING_RECORDS, PEOPLE_RECORDS, RAW_TABLES
 
 # Derived tables the stages rebuild, and the version marker each stage keeps.
-DERIVED = ("evidence", "people", "meetings", "meeting_records", "people_records")
+DERIVED = ("evidence", "people", "meetings", MEETING_RECORDS, PEOPLE_RECORDS)
 VERSIONS = ("derived_version", "correlated_version", "aggregated_version")
 # A Slack day file's stamp: "<label><folder>/<YYYY-MM-DD>.json" (label "slack/", "slack.zip!" or "").
 _DAY_FILE = re.compile(r"(?:^|.*[/!])([^/!]+)/(\d{4}-\d{2}-\d{2})\.json$")

@@ -20,6 +20,7 @@ from rich.table import Table
 from aggregation import MeetingFilter, filter_meetings, scoped_reports
 from checkpoints import RunRecord, StateStore
 from core.errors import ConfigurationError, MeetintelError
+from core.tables import MEETING_RECORDS, REPORT_MEETINGS
 from exports import FORMULA_LEADS, apply_retention, compress_runs, list_runs
 from flows.params import ExportOptions, LiveEndpoints
 from flows.settings import Settings
@@ -215,7 +216,7 @@ def status(
             raise typer.Exit(EXIT_FAILED)
         with StateStore(settings.state) as store:
             runs = store.runs(limit)
-            counts = {t: store.count(t) for t in ("slack_messages", "calendar_events", "meeting_records")}
+            counts = {t: store.count(t) for t in ("slack_messages", "calendar_events", MEETING_RECORDS)}
     except MeetintelError as exc:
         raise _fail(exc) from exc
     table = Table(title=f"runs in {settings.state}")
@@ -264,7 +265,7 @@ def _open_reports(state: Path | None) -> StateStore:
     if not settings.state.exists():
         raise ConfigurationError(f"no state file at {settings.state}", "run `meetintel run` first")
     store = StateStore(settings.state)
-    if not store.has_table("report_meetings"):
+    if not store.has_table(REPORT_MEETINGS):
         store.close()
         raise ConfigurationError(f"{settings.state} holds no reports yet", "run `meetintel run` first")
     return store
@@ -387,7 +388,7 @@ def export_cmd(
         out.mkdir(parents=True, exist_ok=True)
         with _open_reports(state) as store, scoped_reports(store.con, f):
             paths = write_all(store, out, options)
-            count = store.count("report_meetings")
+            count = store.count(REPORT_MEETINGS)
     except MeetintelError as exc:
         raise _fail(exc) from exc
     console.print(f"{count} meetings written to [bold]{out}[/]: " + ", ".join(p.name for p in paths))

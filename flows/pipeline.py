@@ -20,6 +20,7 @@ from aggregation import top_meetings
 from checkpoints import RunRecord, SourceStatus, StageStat, StateStore, discard, prepare_refresh, swap_in
 from collectors import build_live_sources
 from core.errors import ConfigurationError, MeetintelError, RetriableError
+from core.tables import MEETING_RECORDS, PEOPLE_RECORDS, REPORT_MEETINGS
 from flows import stages
 from flows.params import ExportOptions, LiveEndpoints
 
@@ -231,8 +232,8 @@ def _run_stages(
 def _close(record: RunRecord, state: str, out: str) -> None:
     with _store(state) as store:
         store.finish_run(record)
-        meetings, people = store.count("meeting_records"), store.count("people_records")
-        top = top_meetings(store.con) if store.has_table("report_meetings") else None
+        meetings, people = store.count(MEETING_RECORDS), store.count(PEOPLE_RECORDS)
+        top = top_meetings(store.con) if store.has_table(REPORT_MEETINGS) else None
     create_markdown_artifact(
         markdown=summary_markdown(record, out, meetings, people),
         key="meetintel-run-summary",

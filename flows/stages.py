@@ -14,6 +14,7 @@ from aggregation import build_reports, create_analyst_views
 from checkpoints import SourceStatus, StageStat, StateStore
 from collectors import BreakerSnapshot, LiveSources, collect_live, collect_workspace
 from core.errors import ConfigurationError
+from core.tables import MEETING_RECORDS, PEOPLE_RECORDS, REPORT_PREFIX, report_table
 from exports import (
     apply_retention,
     compress_runs,
@@ -34,7 +35,7 @@ from intelligence import correlate, detect_evidence, map_people
 Progress = Callable[[str, int], None]
 
 # Files an export writes; the flow re-exports when any is missing.
-JSON_REPORTS = {"meetings": "meeting_records", "people": "people_records"}
+JSON_REPORTS = {"meetings": MEETING_RECORDS, "people": PEOPLE_RECORDS}
 
 
 def _noop(_label: str, _rows: int) -> None:
@@ -178,8 +179,8 @@ def aggregate(store: StateStore) -> StageStat:
         )
     version = store.get_meta("raw_version", "0")
     reports = build_reports(store.con)
-    tables = {"meeting_records": reports.meeting_records, "people_records": reports.people_records}
-    tables |= {f"report_{name}": table for name, table in reports.tables.items()}
+    tables = {MEETING_RECORDS: reports.meeting_records, PEOPLE_RECORDS: reports.people_records}
+    tables |= {report_table(name): table for name, table in reports.tables.items()}
     store.replace_tables(tables, version)
     create_analyst_views(store.con)
     store.set_meta("aggregated_version", version)
@@ -198,7 +199,7 @@ def report_tables(store: StateStore) -> dict[str, str]:
         "AND NOT temporary AND database_name = current_database() AND schema_name = current_schema() "
         "ORDER BY table_name"
     ).fetchall()
-    return {r[0].removeprefix("report_"): r[0] for r in rows}
+    return {r[0].removeprefix(REPORT_PREFIX): r[0] for r in rows}
 
 
 def write_all(store: StateStore, folder: Path, options: ExportOptions) -> list[Path]:
@@ -245,7 +246,7 @@ def export(
     return StageStat(
         stage="export",
         seconds=time.perf_counter() - started,
-        rows_in=store.count("meeting_records"),
+        rows_in=store.count(MEETING_RECORDS),
         rows_out=len(written),
         note=note,
     ), written
