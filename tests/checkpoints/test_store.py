@@ -112,9 +112,12 @@ def test_runs_ledger_round_trips_a_run(store: StateStore) -> None:
     assert back.ended_at is not None
 
 
-def test_full_refresh_builds_beside_the_state_and_swaps_in_whole(tmp_path: Path) -> None:
-    """A refresh state starts empty but for the ledger; the old state is untouched until the swap."""
-    state = tmp_path / "state.duckdb"
+@pytest.mark.parametrize("folder", ["plain", "o'brien's reports"])
+def test_full_refresh_builds_beside_the_state_and_swaps_in_whole(tmp_path: Path, folder: str) -> None:
+    """A refresh state starts empty but for the ledger; the old state is untouched until the swap. A quote
+    in the state's path reaches DuckDB's ATTACH as a quoted literal, not as SQL."""
+    (tmp_path / folder).mkdir()
+    state = tmp_path / folder / "state.duckdb"
     with StateStore(state) as store:
         run_id = store.start_run("full-refresh")
         store.commit_chunk(_chunk([("C1", "1.000001", "old")]), "r1")

@@ -80,3 +80,14 @@ def test_dates_stay_utc_whatever_the_session_time_zone(
         rows = list(csv.DictReader(f))
     assert {r["start"] for r in records} == {"2026-09-08T13:30:00Z"}
     assert {r["start"] for r in rows} == {"2026-09-08T13:30:00Z"}
+
+
+def test_an_output_folder_with_a_quote_in_its_name_gets_its_files(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """The path reaches DuckDB's COPY as a quoted literal: a `'` in `--out` neither breaks nor injects."""
+    out = tmp_path / "o'brien's reports"
+    paths = export_reports(con, out, {"meetings": "meeting_records"}, {"meetings": "meeting_records"})
+    assert sorted(p.name for p in paths) == ["meetings.csv", "meetings.json"]
+    assert len(json.loads((out / "meetings.json").read_text())) == len(HOSTILE)
+    assert sorted(p.name for p in out.iterdir()) == ["meetings.csv", "meetings.json"]
