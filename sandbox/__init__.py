@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from .generate import SIZES, GenerationSummary, generate_workspace
-from .server import FaultSpec, SandboxServer, ServerSettings, ServerStats, serve_forever
+from .server import (
+    FaultSpec,
+    LoggedRequest,
+    SandboxServer,
+    ScriptedFault,
+    ServerSettings,
+    ServerStats,
+    serve_forever,
+)
 
 __all__ = [
     "SIZES",
     "FaultSpec",
     "GenerationSummary",
+    "LoggedRequest",
     "SandboxServer",
+    "ScriptedFault",
     "ServerSettings",
     "ServerStats",
     "generate_workspace",

@@ -1,13 +1,13 @@
 """`collect_live` end to end over real HTTP: the sandbox server serving a generated workspace (parity with
-the offline door, increments, resyncs, rate limits, breakers, resumption) and the fake server for exact
-per-channel failures and bucket sharing."""
+the offline door, increments, resyncs, rate limits, breakers, resumption) and a hand-made one with scripted
+answers for exact per-channel failures and bucket sharing."""
 
 from __future__ import annotations
 
 import json
 import logging
 import shutil
-from collections.abc import Iterator
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,14 +15,29 @@ import pyarrow as pa
 import pytest
 
 from checkpoints import StateStore
-from collectors._live_models import LiveChunk, LiveConfig, ReplaceScope
-from collectors._resilience import BreakerPolicy
-from collectors.files import collect_workspace
-from collectors.live import LiveSources, build_live_sources, collect_live
-from collectors.models import RAW_TABLES, Cursor
+from collectors import (
+    RAW_TABLES,
+    BreakerPolicy,
+    Cursor,
+    LiveChunk,
+    LiveConfig,
+    LiveSources,
+    ReplaceScope,
+    build_live_sources,
+    collect_live,
+    collect_workspace,
+)
 from sandbox import generate_workspace
-from sandbox.server import FaultSpec, SandboxServer, ServerSettings
-from tests.collectors.fake_api import FakeApi, Fault, google_config, quick_retry, slack_config
+from sandbox.server import FaultSpec, SandboxServer, ScriptedFault, ServerSettings
+from tests.collectors.workspace_builders import (
+    Serve,
+    google_config,
+    message,
+    quick_retry,
+    slack_config,
+    write_google,
+    write_slack,
+)
 
 SLACK_SANDBOX, GOOGLE_SANDBOX = "xoxb-sandbox", "ya29.sandbox"
 SLACK_METHODS = (
@@ -335,41 +350,54 @@ def test_refused_slack_token_fails_only_slack_and_never_shows_the_token(
     assert [t for t in texts if wrong in t or GOOGLE_SANDBOX in t] == []
 
 
-# ---- exact per-channel behaviour, on the fake server --------------------------------------------------
+# ---- exact per-channel behaviour, on a hand-made workspace ---------------------------------------------
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeApi]:
-    """Give a fake Slack with channels C1, C2 (readable) and C3 (the app is not a member)."""
-    with FakeApi(page_size=50) as api:
-        for n in (1, 2, 3):
-            api.slack.channels.append({"id": f"C{n}", "name": f"chan{n}", "is_member": n != 3})
-            api.slack.post(f"C{n}", f"170000000{n}.000100", f"hello {n}")
-        yield api
+def serve_channels(
+    serve: Serve,
+    root: Path,
+    order: Sequence[int] = (1, 2, 3),
+    unjoined: tuple[str, ...] = ("C3",),
+    events: Sequence[dict[str, object]] = (),
+) -> SandboxServer:
+    """Serve public channels C<n> (#chan<n>, listed in `order`) with one message each; the app has not
+    joined `unjoined`. With `events`, ann@acme.example's calendar holds them (Drive, directory empty)."""
+    channels = [{"id": f"C{n}", "name": f"chan{n}", "created": 1690000000} for n in order]
+    posted = {f"chan{n}": [message(f"170000000{n}.000100", f"hello {n}")] for n in order}
+    write_slack(root, [], channels, posted)
+    if events:
+        write_google(root, {"ann@acme.example": events})
+    return serve(root, unjoined_channels=unjoined)
 
 
-def slack_only(fake: FakeApi, **options: object) -> LiveSources:
-    config = slack_config(fake.url, **{"fetch_members": False, "workers": 1, **options})  # type: ignore[arg-type]
+def slack_only(server: SandboxServer, **options: object) -> LiveSources:
+    """Give the Slack source alone, one worker and no member lists unless `options` say otherwise."""
+    config = slack_config(server.url, **{"fetch_members": False, "workers": 1, **options})  # type: ignore[arg-type]
     return build_live_sources(LiveConfig(slack=config))
 
 
-def test_unreadable_channels_are_skipped_and_the_run_stays_ok(fake: FakeApi) -> None:
+def test_unreadable_channels_are_skipped_and_the_run_stays_ok(serve: Serve, tmp_path: Path) -> None:
     """C3 (not a member) is never read; C2 answers not_in_channel; C1 is collected; status ok."""
-    fake.slack.channels.insert(0, fake.slack.channels.pop(1))  # read C2 first, so the scripted answer is its
-    fake.fail("conversations.history", Fault(200, {"ok": False, "error": "not_in_channel"}))
-    run = collect_live(slack_only(fake), {}, full_refresh=False)
+    server = serve_channels(serve, tmp_path, order=(2, 1, 3))  # C2 is read first: the script answers it
+    server.script(
+        "conversations.history", ScriptedFault.answer(200, {"ok": False, "error": "not_in_channel"})
+    )
+    run = collect_live(slack_only(server), {}, full_refresh=False)
     messages = by_table(list(run))["slack_messages"]
     [slack] = run.outcomes()
     assert messages["channel_id"].to_pylist() == ["C1"]
     assert (slack.status, slack.skipped_units, slack.failed_units) == ("ok", ("C3", "C2"), ())
-    assert [r.params["channel"] for r in fake.requests("conversations.history")] == ["C2", "C1"]
+    assert [r.params["channel"] for r in server.requests("conversations.history")] == ["C2", "C1"]
 
 
-def test_a_channel_failing_hard_fails_the_source_but_the_others_are_collected(fake: FakeApi) -> None:
+def test_a_channel_failing_hard_fails_the_source_but_the_others_are_collected(
+    serve: Serve, tmp_path: Path
+) -> None:
     """C1's history answers 500 through every retry: C2 is collected with its cursor; slack is failed and
     names C1 and the error."""
-    fake.fail("conversations.history", *(Fault(500) for _ in range(3)))
-    run = collect_live(slack_only(fake, retry=quick_retry(max_attempts=3)), {}, full_refresh=False)
+    server = serve_channels(serve, tmp_path)
+    server.script("conversations.history", *[ScriptedFault.error(500)] * 3)
+    run = collect_live(slack_only(server, retry=quick_retry(max_attempts=3)), {}, full_refresh=False)
     chunks = list(run)
     [slack] = run.outcomes()
     assert by_table(chunks)["slack_messages"]["channel_id"].to_pylist() == ["C2"]
@@ -380,45 +408,41 @@ def test_a_channel_failing_hard_fails_the_source_but_the_others_are_collected(fa
     assert (slack.failed_units, slack.stats.retries, slack.breaker.state) == (("C1",), 2, "closed")
 
 
-def test_channel_workers_share_the_method_bucket(fake: FakeApi) -> None:
+def test_channel_workers_share_the_method_bucket(serve: Serve, tmp_path: Path) -> None:
     """Four channels read by four workers with tier 3 at 120 calls a minute (less 5% headroom): the history
     calls reach the server about 0.53 s apart, whatever thread made them (not four at once)."""
-    fake.slack.channels[2]["is_member"] = True
-    fake.slack.channels.append({"id": "C4", "name": "chan4"})
-    fake.slack.post("C4", "1700000004.000100", "hello 4")
+    server = serve_channels(serve, tmp_path, order=(1, 2, 3, 4), unjoined=())
     rates = {"tier1": 1, "tier2": 60_000, "tier3": 120, "tier4": 60_000}
-    run = collect_live(slack_only(fake, workers=4, rates=rates), {}, full_refresh=False)
+    run = collect_live(slack_only(server, workers=4, rates=rates), {}, full_refresh=False)
     assert by_table(list(run))["slack_messages"].num_rows == 4
-    times = sorted(r.at for r in fake.requests("conversations.history"))
+    times = sorted(r.at for r in server.requests("conversations.history"))
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     # A few ms of scheduling jitter on a busy machine, never the 0.5 s the bucket imposes.
     assert len(times) == 4 and min(gaps) >= 0.4, gaps
 
 
-def test_sources_are_collected_at_the_same_time(fake: FakeApi) -> None:
+def test_sources_are_collected_at_the_same_time(serve: Serve, tmp_path: Path) -> None:
     """Slack held to 2 history calls a second over four channels takes about 1.5 s; the calendar, a source
     with limits of its own, is read meanwhile rather than after it."""
-    fake.slack.channels[2]["is_member"] = True
-    fake.slack.channels.append({"id": "C4", "name": "chan4"})
-    fake.slack.post("C4", "1700000004.000100", "hello 4")
-    fake.google.put_event("ann@acme.example", {"id": "e1", "summary": "Sync", "status": "confirmed"})
+    sync = {"id": "e1", "summary": "Sync", "status": "confirmed"}
+    server = serve_channels(serve, tmp_path, order=(1, 2, 3, 4), unjoined=(), events=[sync])
     rates = {"tier1": 1, "tier2": 60_000, "tier3": 120, "tier4": 60_000}
     config = LiveConfig(
-        slack=slack_config(fake.url, fetch_members=False, workers=1, rates=rates),
-        google=google_config(fake.url),
+        slack=slack_config(server.url, fetch_members=False, workers=1, rates=rates),
+        google=google_config(server.url),
     )
     run = collect_live(build_live_sources(config), {}, full_refresh=False)
     tables = by_table(list(run))
-    history = [r.at for r in fake.requests("conversations.history")]
-    events = [r.at for r in fake.requests("calendar.events.list")]
+    history = [r.at for r in server.requests("conversations.history")]
+    events = [r.at for r in server.requests("calendar.events.list")]
     assert (tables["slack_messages"].num_rows, tables["calendar_events"].num_rows) == (4, 1)
     assert [o.status for o in run.outcomes()] == ["ok", "ok", "ok", "ok"]
     assert len(history) == 4 and max(events) < max(history), (events, history)
 
 
-def test_outcome_as_dict_is_plain_json_for_the_runs_ledger(fake: FakeApi) -> None:
+def test_outcome_as_dict_is_plain_json_for_the_runs_ledger(serve: Serve, tmp_path: Path) -> None:
     """as_dict gives every counter and the breaker state under stable keys."""
-    run = collect_live(slack_only(fake), {}, full_refresh=False)
+    run = collect_live(slack_only(serve_channels(serve, tmp_path)), {}, full_refresh=False)
     list(run)
     [slack] = run.outcomes()
     assert json.loads(json.dumps(slack.as_dict())) == {

@@ -1,10 +1,36 @@
-"""The small hand-made workspace the collectors tests build in tmp_path: its files and their writers."""
+"""The small hand-made workspaces the collectors tests build in tmp_path, their writers, and the live
+configs and sandbox settings for serving them over HTTP."""
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from pydantic import SecretStr
+
+from collectors import (
+    BreakerPolicy,
+    GoogleAuth,
+    GoogleConfig,
+    GoogleOptions,
+    RetryPolicy,
+    SlackConfig,
+    SlackOptions,
+    SlackRates,
+)
+from sandbox.server import SandboxServer, ServerSettings
+
+# Tokens long and unique enough that a leak shows up in any log line or exception text.
+SLACK_TOKEN = "xoxb-test-0123456789-secret"
+GOOGLE_TOKEN = "ya29.test-google-secret-token"
+
+# `serve(root, **settings)` (the `serve` fixture): the sandbox serving `root` until the test ends.
+Serve = Callable[..., SandboxServer]
 
 USERS = [
     {
@@ -212,10 +238,22 @@ DIRECTORY = {
 
 
 def write_json(path: Path, data: Any) -> Path:
-    """Write `data` as JSON at `path` (creating folders) and give the path."""
+    """Write `data` as JSON at `path` (creating folders) and give the path.
+
+    The write is atomic (temp file then rename), as a live appender's must be: the sandbox may be
+    reading the file at that moment.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
     return path
+
+
+def bump(path: Path) -> None:
+    """Move a file's mtime forward so a rewrite within the same clock tick is still seen as a change."""
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
 
 
 def write_export(folder: Path) -> Path:
@@ -230,3 +268,130 @@ def write_export(folder: Path) -> Path:
     }.items():
         write_json(folder / name, data)
     return folder
+
+
+# ---- live workspaces: what the sandbox serves to the live collectors' tests ---------------------------
+
+
+def message(ts: str, text: str, user: str = "U1", thread_ts: str | None = None) -> dict[str, Any]:
+    """Give an export message (a reply when `thread_ts` is given)."""
+    msg: dict[str, Any] = {"type": "message", "ts": ts, "user": user, "text": text}
+    if thread_ts:
+        msg["thread_ts"] = thread_ts
+    return msg
+
+
+def post(root: Path, channel: str, *messages: dict[str, Any]) -> None:
+    """Append `messages` to the day files of `channel` (its folder name) under `root/slack`."""
+    for msg in messages:
+        day = datetime.fromtimestamp(float(Decimal(msg["ts"])), UTC).date()
+        path = root / "slack" / channel / f"{day.isoformat()}.json"
+        earlier = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+        write_json(path, [*earlier, msg])
+        bump(path)
+
+
+def write_slack(
+    root: Path,
+    users: Sequence[Mapping[str, Any]],
+    channels: Sequence[Mapping[str, Any]],
+    messages: Mapping[str, Sequence[dict[str, Any]]],
+) -> Path:
+    """Write a Slack export under `root/slack`: users, public channels, and messages per channel name."""
+    write_json(root / "slack" / "users.json", list(users))
+    write_json(root / "slack" / "channels.json", list(channels))
+    for channel, posted in messages.items():
+        post(root, channel, *posted)
+    return root
+
+
+def write_calendar(root: Path, calendar_id: str, items: Sequence[Mapping[str, Any]]) -> Path:
+    """Write (or rewrite) one calendar's events.list dump, in the Europe/Berlin zone."""
+    path = write_json(
+        root / "google" / "calendar" / f"{calendar_id}.json",
+        {"kind": "calendar#events", "timeZone": "Europe/Berlin", "items": list(items)},
+    )
+    bump(path)
+    return path
+
+
+def write_drive(root: Path, files: Sequence[Mapping[str, Any]]) -> Path:
+    """Write (or rewrite) the Drive files.list dump."""
+    path = write_json(root / "google" / "drive" / "files.json", {"files": list(files)})
+    bump(path)
+    return path
+
+
+def write_google(
+    root: Path,
+    calendars: Mapping[str, Sequence[Mapping[str, Any]]],
+    files: Sequence[Mapping[str, Any]] = (),
+    users: Sequence[Mapping[str, Any]] = (),
+) -> Path:
+    """Write the Google side of a workspace: calendars by id, Drive files and directory users."""
+    for calendar_id, items in calendars.items():
+        write_calendar(root, calendar_id, items)
+    write_drive(root, files)
+    write_json(root / "google" / "directory" / "users.json", {"users": list(users)})
+    return root
+
+
+def live_settings(**overrides: Any) -> ServerSettings:
+    """Give sandbox settings for the live tests: their tokens and no server-side rate limits."""
+    return ServerSettings(
+        **{"slack_token": SLACK_TOKEN, "google_token": GOOGLE_TOKEN, "rate_limits": False, **overrides}
+    )
+
+
+FAST_RATES = {"tier1": 60_000, "tier2": 60_000, "tier3": 60_000, "tier4": 60_000}
+
+
+def quick_retry(
+    max_attempts: int = 4, base_delay: float = 0.01, max_retry_after: float = 30.0
+) -> RetryPolicy:
+    """Give a retry policy with tiny backoffs, so fault tests run fast."""
+    return RetryPolicy(
+        max_attempts=max_attempts, base_delay=base_delay, max_delay=0.05, max_retry_after=max_retry_after
+    )
+
+
+def slack_config(
+    url: str,
+    token: str = SLACK_TOKEN,
+    *,
+    retry: RetryPolicy | None = None,
+    breaker: BreakerPolicy | None = None,
+    rates: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> SlackConfig:
+    """Give a SlackConfig for the sandbox at `url` with fast client-side rates and quick retries."""
+    return SlackConfig(
+        token=SecretStr(token),
+        base_url=f"{url}/api/",
+        timeout=5,
+        rates=SlackRates(**(rates or FAST_RATES)),
+        options=SlackOptions(**options),
+        retry=retry or quick_retry(),
+        breaker=breaker or BreakerPolicy(),
+    )
+
+
+def google_config(
+    url: str,
+    token: str = GOOGLE_TOKEN,
+    *,
+    retry: RetryPolicy | None = None,
+    breaker: BreakerPolicy | None = None,
+    **options: Any,
+) -> GoogleConfig:
+    """Give a GoogleConfig (bearer token) for the sandbox at `url` with fast rates and quick retries."""
+    return GoogleConfig(
+        auth=GoogleAuth(kind="bearer", token=SecretStr(token)),
+        api_endpoint=url,
+        timeout=5,
+        requests_per_minute=60_000,
+        burst=50,
+        options=GoogleOptions(**options),
+        retry=retry or quick_retry(),
+        breaker=breaker or BreakerPolicy(),
+    )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +13,8 @@ from googleapiclient.discovery import build
 from slack_sdk import WebClient
 
 from sandbox.server import SandboxServer, ServerSettings
+from tests.collectors.workspace_builders import bump as bump  # re-exported: the server tests bump files
+from tests.collectors.workspace_builders import write_json
 
 TEAM = "T0ACME0001"
 ALICE, BOB, CAROL, DAN, CALBOT = "U0ALICE001", "U0BOB00001", "U0CAROL001", "U0DAN00001", "U0CALBOT01"
@@ -250,14 +250,6 @@ DIRECTORY = [
 ]
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Write `data` atomically (temp file then rename), as a live appender must."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def build_workspace(root: Path) -> Path:
     """Write the tiny workspace under `root` and give its path."""
     slack = root / "slack"
@@ -289,12 +281,6 @@ def build_workspace(root: Path) -> Path:
     write_json(root / "google" / "drive" / "files.json", {"files": DRIVE_FILES})
     write_json(root / "google" / "directory" / "users.json", {"users": DIRECTORY})
     return root
-
-
-def bump(path: Path) -> None:
-    """Move a file's mtime forward so a rewrite within the same clock tick is still seen as a change."""
-    st = path.stat()
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
 
 
 def slack_client(url: str, token: str = "xoxb-sandbox", **kwargs: Any) -> WebClient:

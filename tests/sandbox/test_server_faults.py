@@ -15,8 +15,8 @@ from googleapiclient.errors import HttpError
 from slack_sdk.errors import SlackApiError
 
 from core.errors import ConfigurationError
-from sandbox._srv_ratelimit import RateLimiter, retry_after_header
-from sandbox.server import FaultSpec, SandboxServer, ServerSettings
+from sandbox.server import FaultSpec, SandboxServer, ScriptedFault, ServerSettings
+from sandbox.server._ratelimit import RateLimiter, retry_after_header
 from tests.sandbox._server_workspace import ALICE_CAL, GENERAL, build_workspace, google, slack_client
 
 
@@ -178,8 +178,10 @@ def test_latency_delays_every_call_of_the_endpoint(tmp_path: Path) -> None:
         assert client.team_info()["team"]["name"] == "Acme"
         assert time.perf_counter() - started >= 0.3
         started = time.perf_counter()
-        client.auth_test()
-        assert time.perf_counter() - started < 0.3
+        assert client.team_info()["team"]["name"] == "Acme"
+        assert time.perf_counter() - started >= 0.3  # every call, not only the first
+        # No upper bound on other endpoints' calls: a loaded machine makes any call slow.
+        assert client.auth_test()["ok"] is True
 
 
 def test_fault_draws_are_seeded_and_follow_the_configured_shares(tmp_path: Path) -> None:
@@ -201,6 +203,128 @@ def test_fault_draws_are_seeded_and_follow_the_configured_shares(tmp_path: Path)
         assert srv.stats.requests == {"auth.test": 40}
 
 
+# ---------------------------------------------------------------------------------------- scripted faults
+
+
+def test_scripted_answers_come_once_each_in_order_then_the_endpoint_answers_normally(tmp_path: Path) -> None:
+    """An error in Slack's shape, an exact answer and a 429 with its wait, then normal answers."""
+    scripted = {
+        "conversations.list": [
+            ScriptedFault.error(503),
+            ScriptedFault.answer(200, {"ok": False, "error": "ratelimited"}),
+            ScriptedFault.error(429, retry_after=2),
+        ]
+    }
+    with SandboxServer(build_workspace(tmp_path), ServerSettings(scripted=scripted)) as srv:
+        answers = []
+        for _ in range(4):
+            response = _raw_get(srv.url, "/api/conversations.list")
+            answers.append(
+                (response.status, json.loads(response.read()).get("error"), response.getheader("Retry-After"))
+            )
+        assert answers == [
+            (503, "service_unavailable", None),
+            (200, "ratelimited", None),
+            (429, "ratelimited", "2"),
+            (200, None, None),
+        ]
+        assert srv.stats.faults == {"conversations.list": {"error": 2, "answer": 1}}
+
+
+def test_answers_scripted_at_run_time_queue_after_those_left(tmp_path: Path) -> None:
+    """srv.script adds to the endpoint's queue: a drop from the settings, then a truncated body, then 200."""
+    settings = ServerSettings(scripted={"users.list": [ScriptedFault.drop()]})
+    with SandboxServer(build_workspace(tmp_path), settings) as srv:
+        srv.script("users.list", ScriptedFault.truncate())
+        with pytest.raises(http.client.RemoteDisconnected):
+            _raw_get(srv.url, "/api/users.list")
+        with pytest.raises(http.client.IncompleteRead):
+            _raw_get(srv.url, "/api/users.list").read()
+        assert json.loads(_raw_get(srv.url, "/api/users.list").read())["ok"] is True
+        assert srv.stats.faults == {"users.list": {"drop": 1, "truncate": 1}}
+
+
+def test_scripted_google_errors_use_googles_shape_and_410_asks_for_a_full_sync(tmp_path: Path) -> None:
+    """A scripted 410 on events.list is Calendar's fullSyncRequired; the next call lists normally."""
+    with SandboxServer(build_workspace(tmp_path)) as srv:
+        srv.script("calendar.events.list", ScriptedFault.error(410))
+        events = google("calendar", "v3", srv.url).events()
+        with pytest.raises(HttpError) as raised:
+            events.list(calendarId=ALICE_CAL).execute()
+        error = json.loads(raised.value.content)["error"]
+        assert (raised.value.resp.status, error["errors"][0]["reason"]) == (410, "fullSyncRequired")
+        assert events.list(calendarId=ALICE_CAL).execute()["items"]
+
+
+def test_a_scripted_delay_answers_normally_after_the_wait(tmp_path: Path) -> None:
+    """delay(0.3): the one delayed call takes at least 0.3 s and is answered correctly; the next is not delayed."""
+    with SandboxServer(build_workspace(tmp_path)) as srv:
+        srv.script("team.info", ScriptedFault.delay(0.3))
+        client = slack_client(srv.url)
+        started = time.perf_counter()
+        assert client.team_info()["team"]["name"] == "Acme"
+        assert time.perf_counter() - started >= 0.3
+        assert client.team_info()["team"]["name"] == "Acme"
+        assert srv.stats.faults == {"team.info": {"delay": 1}}  # the script held one answer only
+
+
+def test_scripted_answers_go_before_seeded_faults_and_after_auth(tmp_path: Path) -> None:
+    """A refused token does not use up a scripted answer; once the script is spent the seeded faults
+    apply again."""
+    faults = {"auth.test": FaultSpec(error_rate=1.0, statuses=(500,))}
+    with SandboxServer(build_workspace(tmp_path), ServerSettings(faults=faults)) as srv:
+        srv.script("auth.test", ScriptedFault.answer(200, {"ok": True, "scripted": True}))
+        assert (
+            json.loads(_raw_get(srv.url, "/api/auth.test", token="xoxb-wrong").read())["error"]
+            == "invalid_auth"
+        )
+        assert json.loads(_raw_get(srv.url, "/api/auth.test").read()) == {"ok": True, "scripted": True}
+        assert _raw_get(srv.url, "/api/auth.test").status == 500
+
+
+def test_scripting_an_unknown_endpoint_or_a_bad_answer_is_a_configuration_error(tmp_path: Path) -> None:
+    """srv.script checks what it is given as the settings do."""
+    with SandboxServer(build_workspace(tmp_path)) as srv:
+        with pytest.raises(ConfigurationError, match="unknown endpoint 'chat.postMessage'"):
+            srv.script("chat.postMessage", ScriptedFault.drop())
+        with pytest.raises(ConfigurationError, match="status 200"):
+            srv.script("users.list", ScriptedFault.error(200))
+
+
+# ------------------------------------------------------------------------------------------ request log
+
+
+def test_the_request_log_keeps_every_request_without_its_secrets(tmp_path: Path) -> None:
+    """Each request is logged on arrival, refused or not: endpoint, params with credentials redacted,
+    arrival time and the Authorization header as sent; unknown methods and paths are logged by name."""
+    with SandboxServer(build_workspace(tmp_path)) as srv:
+        conn = http.client.HTTPConnection(urlsplit(srv.url).netloc, timeout=5)
+        conn.request("GET", "/api/users.list?token=xoxb-sandbox&limit=2")
+        conn.getresponse().read()
+        _raw_get(srv.url, "/api/users.list", token="xoxb-wrong").read()
+        _raw_get(srv.url, "/api/chat.postMessage").read()
+        _raw_get(srv.url, "/nowhere").read()
+        logged = srv.requests()
+        assert [(r.endpoint, r.params, r.authorization) for r in logged] == [
+            ("users.list", {"token": "[redacted]", "limit": "2"}, None),
+            ("users.list", {}, "Bearer xoxb-wrong"),
+            ("chat.postMessage", {}, "Bearer xoxb-sandbox"),
+            ("/nowhere", {}, "Bearer xoxb-sandbox"),
+        ]
+        assert logged[0].at <= logged[1].at <= time.monotonic()
+        assert srv.requests("users.list") == logged[:2]
+        srv.reset_stats()
+        assert (srv.requests(), srv.stats.total_requests) == ([], 0)
+
+
+def test_the_request_log_keeps_the_newest_requests_only(tmp_path: Path) -> None:
+    """request_log_size bounds the log, so a long-running server does not grow without end."""
+    with SandboxServer(build_workspace(tmp_path), ServerSettings(request_log_size=2)) as srv:
+        for limit in (1, 2, 3):
+            _raw_get(srv.url, f"/api/users.list?limit={limit}").read()
+        assert [r.params["limit"] for r in srv.requests()] == ["2", "3"]
+
+
 @pytest.mark.parametrize(
     ("settings", "named"),
     [
@@ -211,6 +335,11 @@ def test_fault_draws_are_seeded_and_follow_the_configured_shares(tmp_path: Path)
         ({"time_scale": 0}, "time_scale"),
         ({"tiers": {"users.list": 0}}, "tiers['users.list']"),
         ({"google_rate_limit_status": 500}, "google_rate_limit_status"),
+        ({"scripted": {"chat.postMessage": [ScriptedFault.drop()]}}, "unknown endpoint"),
+        ({"scripted": {"users.list": [ScriptedFault.answer(700, "")]}}, "status 700"),
+        ({"scripted": {"users.list": [ScriptedFault.delay(-1)]}}, "delay_s"),
+        ({"scripted": {"users.list": ["drop"]}}, "ScriptedFault"),
+        ({"request_log_size": -1}, "request_log_size"),
     ],
 )
 def test_bad_settings_raise_configuration_error_naming_the_setting(settings: dict, named: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,8 +13,8 @@ from urllib.error import HTTPError as UrlHTTPError
 import pytest
 from googleapiclient.errors import HttpError
 
-from sandbox._srv_google import parse_fields, select
 from sandbox.server import SandboxServer, ServerSettings
+from sandbox.server._google import JWT_GRANT, parse_fields, select
 from tests.sandbox._server_workspace import (
     ALICE_CAL,
     BOB_CAL,
@@ -386,6 +387,54 @@ def test_google_without_credentials_or_with_a_wrong_token_is_401(server: Sandbox
         urllib.request.urlopen(request, timeout=5)
     assert (wrong.value.code, wrong.value.headers["WWW-Authenticate"].startswith("Bearer")) == (401, True)
     assert json.loads(wrong.value.read())["error"]["status"] == "UNAUTHENTICATED"
+
+
+def _post_token(url: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    """POST a form to the sandbox's OAuth token endpoint; give the status and the JSON answer."""
+    request = urllib.request.Request(f"{url}/token", data=urllib.parse.urlencode(form).encode())
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            return answer.status, json.loads(answer.read())
+    except UrlHTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_token_endpoint_grants_the_sandbox_token_to_jwt_and_refresh_grants(server: SandboxServer) -> None:
+    """A JWT-bearer grant (service accounts) and a refresh-token grant (authorized users) both get the
+    sandbox's Google token, which then reads; the log keeps the claims but no signature or secret."""
+    jwt = {"grant_type": JWT_GRANT, "assertion": "eyJoZWFkZXIi.eyJzdWIiOiJhQGIifQ.c2lnbmF0dXJl"}
+    refresh = {"grant_type": "refresh_token", "refresh_token": "rt-1", "client_id": "c", "client_secret": "s"}
+    for form in (jwt, refresh):
+        status, body = _post_token(server.url, form)
+        assert (status, body) == (
+            200,
+            {"access_token": "ya29.sandbox", "expires_in": 3600, "token_type": "Bearer"},
+        )
+    assert google("drive", "v3", server.url, token=body["access_token"]).files().list().execute()["files"]
+    logged = [r.params for r in server.requests("oauth.token")]
+    assert logged[0]["assertion"] == "eyJoZWFkZXIi.eyJzdWIiOiJhQGIifQ.[redacted]"
+    assert (logged[1]["refresh_token"], logged[1]["client_secret"], logged[1]["client_id"]) == (
+        "[redacted]",
+        "[redacted]",
+        "c",
+    )
+    assert server.stats.requests["oauth.token"] == 2
+
+
+@pytest.mark.parametrize(
+    ("form", "error"),
+    [
+        ({"grant_type": "password", "username": "a"}, "unsupported_grant_type"),
+        ({"grant_type": "refresh_token", "client_id": "c"}, "invalid_request"),
+        ({"grant_type": JWT_GRANT, "assertion": "not-a-jwt"}, "invalid_grant"),
+    ],
+)
+def test_token_endpoint_refuses_other_grants_in_oauths_error_shape(
+    server: SandboxServer, form: dict[str, str], error: str
+) -> None:
+    """Another grant type, a missing parameter or an assertion that is no JWT: 400 with OAuth's error."""
+    status, body = _post_token(server.url, form)
+    assert (status, body["error"]) == (400, error)
 
 
 # ---------------------------------------------------------------------------------------------- helpers

@@ -124,6 +124,20 @@ def test_conversations_list_shows_public_channels_and_private_ones_the_bot_is_in
     assert "members" not in general  # as the real API: members come from conversations.members
 
 
+def test_a_public_channel_the_app_has_not_joined_is_listed_but_unreadable(tmp_path: Path) -> None:
+    """unjoined_channels: conversations.list still shows the channel, with is_member false, as Slack lists
+    every public channel; its history and members answer not_in_channel."""
+    settings = ServerSettings(unjoined_channels=(PROJ,))
+    with SandboxServer(build_workspace(tmp_path), settings) as srv:
+        client = slack_client(srv.url)
+        listed = client.conversations_list()["channels"]
+        assert [(c["id"], c["is_member"]) for c in listed] == [(GENERAL, True), (PROJ, False), (OLD, True)]
+        for call in (client.conversations_history, client.conversations_members):
+            with pytest.raises(SlackApiError) as raised:
+                call(channel=PROJ)
+            assert raised.value.response["error"] == "not_in_channel"
+
+
 def test_conversations_members_pages_through_the_member_ids(server: SandboxServer) -> None:
     """conversations.members gives the channel's members, paged by limit."""
     client = slack_client(server.url)

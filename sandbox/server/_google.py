@@ -1,4 +1,5 @@
-"""What the sandbox's Google APIs share: error bodies, partial responses (`fields`), times and page sizes."""
+"""What the sandbox's Google APIs share: error bodies, partial responses (`fields`), times, page sizes,
+and the OAuth token endpoint that service-account and refresh-token credentials call."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sandbox._srv_files import decode_token, dump, splice
-from sandbox._srv_settings import ServerSettings
+from sandbox.server._files import decode_token, dump, splice
+from sandbox.server._settings import ServerSettings
 
 _STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
@@ -27,7 +28,8 @@ _INJECTED = {
     401: ("authError", "Invalid Credentials"),
     403: ("forbidden", "Forbidden"),
     404: ("notFound", "Not Found"),
-    410: ("deleted", "Resource has been deleted"),
+    # 410 is how Calendar refuses an expired sync token, the one 410 these APIs send.
+    410: ("fullSyncRequired", "Sync token is no longer valid, a full sync is required."),
     429: ("rateLimitExceeded", "Rate Limit Exceeded"),
     500: ("backendError", "Backend Error"),
     502: ("backendError", "Bad Gateway"),
@@ -105,6 +107,43 @@ def auth_error() -> GoogleError:
         location="Authorization",
         location_type="header",
     )
+
+
+# --------------------------------------------------------------------------------------- OAuth tokens
+
+JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+_GRANT_PARAMS = {JWT_GRANT: ("assertion",), "refresh_token": ("refresh_token", "client_id")}
+
+
+class OAuthError(Exception):
+    """An OAuth 2 token-endpoint error: `{"error", "error_description"}` with its HTTP status."""
+
+    def __init__(self, status: int, error: str, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.error = error
+        self.description = description
+
+    def body(self) -> dict[str, Any]:
+        """Give the JSON answer of the error."""
+        return {"error": self.error, "error_description": self.description}
+
+
+def token_grant(settings: ServerSettings, params: Mapping[str, str]) -> bytes:
+    """Give an access token (the sandbox's `google_token`) for a JWT-bearer or refresh-token grant.
+
+    Signatures and refresh tokens are not checked: the sandbox knows no keys, only the grant's shape.
+    """
+    grant = params.get("grant_type") or ""
+    if grant not in _GRANT_PARAMS:
+        raise OAuthError(400, "unsupported_grant_type", f"Invalid grant_type: {grant}")
+    missing = [name for name in _GRANT_PARAMS[grant] if not params.get(name)]
+    if missing:
+        raise OAuthError(400, "invalid_request", f"Missing required parameter: {missing[0]}")
+    if grant == JWT_GRANT and params["assertion"].count(".") != 2:
+        raise OAuthError(400, "invalid_grant", "Invalid JWT: the assertion is not header.claims.signature")
+    token = {"access_token": settings.google_token, "expires_in": 3600, "token_type": "Bearer"}
+    return dump(token).encode("utf-8")
 
 
 def flag(params: Mapping[str, str], name: str, default: bool = False) -> bool:

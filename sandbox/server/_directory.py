@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import DataError
-from sandbox._srv_files import Stamp, dump, encode_token, read_json, stamp_of
-from sandbox._srv_google import GoogleError, invalid, page_offset, page_size, respond
-from sandbox._srv_settings import ServerSettings
+from sandbox.server._files import Stamp, dump, encode_token, read_json, stamp_of
+from sandbox.server._google import GoogleError, invalid, page_offset, page_size, respond
+from sandbox.server._settings import ServerSettings
 
 _ORDER_KEYS = {
     "email": ("primaryEmail",),

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from core.errors import DataError
-from sandbox._srv_files import Stamp, dump, read_json, splice, stamp_of
-from sandbox._srv_settings import ServerSettings
+from sandbox.server._files import Stamp, dump, read_json, splice, stamp_of
+from sandbox.server._settings import ServerSettings
 
 REPLY_USERS_SHOWN = 5  # Slack lists at most five repliers in `reply_users`; `reply_users_count` has them all
 _READ_ATTEMPTS = 3
@@ -219,9 +219,10 @@ class SlackStore:
     def _conversation(self, raw: dict[str, Any], kind: str, team_id: str) -> Conversation:
         """Give a conversation of an export list entry, with the app's membership decided."""
         members = tuple(str(m) for m in raw.get("members") or [])
-        # Rule: the app is a member of every public channel (as if invited everywhere) and of a private
-        # conversation only when the bot user is listed in its members.
-        is_member = kind == "channel" or self._settings.bot_user_id in members
+        # Rule: the app is a member of every public channel (as if invited everywhere) unless the settings
+        # say it has not joined it, and of a private conversation only when the bot user is in its members.
+        joined = raw["id"] not in self._settings.unjoined_channels
+        is_member = (kind == "channel" and joined) or self._settings.bot_user_id in members
         # Exports name a conversation's folder after the channel, or after its id for DMs and group DMs.
         folder = self.root / (raw.get("name") or raw["id"])
         if not folder.is_dir() and (self.root / raw["id"]).is_dir():
@@ -593,7 +594,7 @@ def users_list(store: SlackStore, settings: ServerSettings, params: Mapping[str,
 
 
 def conversations_list(store: SlackStore, settings: ServerSettings, params: Mapping[str, str]) -> bytes:
-    """Give a page of the conversations the app can see, of the requested `types`."""
+    """Give a page of the conversations the app can see (every public one), of the requested `types`."""
     types = {t.strip() for t in (params.get("types") or "public_channel").split(",") if t.strip()}
     unknown = types - set(KIND_TYPES.values())
     if unknown:
@@ -602,7 +603,7 @@ def conversations_list(store: SlackStore, settings: ServerSettings, params: Mapp
         c
         for c in store.meta().conversations.values()
         if KIND_TYPES[c.kind] in types
-        and c.is_member
+        and (c.is_member or c.kind == "channel")
         and not (c.is_archived and _flag(params, "exclude_archived"))
     ]
     ids = [c.id for c in visible]

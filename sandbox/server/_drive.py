@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import DataError
-from sandbox._srv_files import Stamp, decode_token, dump, encode_token, read_json, stamp_of
-from sandbox._srv_google import (
+from sandbox.server._files import Stamp, decode_token, dump, encode_token, read_json, stamp_of
+from sandbox.server._google import (
     GoogleError,
     flag,
     invalid,
@@ -28,7 +28,7 @@ from sandbox._srv_google import (
     respond,
     rfc3339,
 )
-from sandbox._srv_settings import ServerSettings
+from sandbox.server._settings import ServerSettings
 
 FILES_DEFAULT_FIELDS = "kind,nextPageToken,incompleteSearch,files(kind,id,name,mimeType)"
 CHANGES_DEFAULT_FIELDS = (

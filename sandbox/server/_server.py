@@ -1,15 +1,4 @@
-"""The local API sandbox: serves a workspace snapshot as the Slack Web API and Google APIs on 127.0.0.1.
-
-The real clients work against it unchanged:
-
-    slack_sdk.WebClient(token=settings.slack_token, base_url=f"{url}/api/")
-    googleapiclient.discovery.build("calendar", "v3", static_discovery=True,
-                                    client_options={"api_endpoint": url}, credentials=...)
-
-Served: Slack auth.test, team.info, users.list, conversations.list/info/members/history/replies;
-Calendar calendarList.list, events.list; Drive files.list, changes.getStartPageToken, changes.list;
-Admin Directory users.list. See sandbox/server.md for the semantics and the choices made.
-"""
+"""The sandbox server's lifecycle: bind a loopback port, serve from a daemon thread, stop cleanly."""
 
 from __future__ import annotations
 
@@ -20,12 +9,10 @@ from pathlib import Path
 from types import TracebackType
 
 from core.errors import ConfigurationError
-from sandbox._srv_app import SandboxApp
-from sandbox._srv_http import SandboxHttpServer
-from sandbox._srv_settings import ENDPOINTS, FaultSpec, ServerSettings
-from sandbox._srv_stats import ServerStats
-
-__all__ = ["ENDPOINTS", "FaultSpec", "SandboxServer", "ServerSettings", "ServerStats", "serve_forever"]
+from sandbox.server._app import SandboxApp
+from sandbox.server._http import SandboxHttpServer
+from sandbox.server._settings import ScriptedFault, ServerSettings
+from sandbox.server._stats import LoggedRequest, ServerStats
 
 log = logging.getLogger("sandbox.server")
 HOST = "127.0.0.1"
@@ -59,7 +46,7 @@ class SandboxServer:
         self.url = f"http://{HOST}:{self.port}"
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.1},
+            kwargs={"poll_interval": 0.02},  # stop() waits up to one poll; tests stop a server each
             name="sandbox-server",
             daemon=True,
         )
@@ -85,8 +72,20 @@ class SandboxServer:
         return self._app.stats.snapshot()
 
     def reset_stats(self) -> None:
-        """Set every counter back to zero (e.g. between benchmark phases)."""
+        """Set every counter back to zero and empty the request log (e.g. between benchmark phases)."""
         self._app.stats.reset()
+        self._app.requests.clear()
+
+    def script(self, endpoint: str, *answers: ScriptedFault) -> None:
+        """Answer the next requests to `endpoint` with `answers`, in order, then serve it normally again.
+
+        Answers queue after those already scripted; ConfigurationError names an unknown endpoint.
+        """
+        self._app.faults.script(endpoint, answers)
+
+    def requests(self, endpoint: str | None = None) -> list[LoggedRequest]:
+        """Give the requests received (to `endpoint` only, when given), oldest first, credentials removed."""
+        return self._app.requests.entries(endpoint)
 
     def __enter__(self) -> SandboxServer:
         self.start()

@@ -1,8 +1,8 @@
-"""The sandbox server's request pipeline: route, check the token, rate-limit, inject faults, answer.
+"""The sandbox server's request pipeline: log, route, check the token, rate-limit, inject faults, answer.
 
-Transport-free: `SandboxApp.handle` takes a parsed `Request` and gives a `Reply`; `_srv_http` moves
-them over HTTP. Slack and Google differ only in how they authenticate and shape errors, which the two
-small adapter classes below hold.
+Transport-free: `SandboxApp.handle` takes a parsed `Request` and gives a `Reply`; `_http` moves
+them over HTTP. Slack, Google and Google's OAuth token endpoint differ only in how they authenticate and
+shape errors, which the small adapter classes below hold.
 """
 
 from __future__ import annotations
@@ -18,16 +18,23 @@ from typing import Any, Protocol
 from urllib.parse import unquote
 
 from core.errors import DataError
-from sandbox._srv_calendar import CalendarStore, calendar_list, events_list
-from sandbox._srv_directory import DirectoryStore, users_list
-from sandbox._srv_drive import DriveStore, changes_list, files_list, start_page_token
-from sandbox._srv_faults import FaultInjector, FaultKind
-from sandbox._srv_files import dump
-from sandbox._srv_google import GoogleError, auth_error, injected_error, rate_limit_error
-from sandbox._srv_ratelimit import RateLimiter, retry_after_header
-from sandbox._srv_settings import ServerSettings
-from sandbox._srv_slack import SLACK_HANDLERS, SlackError, SlackStore
-from sandbox._srv_stats import StatsRecorder
+from sandbox.server._calendar import CalendarStore, calendar_list, events_list
+from sandbox.server._directory import DirectoryStore, users_list
+from sandbox.server._drive import DriveStore, changes_list, files_list, start_page_token
+from sandbox.server._faults import Fault, FaultInjector, FaultKind
+from sandbox.server._files import dump
+from sandbox.server._google import (
+    GoogleError,
+    OAuthError,
+    auth_error,
+    injected_error,
+    rate_limit_error,
+    token_grant,
+)
+from sandbox.server._ratelimit import RateLimiter, retry_after_header
+from sandbox.server._settings import OAUTH_TOKEN, ServerSettings
+from sandbox.server._slack import SLACK_HANDLERS, SlackError, SlackStore
+from sandbox.server._stats import LoggedRequest, RequestLog, StatsRecorder, without_secrets
 
 log = logging.getLogger("sandbox.server")
 
@@ -45,6 +52,7 @@ _GOOGLE_ROUTES = [
     (re.compile(r"/admin/directory/v1/users"), "directory.users.list"),
 ]
 _SLACK_ROUTE = re.compile(r"/api/(?P<method>[A-Za-z0-9_.]+)")
+_OAUTH_ROUTE = "/token"  # the token_uri to put in service-account keys and authorized-user files
 
 
 @dataclass(frozen=True)
@@ -78,7 +86,7 @@ class Reply:
 class _Api(Protocol):
     def authorized(self, req: Request) -> Reply | None: ...
     def rate_limited(self, wait_s: float) -> Reply: ...
-    def injected(self, status: int, window_s: float) -> Reply: ...
+    def injected(self, status: int, wait_s: float) -> Reply: ...
     def call(self, endpoint: str, req: Request) -> Reply: ...
 
 
@@ -105,9 +113,9 @@ class _SlackApi:
     def rate_limited(self, wait_s: float) -> Reply:
         return _slack_reply(429, {"ok": False, "error": "ratelimited"}, _retry_headers(wait_s))
 
-    def injected(self, status: int, window_s: float) -> Reply:
+    def injected(self, status: int, wait_s: float) -> Reply:
         if status == 429:
-            return self.rate_limited(window_s / 60.0)
+            return self.rate_limited(wait_s)
         error = self._INJECTED.get(status, "internal_error" if status >= 500 else "invalid_request")
         return _slack_reply(status, {"ok": False, "error": error})
 
@@ -149,9 +157,9 @@ class _GoogleApi:
     def rate_limited(self, wait_s: float) -> Reply:
         return _google_reply(rate_limit_error(self.settings.google_rate_limit_status), _retry_headers(wait_s))
 
-    def injected(self, status: int, window_s: float) -> Reply:
+    def injected(self, status: int, wait_s: float) -> Reply:
         if status == 429:
-            return _google_reply(rate_limit_error(429), _retry_headers(window_s / 60.0))
+            return _google_reply(rate_limit_error(429), _retry_headers(wait_s))
         return _google_reply(injected_error(status))
 
     def call(self, endpoint: str, req: Request) -> Reply:
@@ -172,6 +180,47 @@ def _google_reply(err: GoogleError, headers: tuple[tuple[str, str], ...] = ()) -
     return Reply(err.status, dump(err.body()).encode("utf-8"), (JSON_GOOGLE, *headers))
 
 
+class _OAuthApi:
+    """Google's OAuth token endpoint: no bearer token (the grant is the credential), OAuth error bodies."""
+
+    def __init__(self, settings: ServerSettings) -> None:
+        self.settings = settings
+
+    def authorized(self, req: Request) -> Reply | None:
+        return None
+
+    def rate_limited(self, wait_s: float) -> Reply:
+        return _oauth_reply(
+            OAuthError(429, "rate_limit_exceeded", "Rate Limit Exceeded"), _retry_headers(wait_s)
+        )
+
+    def injected(self, status: int, wait_s: float) -> Reply:
+        if status == 429:
+            return self.rate_limited(wait_s)
+        error = "temporarily_unavailable" if status >= 500 else "invalid_request"
+        return _oauth_reply(OAuthError(status, error, f"Injected HTTP {status}"))
+
+    def call(self, endpoint: str, req: Request) -> Reply:
+        if req.method != "POST":
+            return _oauth_reply(OAuthError(405, "invalid_request", "The token endpoint takes POST only"))
+        try:
+            return Reply(200, token_grant(self.settings, req.params), (JSON_GOOGLE,))
+        except OAuthError as err:
+            return _oauth_reply(err)
+
+
+def _oauth_reply(err: OAuthError, headers: tuple[tuple[str, str], ...] = ()) -> Reply:
+    """Give an OAuth error reply."""
+    return Reply(err.status, dump(err.body()).encode("utf-8"), (JSON_GOOGLE, *headers))
+
+
+def _unknown(path: str) -> Reply:
+    """Give Slack's `unknown_method` for a path under /api/, Google's 404 for any other path."""
+    if path.startswith("/api/"):
+        return _slack_reply(200, {"ok": False, "error": "unknown_method"})
+    return _google_reply(GoogleError(404, "notFound", f"Not Found: {path}"))
+
+
 class SandboxApp:
     """Everything the server knows: the workspace stores, the rate limiter, the fault injector, the stats."""
 
@@ -186,8 +235,10 @@ class SandboxApp:
         self.limiter = RateLimiter(settings.tiers if settings.rate_limits else {}, settings.window_s)
         self.faults = FaultInjector(settings)
         self.stats = StatsRecorder()
+        self.requests = RequestLog(settings.request_log_size)
         self._slack_api = _SlackApi(self.slack, settings)
         self._google_api = _GoogleApi(self._google_handlers(), settings)
+        self._oauth_api = _OAuthApi(settings)
 
     def _google_handlers(self) -> dict[str, GoogleHandler]:
         """Give the Google method handlers, each bound to its store and the settings."""
@@ -202,21 +253,34 @@ class SandboxApp:
         }
 
     def handle(self, req: Request) -> Reply:
-        """Give the reply to one request, counting it in the stats."""
+        """Give the reply to one request, logging it and counting it in the stats."""
+        endpoint, api, params = self._route(req)
+        self.requests.add(
+            LoggedRequest(
+                endpoint, without_secrets(params), time.monotonic(), req.headers.get("Authorization")
+            )
+        )
+        if api is None:
+            return _unknown(req.path)
+        return self._pipeline(endpoint, replace(req, params=params), api)
+
+    def _route(self, req: Request) -> tuple[str, _Api | None, dict[str, str]]:
+        """Give the endpoint a request names, its API (None when unknown) and its parameters.
+
+        An unknown Slack method keeps its method name; an unknown path is named by the path itself.
+        """
         slack = _SLACK_ROUTE.fullmatch(req.path)
         if slack:
             method = slack.group("method")
-            if method not in SLACK_HANDLERS:
-                return _slack_reply(200, {"ok": False, "error": "unknown_method"})
-            return self._pipeline(method, req, self._slack_api)
+            return method, self._slack_api if method in SLACK_HANDLERS else None, req.params
+        if req.path == _OAUTH_ROUTE:
+            return OAUTH_TOKEN, self._oauth_api, req.params
         for pattern, endpoint in _GOOGLE_ROUTES:
             m = pattern.fullmatch(req.path)
             if m:
                 path_params = {k: unquote(v) for k, v in m.groupdict().items()}
-                return self._pipeline(
-                    endpoint, replace(req, params={**req.params, **path_params}), self._google_api
-                )
-        return _google_reply(GoogleError(404, "notFound", f"Not Found: {req.path}"))
+                return endpoint, self._google_api, {**req.params, **path_params}
+        return req.path, None, req.params
 
     def _pipeline(self, endpoint: str, req: Request, api: _Api) -> Reply:
         """Give the reply after auth, rate limit and fault injection, in the order the services apply them."""
@@ -234,13 +298,25 @@ class SandboxApp:
             time.sleep(fault.latency_s)
         if fault.kind is not FaultKind.NONE:
             self.stats.fault(endpoint, fault.kind.value)
+        return self._faulted(fault, api) or self._answer(endpoint, req, api, fault)
+
+    def _faulted(self, fault: Fault, api: _Api) -> Reply | None:
+        """Give the reply a fault puts in place of the handler's, None when the handler answers."""
         if fault.kind is FaultKind.DROP:
             return Reply(0, drop=True)
         if fault.kind is FaultKind.ERROR:
-            return api.injected(fault.status, self.settings.window_s)
+            # A seeded 429 asks for the share of the window one call takes; a scripted one says its wait.
+            wait = fault.retry_after_s if fault.retry_after_s is not None else self.settings.window_s / 60.0
+            return api.injected(fault.status, wait)
+        if fault.kind is FaultKind.ANSWER:
+            return Reply(fault.status, fault.body, fault.headers)
+        return None
+
+    def _answer(self, endpoint: str, req: Request, api: _Api, fault: Fault) -> Reply:
+        """Give the handler's reply, truncated when the fault says so."""
         try:
             reply = api.call(endpoint, req)
         except Exception:  # a bug must not kill the handler thread silently; the client sees a 500
             log.exception("sandbox %s failed", endpoint)
-            reply = api.injected(500, self.settings.window_s)
+            reply = api.injected(500, self.settings.window_s / 60.0)
         return replace(reply, truncate=True) if fault.kind is FaultKind.TRUNCATE else reply

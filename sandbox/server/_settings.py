@@ -1,4 +1,4 @@
-"""Settings of the sandbox API server: tokens, rate-limit tiers, page caps and injected faults.
+"""Settings of the sandbox API server: tokens, rate-limit tiers, page caps, injected and scripted faults.
 
 Defaults behave like the real services at `time_scale=1`; every knob is a plain value so tests and
 benchmarks build the exact server they need.
@@ -7,8 +7,9 @@ benchmarks build the exact server they need.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from core.errors import ConfigurationError
 
@@ -31,7 +32,9 @@ GOOGLE_METHODS = (
     "drive.changes.list",
     "directory.users.list",
 )
-ENDPOINTS = SLACK_METHODS + GOOGLE_METHODS
+# Google's OAuth token endpoint (`/token`): service-account and refresh-token grants get `google_token`.
+OAUTH_TOKEN = "oauth.token"
+ENDPOINTS = (*SLACK_METHODS, *GOOGLE_METHODS, OAUTH_TOKEN)
 
 # Slack's tiers in calls per minute (Tier 1 = 1+, 2 = 20+, 3 = 50+, 4 = 100+); `auth.test` is "special".
 SLACK_TIER_CALLS = {1: 1, 2: 20, 3: 50, 4: 100}
@@ -132,12 +135,98 @@ class FaultSpec:
             )
 
 
+ScriptKind = Literal["error", "answer", "drop", "truncate", "delay"]
+SCRIPT_KINDS: tuple[ScriptKind, ...] = ("error", "answer", "drop", "truncate", "delay")
+
+
+@dataclass(frozen=True)
+class ScriptedFault:
+    """One scripted answer: the next request to its endpoint gets it, once, before any seeded fault.
+
+    - `error`: `status` in the service's error shape; a 429 is a rate limit asking to wait `retry_after` s;
+    - `answer`: exactly `status`, `body` (a dict or list is sent as JSON, a str as it is) and `headers`;
+    - `drop`: the socket is closed without a response;
+    - `truncate`: the normal answer's headers, full Content-Length and half its body, then a close;
+    - `delay`: `delay_s` seconds of silence, then the normal answer.
+    """
+
+    kind: ScriptKind = "error"
+    status: int = 500
+    retry_after: float = 1.0
+    body: dict[str, Any] | list[Any] | str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+
+    @classmethod
+    def error(cls, status: int = 500, retry_after: float = 1.0) -> ScriptedFault:
+        """Give an error answer with `status`, shaped as the endpoint's service shapes it."""
+        return cls("error", status, retry_after=retry_after)
+
+    @classmethod
+    def answer(
+        cls,
+        status: int,
+        body: dict[str, Any] | list[Any] | str,
+        headers: Mapping[str, str] | None = None,
+    ) -> ScriptedFault:
+        """Give an answer sent exactly as written (an `ok: false` at HTTP 200, an HTML page, a bad token)."""
+        return cls("answer", status, body=body, headers=dict(headers or {}))
+
+    @classmethod
+    def drop(cls) -> ScriptedFault:
+        """Give a closed connection without a response."""
+        return cls("drop")
+
+    @classmethod
+    def truncate(cls) -> ScriptedFault:
+        """Give the normal answer cut in half after announcing its full length."""
+        return cls("truncate")
+
+    @classmethod
+    def delay(cls, seconds: float) -> ScriptedFault:
+        """Give the normal answer after `seconds` of silence (longer than a client's timeout: a timeout)."""
+        return cls("delay", delay_s=seconds)
+
+    def validate(self, endpoint: str) -> None:
+        """Raise ConfigurationError naming the endpoint when the kind, status or a time is out of range."""
+        where = f"scripted[{endpoint!r}]"
+        if self.kind not in SCRIPT_KINDS:
+            raise ConfigurationError(f"{where} has kind {self.kind!r}", f"use one of {SCRIPT_KINDS}")
+        lowest = 100 if self.kind == "answer" else 400
+        if not lowest <= self.status <= 599:
+            raise ConfigurationError(
+                f"{where} has status {self.status}", f"use an HTTP status between {lowest} and 599"
+            )
+        for name in ("retry_after", "delay_s"):
+            value = getattr(self, name)
+            if value < 0 or not math.isfinite(value):
+                raise ConfigurationError(
+                    f"{where}.{name} is {value}", "give a non-negative number of seconds"
+                )
+
+
+def check_scripted(endpoint: str, answers: Sequence[ScriptedFault]) -> None:
+    """Raise ConfigurationError unless `endpoint` is known and every answer scripted for it is valid."""
+    if endpoint not in ENDPOINTS:
+        raise ConfigurationError(
+            f"scripted faults name an unknown endpoint {endpoint!r}", f"use one of {ENDPOINTS}"
+        )
+    for answer in answers:
+        if not isinstance(answer, ScriptedFault):
+            raise ConfigurationError(
+                f"scripted[{endpoint!r}] holds {answer!r}",
+                "give ScriptedFault values, e.g. ScriptedFault.drop()",
+            )
+        answer.validate(endpoint)
+
+
 @dataclass
 class ServerSettings:
     """Every knob of the sandbox server; the defaults behave like the real services at scale 1.
 
     `tiers` and `page_cap` are merged over the defaults, so `tiers={"conversations.history": 1}` changes
     that method only. `time_scale` shrinks every rate-limit window to `60 / time_scale` seconds.
+    `scripted` gives each endpoint an exact sequence of answers, served before its seeded `faults`.
     """
 
     slack_token: str = "xoxb-sandbox"
@@ -147,12 +236,18 @@ class ServerSettings:
     tiers: dict[str, int] = field(default_factory=dict)
     page_cap: dict[str, int] = field(default_factory=dict)
     faults: dict[str, FaultSpec] = field(default_factory=dict)
+    scripted: dict[str, Sequence[ScriptedFault]] = field(default_factory=dict)
     bot_user_id: str = "USANDBOXBOT"  # the token's bot user (auth.test); member of every public channel
     bot_id: str = "BSANDBOX01"
+    # Public channels (ids) the app has not joined: listed with `is_member: false`, not readable.
+    unjoined_channels: tuple[str, ...] = ()
     google_user: str | None = None  # the account `primary` and calendarList's owner entry refer to
     google_customer_id: str = "C0sandbox1"
     google_rate_limit_status: int = 429  # Google answers rate limits with 429 or 403 rateLimitExceeded
     max_cached_messages: int = 500_000  # Slack messages kept indexed before least-recent channels are evicted
+    request_log_size: int = (
+        10_000  # requests the log keeps (the newest), so a long-running server stays small
+    )
 
     def __post_init__(self) -> None:
         self.tiers = {**DEFAULT_TIERS, **self.tiers}
@@ -193,13 +288,7 @@ class ServerSettings:
             for method, value in table.items():
                 if not isinstance(value, int) or value < 1:
                     raise ConfigurationError(f"{name}[{method!r}] is {value!r}", "give a whole number >= 1")
-        unknown = sorted(k for k in self.faults if k != "*" and k not in ENDPOINTS)
-        if unknown:
-            raise ConfigurationError(
-                f"faults name unknown endpoints {unknown}", f"use '*' or one of {ENDPOINTS}"
-            )
-        for endpoint, spec in self.faults.items():
-            spec.validate(endpoint)
+        self._validate_faults()
         if self.google_rate_limit_status not in (403, 429):
             raise ConfigurationError(
                 f"google_rate_limit_status is {self.google_rate_limit_status}",
@@ -207,3 +296,17 @@ class ServerSettings:
             )
         if self.max_cached_messages < 1:
             raise ConfigurationError("max_cached_messages must be >= 1", "give a message count, e.g. 500000")
+        if self.request_log_size < 0:
+            raise ConfigurationError("request_log_size must be >= 0", "give a number of requests, e.g. 10000")
+
+    def _validate_faults(self) -> None:
+        """Raise ConfigurationError naming the first fault spec or scripted answer that is invalid."""
+        unknown = sorted(k for k in self.faults if k != "*" and k not in ENDPOINTS)
+        if unknown:
+            raise ConfigurationError(
+                f"faults name unknown endpoints {unknown}", f"use '*' or one of {ENDPOINTS}"
+            )
+        for endpoint, spec in self.faults.items():
+            spec.validate(endpoint)
+        for endpoint, answers in self.scripted.items():
+            check_scripted(endpoint, answers)

@@ -6,12 +6,13 @@ import contextlib
 import json
 import logging
 import socket
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox._srv_app import Request, SandboxApp
+from sandbox.server._app import Request, SandboxApp
 
 log = logging.getLogger("sandbox.server")
 
@@ -38,6 +39,13 @@ class SandboxHttpServer(ThreadingHTTPServer):
         with self._open_lock:
             self._open.discard(request)
         super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Log a failed request; a client that hung up (its timeout, a test) is routine, not a traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            log.debug("client %s hung up before the answer was sent", client_address)
+            return
+        log.exception("sandbox request from %s failed", client_address)
 
     def close_connections(self) -> None:
         """Shut every open client connection (idle keep-alive ones included) so handler threads end."""

@@ -19,8 +19,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.errors import DataError
-from sandbox._srv_files import Stamp, decode_token, dump, encode_token, read_json, stamp_of
-from sandbox._srv_google import (
+from sandbox.server._files import Stamp, decode_token, dump, encode_token, read_json, stamp_of
+from sandbox.server._google import (
     GoogleError,
     flag,
     invalid,
@@ -30,7 +30,7 @@ from sandbox._srv_google import (
     respond,
     rfc3339,
 )
-from sandbox._srv_settings import ServerSettings
+from sandbox.server._settings import ServerSettings
 
 # Parameters Google refuses to combine with a syncToken (the token remembers the original query).
 _NOT_WITH_SYNC = (

@@ -1,10 +1,15 @@
-"""Counters the sandbox server keeps per endpoint, for tests and benchmarks."""
+"""What the sandbox server saw, for tests and benchmarks: counters per endpoint and a request log."""
 
 from __future__ import annotations
 
 import threading
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+REDACTED = "[redacted]"
+# Parameters that carry credentials (Slack's `token`, Google's `access_token`, OAuth grants' secrets).
+_SECRET_PARAMS = frozenset({"token", "access_token", "client_secret", "refresh_token", "code", "password"})
 
 
 @dataclass(frozen=True)
@@ -70,3 +75,53 @@ class StatsRecorder:
                 faults={k: dict(v) for k, v in self._faults.items()},
                 auth_failures=dict(self._auth),
             )
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    """A request as the server received it, before auth, rate limits or faults.
+
+    `params` are the query and body parameters with credentials replaced by "[redacted]" (a JWT grant's
+    `assertion` keeps its header and claims, loses its signature); `at` is `time.monotonic()` on arrival;
+    `authorization` is the Authorization header as sent, None without one.
+    """
+
+    endpoint: str
+    params: dict[str, str]
+    at: float
+    authorization: str | None
+
+
+def without_secrets(params: Mapping[str, str]) -> dict[str, str]:
+    """Give `params` with the values of credential parameters replaced by "[redacted]"."""
+    out = dict(params)
+    for name in _SECRET_PARAMS & out.keys():
+        out[name] = REDACTED
+    if "assertion" in out:
+        parts = out["assertion"].split(".")
+        # The claims say who asked for what scope, which tests check; the signature is the credential.
+        out["assertion"] = f"{parts[0]}.{parts[1]}.{REDACTED}" if len(parts) == 3 else REDACTED
+    return out
+
+
+class RequestLog:
+    """The newest `size` requests the server received, in arrival order (thread-safe)."""
+
+    def __init__(self, size: int) -> None:
+        self._lock = threading.Lock()
+        self._entries: deque[LoggedRequest] = deque(maxlen=size)
+
+    def add(self, entry: LoggedRequest) -> None:
+        """Append one request, forgetting the oldest when the log is full."""
+        with self._lock:
+            self._entries.append(entry)
+
+    def entries(self, endpoint: str | None = None) -> list[LoggedRequest]:
+        """Give the logged requests (to `endpoint` only, when given), oldest first."""
+        with self._lock:
+            return [e for e in self._entries if endpoint is None or e.endpoint == endpoint]
+
+    def clear(self) -> None:
+        """Forget every logged request."""
+        with self._lock:
+            self._entries.clear()
