@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from core.sql import ScratchSpace, lit
 from intelligence._patterns import DRIVE_LINK, join_match_sql, normalise_join_sql
 
@@ -77,8 +79,12 @@ def calendar_events(s: ScratchSpace) -> str:
     )
 
 
-def excluded_sql(events: str) -> str:
-    """SQL giving (calendar_event_id, reason) per event: why it is not a meeting, or NULL for meetings."""
+def excluded_sql(events: str, as_of: datetime | None = None) -> str:
+    """SQL giving (calendar_event_id, reason) per event: why it is not a meeting, or NULL for meetings.
+
+    An event starting after `as_of` (the run's time) has not been held yet: `future`.
+    """
+    future = f"WHEN start > {lit(as_of.isoformat())}::TIMESTAMPTZ THEN 'future'" if as_of else ""
     types = " ".join(f"WHEN {lit(t)} THEN {lit(r)}" for t, r in NOT_MEETING_TYPES.items())
     people = """len(list_distinct(list_concat(
                 list_transform(list_filter(coalesce(attendees, []),
@@ -90,14 +96,16 @@ def excluded_sql(events: str) -> str:
     SELECT event_id AS calendar_event_id,
            CASE coalesce(event_type, 'default') {types}
                 ELSE CASE WHEN coalesce(all_day, false) OR start IS NULL THEN 'all_day'
+                          {future}
                           WHEN {people} < 2 THEN 'solo' END
            END AS reason
     FROM {events}
     """
 
 
-def calendar_meetings(s: ScratchSpace, events: str) -> str:
-    """Materialise the calendar meetings (held or cancelled) with their join links and Drive file ids."""
+def calendar_meetings(s: ScratchSpace, events: str, as_of: datetime | None = None) -> str:
+    """Materialise the calendar meetings (held or cancelled) with their join links and Drive file ids;
+    events after `as_of` are not meetings yet (see `excluded_sql`)."""
     links = "list_concat([hangout_link, location, description], coalesce(conference_uris, []))"
     found = f"list_filter(list_transform({links}, lambda u: {join_match_sql('u')}), lambda m: m <> '')"
     norm = f"list_sort(list_distinct(list_transform(e.join_matches, lambda m: {normalise_join_sql('m')})))"
@@ -120,7 +128,7 @@ def calendar_meetings(s: ScratchSpace, events: str) -> str:
                e.calendars::INTEGER AS calendars, {norm} AS conference_urls, e.description,
                {docs} AS document_ids
         FROM e
-        JOIN ({excluded_sql(events)}) x ON x.calendar_event_id = e.event_id
+        JOIN ({excluded_sql(events, as_of)}) x ON x.calendar_event_id = e.event_id
         WHERE x.reason IS NULL
         """,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import duckdb
 
 from collectors.models import CALENDAR_EVENTS, SLACK_CHANNELS, SLACK_MESSAGES
@@ -20,13 +22,17 @@ from intelligence.models import (
 
 
 def correlate(
-    con: duckdb.DuckDBPyConnection, evidence: str = "evidence", people: str = "people"
+    con: duckdb.DuckDBPyConnection,
+    evidence: str = "evidence",
+    people: str = "people",
+    as_of: datetime | None = None,
 ) -> CorrelationResult:
     """Give every meeting (calendar and ad hoc) with its participants, linked evidence and documents.
 
     Reads the raw tables plus the stored `evidence` and `people` tables. Each evidence message links to
     at most one meeting: calendar meetings first (event link, join link, then time, attendee and title),
-    then huddles, then ad hoc calls.
+    then huddles, then ad hoc calls. Calendar events starting after `as_of` (the run's time) are not held
+    meetings yet; without `as_of` every event counts.
     """
     for table, schema in (
         ("calendar_events", CALENDAR_EVENTS),
@@ -37,11 +43,11 @@ def correlate(
     ):
         require_columns(con, table, schema)
     with scratch(con) as s:
-        return _correlate(con, s, ident(evidence), ident(people))
+        return _correlate(con, s, ident(evidence), ident(people), as_of)
 
 
 def _correlate(
-    con: duckdb.DuckDBPyConnection, s: ScratchSpace, evidence: str, people: str
+    con: duckdb.DuckDBPyConnection, s: ScratchSpace, evidence: str, people: str, as_of: datetime | None
 ) -> CorrelationResult:
     """Run the correlation steps in `s` and give their result tables."""
     person_slack = s.make(
@@ -57,7 +63,7 @@ def _correlate(
         FROM (SELECT unnest(emails) AS email, person_id FROM {people}) GROUP BY email""",
     )
     events = _calendar.calendar_events(s)
-    cal = _calendar.calendar_meetings(s, events)
+    cal = _calendar.calendar_meetings(s, events, as_of)
     att = _calendar.attendees(s, events, cal, person_email)
     ev = _linking.tagged_evidence(s, evidence, person_slack)
     cm = _linking.meeting_keys(s, cal)
@@ -69,16 +75,19 @@ def _correlate(
     con.execute(f"INSERT INTO {links} {_adhoc.huddle_links_sql(ev, huddles, links)}")
     calls = _adhoc.call_meetings(s, ev, links)
     con.execute(f"INSERT INTO {links} {_adhoc.call_links_sql(ev, calls, links)}")
+    call_people = s.make("call_people", _adhoc.call_people_sql(calls))
     return CorrelationResult(
         meetings=fetch(con, _meetings_sql(cal, huddles, calls, links), MEETINGS),
         participants=fetch(
-            con, _participants_sql(att, links, ev, huddles, person_slack, people), MEETING_PARTICIPANTS
+            con,
+            _participants_sql(att, links, ev, huddles, call_people, person_slack, people),
+            MEETING_PARTICIPANTS,
         ),
         links=fetch(con, f"SELECT * FROM {links} ORDER BY meeting_id, channel_id, ts", MEETING_EVIDENCE),
         documents=fetch(con, _documents_sql(events, cal, links, ev), MEETING_DOCUMENTS),
         excluded=fetch(
             con,
-            f"""SELECT * FROM ({_calendar.excluded_sql(events)}) WHERE reason IS NOT NULL
+            f"""SELECT * FROM ({_calendar.excluded_sql(events, as_of)}) WHERE reason IS NOT NULL
                                ORDER BY calendar_event_id""",
             EXCLUDED_EVENTS,
         ),
@@ -125,10 +134,11 @@ def _meetings_sql(cal: str, huddles: str, calls: str, links: str) -> str:
                CASE WHEN n.name IS NULL THEN 'Call' ELSE 'Call in #' || n.name END,
                c.start, c."end", NULL, NULL, c.conference_url, 0,
                list_sort(list_distinct(list_append(coalesce(lk.channel_ids, []), c.channel_id))), lk.score,
-               ['join link posted in Slack matches no calendar event',
-                CASE WHEN c.request_ts IS NOT NULL THEN 'a call was requested just before the link'
-                     ELSE 'the message with the link asks for a call' END,
-                'a call''s length is not recorded; {_adhoc.CALL_MINUTES} min assumed']
+               list_concat(['join link posted in Slack matches no calendar event'],
+                           {_adhoc.call_reasons_sql("c")}[2:],
+                           ['end: ' || c.end_rule || CASE WHEN c.end_rule = 'thread_last_reply'
+                                THEN ' (the last reply in its thread closed it)'
+                                ELSE ' (no reply closed it; a call''s length is not recorded)' END])
         FROM {calls} c LEFT JOIN lk USING (meeting_id) LEFT JOIN names n ON n.channel_id = c.channel_id
     )
     SELECT * FROM calendar UNION ALL SELECT * FROM huddle UNION ALL SELECT * FROM call
@@ -136,8 +146,10 @@ def _meetings_sql(cal: str, huddles: str, calls: str, links: str) -> str:
     """
 
 
-def _participants_sql(att: str, links: str, ev: str, huddles: str, person_slack: str, people: str) -> str:
-    """SQL giving MEETING_PARTICIPANTS: invitees, people who posted linked evidence, huddle participants."""
+def _participants_sql(
+    att: str, links: str, ev: str, huddles: str, call_people: str, person_slack: str, people: str
+) -> str:
+    """SQL giving MEETING_PARTICIPANTS: invitees, posters of linked evidence, huddle and call people."""
     return f"""
     WITH src AS (
         SELECT meeting_id, person_id, email, response_status, true AS invited, organizer, optional,
@@ -150,6 +162,9 @@ def _participants_sql(att: str, links: str, ev: str, huddles: str, person_slack:
         SELECT h.meeting_id, ps.person_id, NULL, NULL, false, false, false, true
         FROM (SELECT meeting_id, unnest(room_participants) AS user_id FROM {huddles}) h
         JOIN {person_slack} ps USING (user_id)
+        UNION ALL
+        SELECT c.meeting_id, ps.person_id, NULL, NULL, false, false, false, true
+        FROM {call_people} c JOIN {person_slack} ps USING (user_id)
     )
     SELECT s.meeting_id, s.person_id, coalesce(max(s.email), max(p.email)) AS email,
            max(p.slack_user_id) AS slack_user_id, max(s.response_status) AS response_status,

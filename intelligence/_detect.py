@@ -11,6 +11,7 @@ from intelligence._patterns import (
     DRIVE_LINK,
     EVENT_LINK,
     HARD_NEGATIVE,
+    JOIN_LINK,
     LANGUAGE,
     LANGUAGE_PRIORITY,
     PREFILTER,
@@ -25,7 +26,10 @@ from intelligence.models import EVIDENCE, EVIDENCE_ROLES
 
 # Replies to a "quick call?" this long after it come after the call: follow-ups, not coordination.
 REQUEST_FOLLOW_UP_MINUTES = 15
-# Parents whose thread replies are evidence of the same meeting.
+# A message answered in its thread by a person's join link at most this long after it asked for the call.
+LINK_ANSWER_MINUTES = 30
+# Parents whose thread replies are evidence of the same meeting (besides the structural ones: a parent
+# carrying a join link, or answered by one).
 PARENT_KINDS = "|".join(inline_flags(LANGUAGE[k]) for k in ("agenda", "call_request"))
 # Subtypes that are system notices, never a person's words.
 _NOTICE_SUBTYPES = (
@@ -41,8 +45,11 @@ _NOTICE_SUBTYPES = (
 def detect_evidence(con: duckdb.DuckDBPyConnection, messages: str = "slack_messages") -> pa.Table:
     """Give one EVIDENCE row per message of `messages` that looks like meeting activity.
 
-    A row depends only on the message itself, its thread parent (looked up in `slack_messages`) and
-    `slack_users`, so scanning only new messages gives the same rows as a full scan.
+    A row depends only on the message itself, its thread (looked up in `slack_messages`) and
+    `slack_users`. Thread shape is structure: a message answered in its thread by a person's join link
+    asked for a call whatever its words, and replies under a join link or such a question coordinate the
+    call. Scanning only new messages gives the same rows as a full scan, except that a question scanned
+    before the link answering it arrived stays without a row until it is scanned again.
     """
     require_columns(con, messages, SLACK_MESSAGES)
     require_columns(con, "slack_messages", SLACK_MESSAGES)
@@ -56,11 +63,31 @@ def _evidence_sql(messages: str) -> str:
     flags = ",\n".join(f"regexp_matches(t, {lit(p)}) AS is_{k}" for k, p in LANGUAGE.items())
     phrases = ",\n".join(f"regexp_extract(t, {lit(p)}) AS m_{k}" for k, p in LANGUAGE.items())
     return f"""
-    WITH parents AS (
-        -- Thread parents that give their replies a meaning: huddles (with their end), agendas, call requests.
-        SELECT channel_id, ts, posted_at,
+    WITH bots AS (SELECT user_id FROM slack_users WHERE is_bot),
+    threads AS (
+        SELECT channel_id, ts FROM {messages}
+        UNION SELECT channel_id, thread_ts FROM {messages} WHERE thread_ts <> ts
+    ),
+    link_answers AS (
+        -- Threads (of the scanned messages) where a person answered with a join link, and when first.
+        SELECT r.channel_id, r.thread_ts, min(r.posted_at) AS first_link_at
+        FROM slack_messages r SEMI JOIN threads k ON k.channel_id = r.channel_id AND k.ts = r.thread_ts
+        WHERE r.thread_ts <> r.ts AND {_by_person_sql("r")}
+          AND regexp_matches(coalesce(r.text, '') || ' ' || coalesce(r.attachments, ''), {lit(JOIN_LINK)})
+        GROUP BY ALL
+    ),
+    parents AS (
+        -- Thread parents that give their replies a meaning: huddles (with their end), agendas, call requests
+        -- (by their words, or by structure: a person's join link in the parent or answering it).
+        SELECT p.channel_id, p.ts, p.posted_at,
                coalesce(subtype = 'huddle_thread' OR room IS NOT NULL, false) AS is_huddle,
-               regexp_matches(coalesce(text, ''), {lit(LANGUAGE["call_request"])}) AS is_request,
+               regexp_matches(coalesce(text, ''), {lit(LANGUAGE["call_request"])})
+               OR (NOT regexp_matches(coalesce(text, ''), {lit(LANGUAGE["agenda"])})
+                   AND (a.thread_ts IS NOT NULL
+                        OR ({_by_person_sql("p")}
+                            AND regexp_matches(coalesce(text, '') || ' ' || coalesce(attachments, ''),
+                                               {lit(JOIN_LINK)}))))
+                   AS is_request,
                CASE WHEN room IS NOT NULL AND json_valid(room)
                          AND try_cast(json_extract_string(room, '$.date_end') AS DOUBLE) > 0
                     THEN to_timestamp(try_cast(json_extract_string(room, '$.date_end') AS DOUBLE))
@@ -68,11 +95,15 @@ def _evidence_sql(messages: str) -> str:
         FROM slack_messages p
         SEMI JOIN (SELECT DISTINCT channel_id, thread_ts FROM {messages} WHERE thread_ts <> ts) r
                ON r.channel_id = p.channel_id AND r.thread_ts = p.ts
+        LEFT JOIN link_answers a ON a.channel_id = p.channel_id AND a.thread_ts = p.ts
+             AND a.first_link_at <= p.posted_at + INTERVAL {LINK_ANSWER_MINUTES} MINUTE
         WHERE (subtype = 'huddle_thread' OR room IS NOT NULL
                OR (bot_id IS NULL AND regexp_matches(coalesce(text, ''), {lit(PARENT_KINDS)})
-                   AND NOT regexp_matches(coalesce(text, ''), {lit(HARD_NEGATIVE)})))
+                   AND NOT regexp_matches(coalesce(text, ''), {lit(HARD_NEGATIVE)}))
+               OR ({_by_person_sql("p")} AND (a.thread_ts IS NOT NULL
+                                 OR regexp_matches(coalesce(text, '') || ' ' || coalesce(attachments, ''),
+                                                   {lit(JOIN_LINK)}))))
     ),
-    bots AS (SELECT user_id FROM slack_users WHERE is_bot),
     candidates AS (
         SELECT m.channel_id, m.ts, m.thread_ts, m.user_id, m.posted_at, m.subtype, m.room,
                coalesce(m.text, '') AS t,
@@ -86,10 +117,14 @@ def _evidence_sql(messages: str) -> str:
                coalesce(p.is_huddle AND m.posted_at > p.room_end, false) AS after_huddle,
                coalesce(m.bot_id IS NOT NULL OR m.subtype = 'bot_message' OR m.user_id = '{SLACKBOT}'
                         OR m.user_id IN (SELECT user_id FROM bots), false) AS by_bot,
-               coalesce(m.subtype, '') IN ({notices}) AS is_notice
+               coalesce(m.subtype, '') IN ({notices}) AS is_notice,
+               a.thread_ts IS NOT NULL AS answered_by_link
         FROM {messages} m
         LEFT JOIN parents p ON p.channel_id = m.channel_id AND p.ts = m.thread_ts AND m.thread_ts <> m.ts
-        WHERE m.subtype = 'huddle_thread' OR m.room IS NOT NULL OR p.ts IS NOT NULL
+        LEFT JOIN link_answers a ON a.channel_id = m.channel_id AND a.thread_ts = m.ts
+             AND coalesce(m.thread_ts, m.ts) = m.ts
+             AND a.first_link_at <= m.posted_at + INTERVAL {LINK_ANSWER_MINUTES} MINUTE
+        WHERE m.subtype = 'huddle_thread' OR m.room IS NOT NULL OR p.ts IS NOT NULL OR a.thread_ts IS NOT NULL
            OR regexp_matches(coalesce(m.text, '') || ' ' || coalesce(m.attachments, ''), {lit(PREFILTER)})
     ),
     features AS (
@@ -120,6 +155,14 @@ def _evidence_sql(messages: str) -> str:
     """
 
 
+def _by_person_sql(alias: str) -> str:
+    """SQL true when message `alias` was posted by a person: no bot, no Slackbot, no system notice."""
+    notices = ", ".join(lit(s) for s in ("bot_message", *_NOTICE_SUBTYPES))
+    return f"""({alias}.bot_id IS NULL AND coalesce({alias}.subtype, '') NOT IN ({notices})
+                AND coalesce({alias}.user_id, '') <> '{SLACKBOT}'
+                AND coalesce({alias}.user_id, '') NOT IN (SELECT user_id FROM bots))"""
+
+
 def _kind_sql() -> str:
     """SQL CASE picking one kind per message: huddle, calendar link, language (by priority), link, request."""
     language = "\n".join(f"WHEN may_speak AND is_{k} THEN '{k}'" for k in LANGUAGE_PRIORITY)
@@ -130,6 +173,7 @@ def _kind_sql() -> str:
         {language}
         WHEN join_m <> '' AND NOT is_notice THEN 'call_link'
         WHEN may_speak AND is_call_request THEN 'call_request'
+        WHEN answered_by_link AND NOT by_bot AND NOT is_notice THEN 'call_request'
         WHEN in_huddle_thread AND NOT by_bot AND NOT is_notice
             THEN CASE WHEN after_huddle THEN 'recap' ELSE 'during' END
         WHEN in_agenda_thread AND may_speak THEN 'agenda'
@@ -148,7 +192,8 @@ def _matched_sql() -> str:
         {language}
     END, ''), CASE WHEN in_huddle_thread THEN 'reply in a huddle thread'
                    WHEN in_agenda_thread THEN 'reply to an agenda'
-                   WHEN in_request_thread THEN 'reply to a call request' END)"""
+                   WHEN in_request_thread THEN 'reply to a call request'
+                   WHEN answered_by_link THEN 'answered with a join link in its thread' END)"""
 
 
 def _room_sql() -> str:

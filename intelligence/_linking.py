@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from core.sql import ScratchSpace
+from core.sql import ScratchSpace, lit
+from intelligence._patterns import MENTION
+from intelligence._people import SLACKBOT
 from intelligence._sql import duration_sql
 
 # Action items posted by the recap's author this soon after it belong to the same meeting.
@@ -51,6 +53,9 @@ _CLOSENESS_SQL = """CASE
 def tagged_evidence(s: ScratchSpace, evidence: str, person_slack: str) -> str:
     """Materialise evidence with its poster's person id, lower-cased text, UTC day and context flags.
 
+    `by_bot` marks posts of bots (their join links make no ad hoc call); `mentioned` lists the Slack
+    users the message mentions.
+
     `in_huddle_thread` marks replies under a huddle; `answers_call` marks replies in a "quick call?"
     thread and join links posted in its channel shortly after it: only an identical event link or join
     link can tie those to a calendar meeting.
@@ -71,9 +76,13 @@ def tagged_evidence(s: ScratchSpace, evidence: str, person_slack: str) -> str:
         SELECT e.*, ps.person_id, lower(coalesce(m.text, '')) AS text_lc,
                CAST(e.posted_at AT TIME ZONE 'UTC' AS DATE) AS day,
                h.ts IS NOT NULL AND e.kind <> 'huddle' AS in_huddle_thread,
-               a.ts IS NOT NULL AS answers_call
+               a.ts IS NOT NULL AS answers_call,
+               coalesce(m.bot_id IS NOT NULL OR m.subtype = 'bot_message' OR e.user_id = '{SLACKBOT}'
+                        OR u.is_bot, false) AS by_bot,
+               regexp_extract_all(coalesce(m.text, ''), {lit(MENTION)}, 1) AS mentioned
         FROM {evidence} e
         LEFT JOIN {person_slack} ps ON ps.user_id = e.user_id
+        LEFT JOIN slack_users u ON u.user_id = e.user_id
         LEFT JOIN slack_messages m ON m.channel_id = e.channel_id AND m.ts = e.ts
         LEFT JOIN huddles h ON h.channel_id = e.channel_id AND h.ts = e.thread_ts
         LEFT JOIN answers a ON a.channel_id = e.channel_id AND a.ts = e.ts

@@ -11,18 +11,42 @@ from core.sql import lit
 # Characters that can appear inside a URL as Slack and JSON carry it (Slack wraps links as <url|label>).
 _URL_CHARS = r"""[^\s<>|"'\\]"""
 
-# Video-call join links. Recordings and shares (zoom.us/rec/..., zoom.us/s/...) do not match by design.
-JOIN_LINK = (
-    r"(?i)(?:https?://)?(?:[a-z0-9-]+\.)*(?:"
-    r"meet\.google\.com/[a-z]{3}-[a-z]{4}-[a-z]{3}\b"
-    r"|zoom\.us/(?:j|w|wc/join)/[0-9]{6,}"
-    r"|zoom\.us/my/[a-z0-9._-]+"
-    r"""|teams\.microsoft\.com/l/meetup-join/[^\s<>|"'\\?#]+"""
-    r"|teams\.live\.com/meet/[a-z0-9]+"
-    r"|webex\.com/meet/[a-z0-9._-]+"
-    r"|webex\.com/(?:[a-z0-9-]+/)?j\.php\?MTID=[a-z0-9]+"
-    r")"
+_HOST = r"(?:[a-z0-9-]+\.)*"
+_ZOOM = rf"{_HOST}zoom(?:gov)?\.(?:us|com)"
+_WEBEX_SITE = r"((?:[a-z0-9-]+\.)*[a-z0-9-]+)\.webex\.com"
+
+# Every host form of a video-call join link, as (form, canonical key). Group 1 of a form is the meeting id
+# (Webex: 1 the site, 2 the meeting); the key is an https URL naming provider and meeting only, so
+# `us02web.zoom.us/j/1?pwd=x`, `acme.zoom.us/j/1` and `zoommtg://zoom.us/join?confno=1` are one meeting.
+# Recordings and shares (zoom.us/rec/..., zoom.us/s/...) have no form here by design.
+JOIN_FORMS: tuple[tuple[str, str], ...] = (
+    (r"meet\.google\.com/([a-z]{3}-[a-z]{4}-[a-z]{3})\b", "'https://meet.google.com/' || lower({1})"),
+    (rf"{_ZOOM}/(?:j|w|wc/join|wc)/([0-9]{{6,}})", "'https://zoom.us/j/' || {1}"),
+    (
+        rf"zoommtg://{_ZOOM}/join\?{_URL_CHARS}*?confno=([0-9]{{6,}})",
+        "'https://zoom.us/j/' || {1}",
+    ),
+    (rf"{_ZOOM}/my/([a-z0-9._-]+)", "'https://zoom.us/my/' || lower(rtrim({1}, '.'))"),
+    (
+        r"""teams\.microsoft\.com/l/meetup-join/([^\s<>|"'\\/?#]+)""",
+        # the thread id, percent-decoded where it matters (`19%3ameeting_x%40thread.v2`)
+        "'https://teams.microsoft.com/l/meetup-join/'"
+        " || replace(replace(lower({1}), '%3a', ':'), '%40', '@')",
+    ),
+    (r"teams\.microsoft\.com/meet/([0-9]+)", "'https://teams.microsoft.com/meet/' || {1}"),
+    (r"teams\.live\.com/meet/([a-z0-9]+)", "'https://teams.live.com/meet/' || lower({1})"),
+    (
+        rf"{_WEBEX_SITE}/(?:meet|join)/([a-z0-9._-]+)",
+        "'https://' || lower({1}) || '.webex.com/meet/' || lower(rtrim({2}, '.'))",
+    ),
+    (
+        rf"{_WEBEX_SITE}/(?:[a-z0-9-]+/)?j\.php\?(?:{_URL_CHARS}*?&(?:amp;)?)?MTID=([a-z0-9]+)",
+        "'https://' || lower({1}) || '.webex.com/j.php?MTID=' || lower({2})",
+    ),
 )
+
+# Video-call join links in any of their forms (Slack's <url|label> wrapping stops at `|` and `>`).
+JOIN_LINK = r"(?i)(?:https?://)?(?:" + "|".join(form for form, _ in JOIN_FORMS) + ")"
 
 # Google Drive / Docs links in all their forms; group 1 is the file id.
 DRIVE_LINK = (
@@ -105,6 +129,12 @@ LANGUAGE: dict[str, str] = {
     ),
 }
 
+# A join link said to be for another day: it names no call happening now (lowers an ad hoc call's score).
+LATER = r"(?i)\b(?:tomorrow|tmrw|next week)\b"
+
+# A Slack mention (`<@U123>` or `<@U123|name>`); group 1 is the user id.
+MENTION = r"<@([A-Z0-9]+)(?:\|[^>]*)?>"
+
 # Language that looks like coordination but is not (checked before LANGUAGE; links and huddles still count).
 HARD_NEGATIVE = (
     r"(?i)\bcould have been an? (?:email|e-mail|message|slack|doc)\b|\bprojector\b"
@@ -139,19 +169,17 @@ def join_match_sql(expr: str) -> str:
 
 
 def normalise_join_sql(m: str) -> str:
-    """SQL normalising a join link `m` (from `join_match_sql`): https, lower-case host, path, no query.
+    """SQL giving the canonical key of a join link `m` (from `join_match_sql`), or NULL when `m` is ''.
 
-    Meet codes are case-insensitive, so their path is lower-cased too; a Webex `j.php` link keeps its
-    MTID because the path alone names no meeting.
+    The key is `https://` + the provider's host + the meeting id: query strings (passcodes, `authuser`),
+    company and data-centre subdomains and app schemes drop out. Meet codes and names are case-insensitive.
     """
-    path = f"regexp_extract({m}, '^(?:[A-Za-z]+://)?[^/]+(/[^?#]*)', 1)"
-    return f"""CASE WHEN coalesce({m}, '') = '' THEN NULL ELSE
-            'https://' || lower(regexp_extract({m}, '^(?:[A-Za-z]+://)?([^/?#]+)', 1))
-            || CASE WHEN {m} ILIKE '%meet.google.com/%' THEN lower({path}) ELSE rtrim({path}, '/') END
-            || CASE WHEN {m} ILIKE '%j.php?MTID=%'
-                    THEN '?MTID=' || regexp_extract({m}, '(?i)MTID=([a-z0-9]+)', 1)
-                    ELSE '' END
-        END"""
+    cases = []
+    for form, key in JOIN_FORMS:
+        pattern = lit(f"(?i){form}")
+        groups = {n: f"regexp_extract({m}, {pattern}, {n})" for n in (1, 2)}
+        cases.append(f"WHEN regexp_matches({m}, {pattern}) THEN {key.format(None, *groups.values())}")
+    return f"CASE WHEN coalesce({m}, '') = '' THEN NULL {' '.join(cases)} END"
 
 
 def drive_ids_sql(expr: str) -> str:

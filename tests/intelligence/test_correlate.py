@@ -187,7 +187,7 @@ def test_identical_join_link_links_evidence_whatever_the_query() -> None:
     )
     assert link["reasons"] == ["same Zoom link as the event", "posted 2 min before start by an attendee"]
     assert rows(result.meetings, "origin", "conference_url", "channel_ids") == [
-        ("calendar+slack", "https://acme.zoom.us/j/81234567890", ["C9"])
+        ("calendar+slack", "https://zoom.us/j/81234567890", ["C9"])
     ]
 
 
@@ -322,7 +322,7 @@ def test_huddle_becomes_an_ad_hoc_meeting_with_its_thread() -> None:
 
 
 def test_quick_call_answered_with_a_link_is_an_ad_hoc_call() -> None:
-    """ "quick call?" answered by a join link on no calendar event is a Slack-origin call of 30 minutes."""
+    """ "quick call?" answered by a join link on no calendar event is a call that the thanks reply ends."""
     ask = message("C1", at(0), "<@U2> got 5 min for a quick call?", user="U1", seq=1)
     answer = message(
         "C1", at(3), "sure https://meet.google.com/qqq-wwww-eee", user="U2", seq=2, thread_ts=ask["ts"]
@@ -341,7 +341,7 @@ def test_quick_call_answered_with_a_link_is_an_ad_hoc_call() -> None:
             "adhoc_call",
             "Call in #eng",
             at(3),
-            at(33),
+            at(40),
             "https://meet.google.com/qqq-wwww-eee",
         )
     ]
@@ -350,24 +350,30 @@ def test_quick_call_answered_with_a_link_is_an_ad_hoc_call() -> None:
         (
             answer["ts"],
             "call_link",
-            0.9,
-            ["join link on no calendar event, posted in answer to a call request"],
+            1.0,
+            [
+                "join link posted by a person on no calendar event",
+                "answers a message posted 3 min before the link",
+                "the words ask for a call",
+                "1 reply in its thread",
+            ],
         ),
         (thanks["ts"], "recap", 0.7, ["reply in the call's thread"]),
     ]
     assert rows(result.participants, "person_id", "evidenced") == [("d-ann", True), ("d-bob", True)]
 
 
-def test_a_lone_link_or_an_event_link_is_no_ad_hoc_call() -> None:
-    """A join link nobody asked for makes no meeting; one matching an event links to that event."""
+def test_a_lone_link_is_a_default_length_call_and_an_event_link_joins_its_event() -> None:
+    """A person's join link nobody asked for is a call of default length; an event's link joins the event."""
     lone = message("C2", at(0), "https://meet.google.com/zzz-yyyy-xxx", user="U1", seq=1)
     ask = message("C1", at(-3), "quick call?", user="U2", seq=2)
     known = message("C1", at(-1), f"sure {MEET}", user="U1", seq=3)
     ev = event("ev1", T0, attendees=TEAM, hangout_link=MEET)
     result = correlated([lone, ask, known], [ev])
-    assert rows(result.meetings, "meeting_id") == [("cal:ev1",)]
+    call = f"call:C2:{lone['ts']}"
+    assert rows(result.meetings, "meeting_id", "end") == [("cal:ev1", at(30)), (call, at(30))]
     assert link_of(result, known)["meeting_id"] == "cal:ev1"
-    assert link_of(result, lone) is None
+    assert (link_of(result, lone)["meeting_id"], link_of(result, lone)["score"]) == (call, 0.6)
 
 
 def test_documents_come_from_attachments_descriptions_and_linked_messages() -> None:

@@ -133,19 +133,19 @@ JOIN_LINKS = [
     (
         "sure <https://acme.zoom.us/j/81234567890?pwd=AbC123>",
         "call_link",
-        "https://acme.zoom.us/j/81234567890",
+        "https://zoom.us/j/81234567890",
     ),
-    ("<https://Acme.Zoom.us/my/ann.lee|my room>", "call_link", "https://acme.zoom.us/my/ann.lee"),
+    ("<https://Acme.Zoom.us/my/ann.lee|my room>", "call_link", "https://zoom.us/my/ann.lee"),
     (
         "link for Design review: https://teams.microsoft.com/l/meetup-join/19%3ameeting_XyZ%40thread.v2/0"
         "?context=%7b%22Tid%22%7d",
         "call_link",
-        "https://teams.microsoft.com/l/meetup-join/19%3ameeting_XyZ%40thread.v2/0",
+        "https://teams.microsoft.com/l/meetup-join/19:meeting_xyz@thread.v2",
     ),
     (
         "we're using this today: <https://acme.webex.com/acme/j.php?MTID=m0123abcd|join>",
         "call_link",
-        "https://acme.webex.com/acme/j.php?MTID=m0123abcd",
+        "https://acme.webex.com/j.php?MTID=m0123abcd",
     ),
     ("here: https://acme.webex.com/meet/ann.lee", "call_link", "https://acme.webex.com/meet/ann.lee"),
 ]
@@ -153,7 +153,7 @@ JOIN_LINKS = [
 
 @pytest.mark.parametrize(("text", "kind", "url"), JOIN_LINKS)
 def test_join_links_are_detected_and_normalised(text: str, kind: str, url: str) -> None:
-    """Meet, Zoom, Teams, Webex join links give https, lower-case host, path, no query (Webex keeps MTID)."""
+    """Meet, Zoom, Teams, Webex join links give their canonical key: provider host and meeting id only."""
     row = detect_one(text)
     assert row is not None
     assert (row["kind"], row["role"], row["conference_url"]) == (kind, "signal", url)

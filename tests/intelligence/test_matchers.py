@@ -70,13 +70,13 @@ def test_near_misses_are_not_evidence(text: str) -> None:
     [
         (
             "<https://acme.webex.com/acme/j.php?MTID=m0a1b2c3d4e5f>",
-            "https://acme.webex.com/acme/j.php?MTID=m0a1b2c3d4e5f",
+            "https://acme.webex.com/j.php?MTID=m0a1b2c3d4e5f",
         ),
         ("join at https://acme.webex.com/meet/jane.doe", "https://acme.webex.com/meet/jane.doe"),
     ],
 )
 def test_webex_join_links_are_call_links_normalised(text: str, url: str) -> None:
-    """Webex j.php links keep their MTID and personal rooms keep their path when normalised."""
+    """Webex j.php links keep site and MTID (not the site folder); personal rooms keep site and name."""
     row = detect_one(text)
     assert row is not None
     assert (row["kind"], row["conference_url"]) == ("call_link", url)
