@@ -180,7 +180,7 @@ def _evidence_flat_sql(t: dict[str, str]) -> str:
 def _people_sql(people: str) -> str:
     """SQL giving PEOPLE_RECORD rows."""
     return f"""
-    SELECT person_id, email, slack_user_id, name, department, manager_email, internal, aliases
+    SELECT person_id, email, slack_user_id, name, department, manager_email, internal, aliases, match
     FROM {people} ORDER BY person_id
     """
 
@@ -189,6 +189,6 @@ def _people_flat_sql(people: str) -> str:
     """SQL giving the flat people table (aliases joined)."""
     return f"""
     SELECT person_id, email, slack_user_id, name, department, title, manager_email, internal,
-           array_to_string(aliases, '; ') AS aliases, tz
+           array_to_string(aliases, '; ') AS aliases, tz, match
     FROM {people} ORDER BY person_id
     """

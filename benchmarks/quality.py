@@ -2,7 +2,9 @@
 
 Seeds 1-3 are the ones the detectors and matchers were tuned on; seeds 4-6 are held out. Each run
 generates a workspace, runs collect, detect, correlate and aggregate into a fresh state file
-(`flows.evaluate.run_evaluation`) and scores it against the generator's truth.json.
+(`flows.evaluate.run_evaluation`) and scores it against the generator's truth.json. The held-out
+phrasing table repeats seeds 4-6 of both profiles with every message drawn from half `b` of the
+generator's phrase banks (`--phrasing b`); the rules are to be tuned on half `a` only.
 """
 
 from __future__ import annotations
@@ -20,14 +22,19 @@ from sandbox import generate_workspace
 REPO = Path(__file__).resolve().parents[1]
 TUNED, HELD_OUT = (1, 2, 3), (4, 5, 6)
 PROFILES = ("standard", "hard")
+HELD_OUT_PHRASING = "b"
+Results = dict[str, list[tuple[Evaluation, float]]]
 
 
-def evaluate_one(work: Path, profile: str, seed: int, people: int, days: int) -> tuple[Evaluation, float]:
+def evaluate_one(
+    work: Path, profile: str, seed: int, people: int, days: int, phrasing: str | None = None
+) -> tuple[Evaluation, float]:
     """Give the evaluation of one generated org and the seconds the pipeline took."""
-    ws = work / f"{profile}-{seed}"
+    name = f"{profile}-{seed}" + (f"-{phrasing}" if phrasing else "")
+    ws = work / name
     shutil.rmtree(ws, ignore_errors=True)
-    generate_workspace(ws, people=people, days=days, seed=seed, profile=profile)
-    state = work / f"{profile}-{seed}.duckdb"
+    generate_workspace(ws, people=people, days=days, seed=seed, profile=profile, phrasing=phrasing)
+    state = work / f"{name}.duckdb"
     for stale in (state, Path(f"{state}.wal")):
         stale.unlink(missing_ok=True)
     started = time.perf_counter()
@@ -68,8 +75,73 @@ _HEADER = (
 )
 
 
-def render(results: dict[str, list[tuple[Evaluation, float]]], people: int, days: int, command: str) -> str:
-    """Give the text of QUALITY.md for `results` (per profile, in seed order)."""
+def phrasing_targets(e: Evaluation) -> dict[str, bool]:
+    """Give each held-out-phrasing target (stricter than the seed targets) and whether `e` meets it."""
+    return {
+        "detection F1 >= 0.97": e.detection.f1 >= 0.97,
+        "correlation >= 0.99": e.correlation_accuracy >= 0.99,
+        "people mapping >= 0.99": e.people.accuracy >= 0.99,
+    }
+
+
+def _phrasing_row(e: Evaluation, seconds: float) -> str:
+    """Give one row of the held-out-phrasing table, naming the targets `e` misses."""
+    d = e.detection
+    missed = [name for name, met in phrasing_targets(e).items() if not met]
+    cells = [
+        e.profile,
+        str(e.seed),
+        f"{d.precision:.4f}",
+        f"{d.recall:.4f}",
+        f"{d.f1:.4f}",
+        f"{e.detector.precision:.4f} / {e.detector.recall:.4f}",
+        f"{e.correlation_accuracy:.4f} ({e.correlation_correct}/{e.correlation_total})",
+        f"{e.slack_meetings.precision:.4f} / {e.slack_meetings.recall:.4f}",
+        f"{e.calendar.recall:.4f}",
+        f"{e.people.accuracy:.4f} ({e.people.correct}/{e.people.total})",
+        "yes" if not missed else "**no**: " + ", ".join(missed),
+        f"{seconds:.1f}",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+_PHRASING_HEADER = (
+    "| profile | seed | detection P | detection R | detection F1 | raw detector P / R | correlation accuracy "
+    "| huddles+calls P / R | calendar R | people mapping | targets met | pipeline s |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def _phrasing_section(
+    rows: list[tuple[Evaluation, float]], people: int, days: int, command: str
+) -> list[str]:
+    """Give the lines of the held-out-phrasing section: how it was made, the table, the targets met."""
+    met = {name: sum(phrasing_targets(e)[name] for e, _ in rows) for name in phrasing_targets(rows[0][0])}
+    return [
+        "## Held-out phrasing",
+        "",
+        f"Every Slack message drawn from half `{HELD_OUT_PHRASING}` of the generator's phrase banks "
+        "(`sandbox/_text.py`: `SPLIT_BANKS` and `TRAP_BANKS`, evidence and noise alike; half `a` holds each "
+        "bank's even positions, `b` its odd ones). Written by the same command, `" + command + "`: each row "
+        f"is `sandbox.generate_workspace(people={people}, days={days}, seed=<seed>, profile=<profile>, "
+        f'phrasing="{HELD_OUT_PHRASING}")`, scored like the tables above. One org by hand: '
+        f"`meetintel sandbox generate WS --people {people} --days {days} --seed 4 --profile hard "
+        f"--phrasing {HELD_OUT_PHRASING}`, then `meetintel evaluate --workspace WS --truth WS/truth.json`.",
+        "",
+        "Targets on half b: " + ", ".join(phrasing_targets(rows[0][0])) + ".",
+        "",
+        _PHRASING_HEADER,
+        *(_phrasing_row(e, s) for e, s in rows),
+        "",
+        "Rows meeting each target: " + ", ".join(f"{name}: {n}/{len(rows)}" for name, n in met.items()) + ".",
+        "",
+    ]
+
+
+def render(
+    results: Results, phrasing: list[tuple[Evaluation, float]], people: int, days: int, command: str
+) -> str:
+    """Give the text of QUALITY.md: `results` per profile in seed order, then the held-out phrasing rows."""
     out = [
         "# Quality: meetintel against the generator's ground truth",
         "",
@@ -89,6 +161,7 @@ def render(results: dict[str, list[tuple[Evaluation, float]]], people: int, days
     ]
     for profile, rows in results.items():
         out += [f"## {profile} profile", "", _HEADER, *(_row(e, s) for e, s in rows), ""]
+    out += _phrasing_section(phrasing, people, days, command)
     out += [
         "## Definitions",
         "",
@@ -114,6 +187,9 @@ def render(results: dict[str, list[tuple[Evaluation, float]]], people: int, days
         "in the same change as the detector rules that handle them; the held-out seeds draw new messages "
         "from the same template banks, so they test generalisation across orgs and days, not to unseen "
         "phrasing. Real workspaces will phrase things in ways neither bank has.",
+        "- The held-out-phrasing table measures wording the rules are not to be tuned on, but the rules in "
+        "place were written before the banks were split, on both halves; until they are re-derived from "
+        "half a alone, its figures are an upper bound on how the detector does on phrasing it never saw.",
         "- The correlation mistakes left are of two sorts: a recap posted after two same-titled meetings "
         "of one day (it goes to the nearer, later one), and generic joining or during chatter posted "
         "while its author had two overlapping meetings discussed in the same channel.",
@@ -131,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "QUALITY.md")
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
-    results: dict[str, list[tuple[Evaluation, float]]] = {}
+    results: Results = {}
     for profile in PROFILES:
         for seed in (*TUNED, *HELD_OUT):
             e, seconds = evaluate_one(args.work, profile, seed, args.people, args.days)
@@ -140,9 +216,23 @@ def main(argv: list[str] | None = None) -> int:
                 f"{profile} seed {seed}: targets met {all(e.targets().values())} ({seconds:.1f} s)",
                 flush=True,
             )
+    phrasing = _held_out_phrasing(args.work, args.people, args.days)
     command = f"python -m benchmarks.quality --people {args.people} --days {args.days}"
-    args.out.write_text(render(results, args.people, args.days, command), encoding="utf-8")
-    return 0 if all(all(e.targets().values()) for rows in results.values() for e, _ in rows) else 1
+    args.out.write_text(render(results, phrasing, args.people, args.days, command), encoding="utf-8")
+    seeds_met = all(all(e.targets().values()) for rows in results.values() for e, _ in rows)
+    return 0 if seeds_met and all(all(phrasing_targets(e).values()) for e, _ in phrasing) else 1
+
+
+def _held_out_phrasing(work: Path, people: int, days: int) -> list[tuple[Evaluation, float]]:
+    """Give the evaluations of the held-out seeds of both profiles on the held-out phrasing half."""
+    rows = []
+    for profile in PROFILES:
+        for seed in HELD_OUT:
+            e, seconds = evaluate_one(work, profile, seed, people, days, phrasing=HELD_OUT_PHRASING)
+            rows.append((e, seconds))
+            met = all(phrasing_targets(e).values())
+            print(f"{profile} seed {seed} phrasing {HELD_OUT_PHRASING}: targets met {met} ({seconds:.1f} s)")
+    return rows
 
 
 if __name__ == "__main__":

@@ -42,6 +42,9 @@ CREATE TABLE IF NOT EXISTS cursors (
     PRIMARY KEY (source, key));
 CREATE TABLE IF NOT EXISTS pending_detection (channel_id VARCHAR, ts VARCHAR);
 CREATE TABLE IF NOT EXISTS state_meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS quarantine (
+    run_id VARCHAR, source VARCHAR, file VARCHAR, record_key VARCHAR, rule VARCHAR, raw_value VARCHAR,
+    "at" TIMESTAMPTZ);
 CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR PRIMARY KEY, mode VARCHAR, started_at TIMESTAMPTZ, ended_at TIMESTAMPTZ,
     status VARCHAR, rows_read JSON, rows_written JSON, stages JSON, errors JSON, sources JSON);

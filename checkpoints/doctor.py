@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from checkpoints import _health_checks as checks
-from checkpoints.store import SCHEMA_VERSION, StateStore
+from checkpoints.store import DAMAGED_HINT, SCHEMA_VERSION, StateStore
 from core.health import ERROR, INFO, WARNING, Finding
 
 INTERRUPTED = '["interrupted; marked failed by meetintel doctor"]'
@@ -59,11 +59,7 @@ def _open_finding(state: Path, exc: duckdb.Error) -> Finding:
 
 
 def _damaged(state: Path, what: str) -> Finding:
-    todo = (
-        "run `meetintel doctor --repair`: it moves the file aside (kept, never deleted) and starts a fresh "
-        "state, and the next run re-collects everything from the sources"
-    )
-    return Finding(ERROR, "state-damaged", what, todo)
+    return Finding(ERROR, "state-damaged", what, DAMAGED_HINT)
 
 
 def _database_findings(state: Path, con: duckdb.DuckDBPyConnection) -> list[Finding]:
@@ -84,7 +80,13 @@ def _database_findings(state: Path, con: duckdb.DuckDBPyConnection) -> list[Find
     version = dict(con.execute("SELECT key, value FROM state_meta").fetchall()).get("schema_version")
     if version != SCHEMA_VERSION:
         what = f"{state} has schema version {version}, this meetintel writes version {SCHEMA_VERSION}"
-        return [Finding(ERROR, "schema-version", what, "use the meetintel version that wrote it")]
+        older = version is not None and version.isdigit() and int(version) < int(SCHEMA_VERSION)
+        todo = (
+            "run `meetintel run --full-refresh` once: it rebuilds the state with this version's schema"
+            if older
+            else "use the meetintel version that wrote it"
+        )
+        return [Finding(ERROR, "schema-version", what, todo)]
     return [
         *checks.stamp_findings(con),
         *checks.cursor_findings(con),

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import duckdb
@@ -15,25 +15,38 @@ import pyarrow as pa
 
 from checkpoints._ddl import BOOKKEEPING, create_table_sql
 from checkpoints.models import RunRecord
-from core.chunks import Chunk, Cursor, FileStamp, LiveChunk
+from core.chunks import Chunk, Cursor, FileStamp, LiveChunk, Quarantined
 from core.errors import ConfigurationError, DataError
 from core.sql import lit
 from core.tables import RAW_TABLES
 
-SCHEMA_VERSION = "1"
+# 2: directory_users gained other_emails; an older state is rebuilt by `meetintel run --full-refresh`.
+SCHEMA_VERSION = "2"
+
+
+# What `meetintel doctor` says about a state file that cannot be opened; the run says the same.
+DAMAGED_HINT = (
+    "run `meetintel doctor --repair`: it moves the file aside (kept, never deleted) and starts a fresh "
+    "state, and the next run re-collects everything from the sources"
+)
 
 
 def _open_error(path: Path, exc: duckdb.Error) -> ConfigurationError | DataError:
     """Classify why the state file would not open, with what to do about it."""
-    text = str(exc)
-    if "not a valid DuckDB database" in text or "Corrupt" in text or "checksum" in text.lower():
-        return DataError(
-            f"the state file {path} is damaged or not a DuckDB database ({text})",
-            "move it aside and run `meetintel run --full-refresh` to rebuild it from the sources",
+    text = str(exc).splitlines()[0]
+    if "lock" in text.lower():
+        return ConfigurationError(
+            f"the state file {path} is in use by another process ({text})",
+            "wait for the other meetintel process to finish, or stop it",
         )
-    return ConfigurationError(
-        f"cannot open the state file {path}: {text}",
-        "check the path and permissions, or stop the other meetintel process that holds it",
+    if "permission denied" in text.lower():
+        return ConfigurationError(
+            f"cannot open the state file {path}: {text}",
+            "make the file and its folder writable, or pass --state",
+        )
+    # Truncated, overwritten or not DuckDB at all: the file itself is damaged.
+    return DataError(
+        f"the state file {path} is damaged: it cannot be opened as a DuckDB database ({text})", DAMAGED_HINT
     )
 
 
@@ -93,12 +106,76 @@ class StateStore:
         """Upsert a chunk's rows and record the stamps of the files it covers, in one transaction."""
         table = RAW_TABLES[chunk.table]
         with self.transaction():
+            replaced = self._replace_changed(table.name, chunk.files)
             self._upsert(table.name, chunk.batch, table.key, table.stub)
             self._mark_pending(table.name, chunk.batch)
             self._record_stamps(chunk.files, table.name, chunk.batch.num_rows, run_id)
-            if chunk.batch.num_rows:
+            self._record_quarantine(chunk.quarantined, run_id, [f.path for f in chunk.files])
+            if chunk.batch.num_rows or replaced:
                 self._bump("raw_version")
         return chunk.batch.num_rows
+
+    def forget_files(self, present: Set[str]) -> list[str]:
+        """Delete the rows of stored files whose path is not in `present`; give those paths.
+
+        The workspace is the truth for file sources. Rows are tied to their files by scope (`_file_scope`);
+        the other files of a scope lose their stamps too, so the same run reads them again (a removed day
+        file takes its channel's messages, and the channel's remaining day files bring theirs back).
+        Evidence of deleted messages goes with them, and the raw version changes so every derived table
+        and the reports are rebuilt.
+        """
+        stamps = self.con.execute("SELECT path, table_name FROM file_stamps").fetchall()
+        gone = sorted(p for p, _ in stamps if p not in present)
+        if not gone:
+            return []
+        with self.transaction():
+            files = _files_by_scope(stamps, self._folder_channels())
+            for scope, paths in files.items():
+                if any(p not in present for p in paths):
+                    self._drop_scope(scope, paths)
+            self._drop_orphan_evidence()
+            self._bump("raw_version")
+        return gone
+
+    def _replace_changed(self, table: str, files: list[FileStamp]) -> bool:
+        """Delete the rows that changed files of a chunk gave before (in the caller's transaction).
+
+        A changed calendar, Drive, directory or Slack metadata file replaces its rows, so an event removed
+        from a file (or a whole series of a fixed .ics) goes. A changed Slack day file upserts: its
+        channel's other day files share its scope and are not re-read.
+        """
+        if table == "slack_messages" or not files:
+            return False
+        stamps = self.con.execute("SELECT path, table_name FROM file_stamps WHERE table_name = ?", [table])
+        chunk = {f.path for f in files}
+        changed = {s: p for s, p in _files_by_scope(stamps.fetchall(), {}).items() if chunk.intersection(p)}
+        for scope, paths in changed.items():
+            # Another file of the scope (X.json beside X.ics) loses its stamp: the next run reads it again.
+            self._drop_scope(scope, [p for p in paths if p not in chunk])
+        return bool(changed)
+
+    def _drop_scope(self, scope: _Scope, paths: list[str]) -> None:
+        """Delete the rows of `scope` and the stamps of `paths`."""
+        table, column, value = scope
+        if table not in RAW_TABLES:
+            pass  # a stamp naming no raw table (a damaged ledger) has no rows to delete
+        elif column is None:
+            self.con.execute(f"DELETE FROM {table}")
+        else:
+            self.con.execute(f'DELETE FROM {table} WHERE "{column}" = ?', [value])
+        self.con.execute("DELETE FROM file_stamps WHERE list_contains(?, path)", [paths])
+
+    def _folder_channels(self) -> dict[str, str]:
+        """Give the channel id of each Slack export folder name (a channel's name, or its id for DMs)."""
+        rows = self.con.execute("SELECT channel_id, name FROM slack_channels").fetchall()
+        return {cid: cid for cid, _ in rows} | {name: cid for cid, name in rows if name}
+
+    def _drop_orphan_evidence(self) -> None:
+        if self.has_table("evidence"):
+            self.con.execute(
+                "DELETE FROM evidence e WHERE NOT EXISTS (SELECT 1 FROM slack_messages m "
+                "WHERE m.channel_id = e.channel_id AND m.ts = e.ts)"
+            )
 
     def cursors(self) -> dict[tuple[str, str], Cursor]:
         """Give every saved live-collection cursor by (source, key)."""
@@ -122,6 +199,7 @@ class StateStore:
                     "INSERT OR REPLACE INTO cursors VALUES (?, ?, ?, ?, ?)",
                     [(c.source, c.key, c.value, run_id, now) for c in chunk.cursors],
                 )
+            self._record_quarantine(chunk.quarantined, run_id, [])
             if chunk.batch.num_rows or chunk.replace_scope is not None:
                 self._bump("raw_version")
         return chunk.batch.num_rows
@@ -189,6 +267,40 @@ class StateStore:
         self.con.register("_stamps", stamps)
         self.con.execute("INSERT OR REPLACE INTO file_stamps SELECT * FROM _stamps")
         self.con.unregister("_stamps")
+
+    def _record_quarantine(self, records: list[Quarantined], run_id: str, reread: list[str]) -> None:
+        """Replace the quarantine rows of the files read again (`reread`) with `records` (in the caller's
+        transaction): a fixed file's records leave the table, a still-broken one's are listed once."""
+        if reread:
+            self.con.execute("DELETE FROM quarantine WHERE list_contains(?, file)", [reread])
+        if not records:
+            return
+        rows = pa.Table.from_pylist(
+            [
+                {"run_id": run_id, "source": q.source, "file": q.file, "record_key": q.record_key,
+                 "rule": q.rule, "raw_value": q.raw_value}
+                for q in records
+            ]
+        )  # fmt: skip
+        self.con.register("_quarantined", rows)
+        self.con.execute("INSERT INTO quarantine SELECT *, ? FROM _quarantined", [_now()])
+        self.con.unregister("_quarantined")
+
+    def quarantine_counts(self, run_id: str | None = None) -> dict[str, int]:
+        """Give how many records are quarantined, by rule (those of `run_id` only, when given)."""
+        rows = self.con.execute(
+            "SELECT rule, count(*) FROM quarantine WHERE ? IS NULL OR run_id = ? GROUP BY rule ORDER BY rule",
+            [run_id, run_id],
+        ).fetchall()
+        return {rule: int(n) for rule, n in rows}
+
+    def quarantine(self, limit: int = 100) -> pa.Table:
+        """Give the newest quarantined records (run, source, file, key, rule, raw value, time)."""
+        return self.con.execute(
+            'SELECT run_id, source, file, record_key, rule, raw_value, "at" FROM quarantine '
+            'ORDER BY "at" DESC, file, record_key LIMIT ?',
+            [limit],
+        ).to_arrow_table()
 
     def upsert(self, name: str, batch: pa.Table, key: Iterable[str]) -> None:
         """Upsert `batch` into table `name` by `key`, creating the table from the batch's schema if needed."""
@@ -345,6 +457,35 @@ def discard(work: Path) -> None:
     """Remove a refresh state file and its write-ahead log."""
     work.unlink(missing_ok=True)
     Path(f"{work}.wal").unlink(missing_ok=True)
+
+
+# Rows tied to a set of source files: (raw table, column, value), or (raw table, None, None) for all of it.
+_Scope = tuple[str, str | None, str | None]
+
+
+def _file_scope(path: str, table: str, channels: Mapping[str, str]) -> _Scope:
+    """Give the rows a source file's stamp stands for.
+
+    A calendar file gives its calendar's events (`<calendarId>.json|.ics`); a Slack day file its
+    channel's messages (the folder names the channel, `channels` maps it to an id); every other file
+    (users, conversation lists, Drive files, the directory) its whole table.
+    """
+    if table == "calendar_events":
+        return (table, "calendar_id", PurePosixPath(path).stem)
+    if table == "slack_messages":
+        folder = PurePosixPath(path.rsplit("!", 1)[-1]).parent.name
+        return (table, "channel_id", channels.get(folder, folder))
+    return (table, None, None)
+
+
+def _files_by_scope(
+    stamps: Iterable[tuple[str, str]], channels: Mapping[str, str]
+) -> dict[_Scope, list[str]]:
+    """Give the stamped paths of each scope, from (path, table) rows of `file_stamps`."""
+    files: dict[_Scope, list[str]] = {}
+    for path, table in stamps:
+        files.setdefault(_file_scope(path, table, channels), []).append(path)
+    return files
 
 
 class _Transaction:

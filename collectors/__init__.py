@@ -15,7 +15,7 @@ from collectors._live_models import (
 from collectors._normalise import Normaliser
 from collectors._resilience import AuthError, BreakerSnapshot, StatsSnapshot
 from collectors.client import ApiClient
-from collectors.files import Chunk, FileStamp, collect_workspace
+from collectors.files import Chunk, FileStamp, collect_workspace, workspace_paths
 from collectors.google_api import (
     GoogleDiscoveryApi,
     collect_calendar,
@@ -43,6 +43,7 @@ from collectors.models import (
     SLACK_USERS,
     UTC_US,
     Cursor,
+    InputBounds,
     RawTable,
 )
 from collectors.slack_api import (
@@ -55,6 +56,7 @@ from collectors.slack_api import (
 from core.chunks import LiveChunk, ReplaceScope
 
 __all__ = [
+    "InputBounds",
     "Normaliser",
     "BreakerPolicy",
     "BreakerSnapshot",
@@ -92,6 +94,7 @@ __all__ = [
     "FileStamp",
     "RawTable",
     "collect_workspace",
+    "workspace_paths",
     "AuthError",
     "GoogleSource",
     "SlackSource",

@@ -9,7 +9,7 @@ Calendar API names them, so both doors give the same ids for the same meeting.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
@@ -22,14 +22,12 @@ import pyarrow.compute as pc
 import recurring_ical_events
 
 from collectors._io import blank_to_none, duckdb_data_error, json_object_limit
-from collectors.models import CALENDAR_EVENTS
+from collectors.models import CALENDAR_EVENTS, InputBounds
+from core.chunks import Quarantined
 from core.errors import DataError
 
 _JSON_HINT = 'a calendar file must be an events.list response {"items": [...]}; re-export it or remove it'
 _ICS_HINT = "re-export the calendar as .ics or remove the file"
-
-# How far past the last start (or moved instance) an .ics series is expanded when no window is given.
-ICS_HORIZON = timedelta(days=365)
 
 # ---- events.list dumps --------------------------------------------------------------------------------
 
@@ -53,12 +51,13 @@ def _instant(field: str) -> str:
 
     `dateTime` carries its offset (Google always writes one); without it the object's `timeZone` applies.
     An all-day `date` starts at midnight in the calendar's time zone, as Google's own UI shows it.
+    An unreadable time gives NULL; the reader quarantines its event.
     """
     return (
-        f"CASE WHEN {field}.dateTime IS NULL THEN timezone(cal_tz, CAST({field}.date AS TIMESTAMP)) "
+        f"CASE WHEN {field}.dateTime IS NULL THEN timezone(cal_tz, TRY_CAST({field}.date AS TIMESTAMP)) "
         f"WHEN regexp_matches({field}.dateTime, '([Zz]|[+-]\\d\\d:?\\d\\d)$') "
-        f"THEN CAST({field}.dateTime AS TIMESTAMPTZ) "
-        f"ELSE timezone(coalesce({field}.timeZone, cal_tz), CAST({field}.dateTime AS TIMESTAMP)) END"
+        f"THEN TRY_CAST({field}.dateTime AS TIMESTAMPTZ) "
+        f"ELSE timezone(coalesce({field}.timeZone, cal_tz), TRY_CAST({field}.dateTime AS TIMESTAMP)) END"
     )
 
 
@@ -76,7 +75,7 @@ WITH items AS (
 SELECT calendar_id, e.id AS event_id, e.iCalUID AS ical_uid, e.recurringEventId AS recurring_event_id,
        {_instant("e.originalStartTime")} AS original_start,
        coalesce(e.status, 'confirmed') AS status, coalesce(e.eventType, 'default') AS event_type,
-       e.summary, e.description, e.location,
+       left(e.summary, $max_title) AS summary, e.description, e.location,
        {_instant("e.start")} AS start, {_instant('e."end"')} AS "end",
        e.start.date IS NOT NULL AS all_day, e.start.timeZone AS time_zone,
        e.organizer.email AS organizer_email, e.creator.email AS creator_email,
@@ -90,20 +89,37 @@ SELECT calendar_id, e.id AS event_id, e.iCalUID AS ical_uid, e.recurringEventId 
        e.transparency, e.htmlLink AS html_link,
        coalesce([{{'file_id': x.fileId, 'title': x.title, 'file_url': x.fileUrl}} FOR x IN e.attachments], [])
            AS attachments,
-       CAST(e.updated AS TIMESTAMPTZ) AS updated, e.etag, filename AS _file
+       TRY_CAST(e.updated AS TIMESTAMPTZ) AS updated, e.etag, filename AS _file,
+       length(e.summary) > $max_title AS _cut, coalesce(e.start.dateTime, e.start.date) AS _start_raw,
+       coalesce(e."end".dateTime, e."end".date) AS _end_raw
 FROM events
 ORDER BY calendar_id, event_id
 """
 
 
-def read_event_dumps(con: duckdb.DuckDBPyConnection, files: Sequence[tuple[Path, str, str]]) -> pa.Table:
-    """Give the events of events.list dumps (local path, calendar id, shown name) as CALENDAR_EVENTS."""
+def read_event_dumps(
+    con: duckdb.DuckDBPyConnection,
+    files: Sequence[tuple[Path, str, str]],
+    *,
+    max_title_chars: int = InputBounds.max_title_chars,
+    quarantine: list[Quarantined] | None = None,
+) -> pa.Table:
+    """Give the events of events.list dumps (local path, calendar id, shown name) as CALENDAR_EVENTS.
+
+    An event with an unreadable time or an end before its start is left out and appended to
+    `quarantine`, as is a note for each title cut to `max_title_chars`.
+    """
     if not files:
         return CALENDAR_EVENTS.empty_table()
     paths = [str(p) for p, _, _ in files]
     con.register("_calendar_files", pa.table({"filename": paths, "calendar_id": [c for _, c, _ in files]}))
     try:
-        params = {"files": paths, "columns": _DUMP_COLUMNS, "object_size": json_object_limit(files)}
+        params = {
+            "files": paths,
+            "columns": _DUMP_COLUMNS,
+            "object_size": json_object_limit(files),
+            "max_title": max_title_chars,
+        }
         table = con.sql(_EVENTS_SQL, params=params).to_arrow_table()
     except (duckdb.Error, UnicodeDecodeError) as exc:
         raise duckdb_data_error(exc, {str(p): s for p, _, s in files}, "calendar files", _JSON_HINT) from exc
@@ -113,7 +129,32 @@ def read_event_dumps(con: duckdb.DuckDBPyConnection, files: Sequence[tuple[Path,
         local = table.filter(pc.is_null(table.column("event_id"))).column("_file")[0].as_py()
         shown = {str(p): s for p, _, s in files}[local]
         raise DataError(f"{shown}: an event has no `id`", _JSON_HINT)
-    return table.drop_columns(["_file"]).cast(CALENDAR_EVENTS)
+    table = _quarantine_events(table, {str(p): s for p, _, s in files}, quarantine)
+    return table.drop_columns(["_file", "_cut", "_start_raw", "_end_raw"]).cast(CALENDAR_EVENTS)
+
+
+def _quarantine_events(table: pa.Table, shown: dict[str, str], sink: list[Quarantined] | None) -> pa.Table:
+    """Give `table` without events whose times are unreadable or end before they start (quarantined into
+    `sink`); cut titles get a `truncated` note."""
+    sink = sink if sink is not None else []
+    unreadable = pc.or_(
+        pc.and_(pc.is_valid(table.column("_start_raw")), pc.is_null(table.column("start"))),
+        pc.and_(pc.is_valid(table.column("_end_raw")), pc.is_null(table.column("end"))),
+    )
+    backwards = pc.fill_null(pc.less(table.column("end"), table.column("start")), False)
+    columns = ["event_id", "_file", "_start_raw", "_end_raw", "summary"]
+    for row in table.filter(unreadable).select(columns).to_pylist():
+        raw = f"start {row['_start_raw']!r} end {row['_end_raw']!r}"
+        sink.append(Quarantined.of("calendar", shown[row["_file"]], row["event_id"], "unreadable_time", raw))
+    for row in table.filter(pc.and_(backwards, pc.invert(unreadable))).select(columns).to_pylist():
+        raw = f"start {row['_start_raw']} end {row['_end_raw']}"
+        sink.append(Quarantined.of("calendar", shown[row["_file"]], row["event_id"], "end_before_start", raw))
+    table = table.filter(pc.invert(pc.or_(unreadable, backwards)))
+    for row in table.filter(pc.fill_null(table.column("_cut"), False)).select(columns).to_pylist():
+        sink.append(
+            Quarantined.of("calendar", shown[row["_file"]], row["event_id"], "truncated", row["summary"])
+        )
+    return table
 
 
 # ---- .ics exports --------------------------------------------------------------------------------------
@@ -124,29 +165,52 @@ _DRIVE_ID = re.compile(r"/d/([A-Za-z0-9_-]{10,})|[?&]id=([A-Za-z0-9_-]{10,})")
 
 
 def read_ics(
-    path: Path, calendar_id: str, shown: str, window: tuple[datetime, datetime] | None = None
+    path: Path,
+    calendar_id: str,
+    shown: str,
+    window: tuple[datetime, datetime] | None = None,
+    *,
+    bounds: InputBounds | None = None,
+    as_of: datetime | None = None,
+    quarantine: list[Quarantined] | None = None,
 ) -> pa.Table:
-    """Give the event instances of an .ics file within `window` (default: `default_ics_window`)."""
+    """Give the event instances of an .ics file within `window` (default: `default_ics_window` at `as_of`).
+
+    Each series gives at most `bounds.ics_max_instances` instances (a note in `quarantine` says when it
+    was cut); an event with an unreadable time or an end before its start is quarantined, the rest kept.
+    """
+    bounds = bounds or InputBounds()
+    sink = quarantine if quarantine is not None else []
     cal = _parse_ics(path, shown)
     zone = calendar_zone(cal, shown)
-    start, end = (_aware(window[0]), _aware(window[1])) if window else default_ics_window(cal, zone, shown)
+    _drop_unreadable(cal, zone, shown, sink)
+    if window:
+        start, end = _aware(window[0]), _aware(window[1])
+    else:
+        start, end = default_ics_window(cal, zone, as_of or datetime.now(UTC), bounds.ics_horizon_days, shown)
     recurring = _recurring_uids(cal)
-    try:
-        occurrences = list(recurring_ical_events.of(cal).between(start, end))
-    except KeyError as exc:  # a component lacks a property the expansion needs (DTSTART, mostly)
-        raise DataError(f"{shown}: an event has no {exc.args[0]} property", _ICS_HINT) from exc
-    except Exception as exc:  # the library raises many kinds for malformed rules; all mean "bad file"
-        raise DataError(f"{shown}: cannot expand recurring events ({exc})", _ICS_HINT) from exc
-    rows = [_ics_row(ev, calendar_id, zone, recurring, shown) for ev in occurrences]
+    rows = []
+    for uid, series in _series(cal):
+        for ev in _expand(series, uid, (start, end), zone, bounds.ics_max_instances, shown, sink):
+            row = _ics_row(ev, calendar_id, zone, recurring, shown)
+            if _kept(row, bounds.max_title_chars, shown, sink):
+                rows.append(row)
     rows.sort(key=lambda r: (r["start"], r["event_id"]))
     return pa.Table.from_pylist(rows, schema=CALENDAR_EVENTS)
 
 
 def _parse_ics(path: Path, shown: str) -> icalendar.Calendar:
+    """Give the parsed calendar; a file that is not iCalendar is a DataError that quotes none of it."""
+    data = path.read_bytes()
     try:
-        return icalendar.Calendar.from_ical(path.read_bytes())
+        return icalendar.Calendar.from_ical(data)
     except ValueError as exc:
-        raise DataError(f"{shown}: not a valid iCalendar file ({exc})", _ICS_HINT) from exc
+        # The library's message quotes the offending content line: never echo file content.
+        if not data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").upper().startswith(b"BEGIN:VCALENDAR"):
+            why = "line 1: not a valid iCalendar file (it does not start with BEGIN:VCALENDAR)"
+        else:
+            why = "not a valid iCalendar file (a content line or component does not parse)"
+        raise DataError(f"{shown}: {why}", _ICS_HINT) from exc
 
 
 def calendar_zone(cal: icalendar.Calendar, shown: str) -> tzinfo:
@@ -157,28 +221,112 @@ def calendar_zone(cal: icalendar.Calendar, shown: str) -> tzinfo:
     try:
         return ZoneInfo(str(name))
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise DataError(f"{shown}: unknown X-WR-TIMEZONE {name!r}", _ICS_HINT) from exc
+        raise DataError(f"{shown}: X-WR-TIMEZONE names no known time zone", _ICS_HINT) from exc
 
 
 def default_ics_window(
-    cal: icalendar.Calendar, zone: tzinfo, shown: str = "the calendar"
+    cal: icalendar.Calendar, zone: tzinfo, as_of: datetime, horizon_days: int, shown: str = "the calendar"
 ) -> tuple[datetime, datetime]:
-    """Give the expansion window used without `ics_window`: first DTSTART to a year after the last change.
+    """Give the expansion window used without `ics_window`: the first DTSTART to `horizon_days` past the
+    run's time `as_of` (MEETINTEL_ICS_HORIZON_DAYS), so an open-ended series stops there."""
+    starts = [_utc(v, zone) for ev in cal.walk("VEVENT") if (v := _when(ev, "DTSTART", shown)) is not None]
+    end = _aware(as_of) + timedelta(days=horizon_days)
+    return (min(starts), end) if starts else (end, end)
 
-    The window depends on the file alone, so the same file always gives the same rows. It ends
-    `ICS_HORIZON` after the latest DTSTART or RECURRENCE-ID, so open-ended series stop a year after the
-    calendar was last edited instead of running forever.
-    """
-    starts, latest = [], []
+
+_TIME_PROPERTIES = ("DTSTART", "DTEND", "RECURRENCE-ID", "LAST-MODIFIED")
+
+
+def _drop_unreadable(cal: icalendar.Calendar, zone: tzinfo, shown: str, sink: list[Quarantined]) -> None:
+    """Remove events with an unreadable time property, or a DTEND before their DTSTART (the expansion
+    library would silently swap them), from `cal`, quarantining each."""
+    for ev in list(cal.walk("VEVENT")):
+        rule, raw = _bad_times(ev, zone, shown)
+        if rule:
+            key = str(ev.get("UID") or "(no UID)")
+            sink.append(Quarantined.of("calendar", shown, key, rule, raw))
+            cal.subcomponents.remove(ev)
+
+
+def _bad_times(ev: icalendar.cal.Component, zone: tzinfo, shown: str) -> tuple[str, str]:
+    """Give (rule, raw value) when an event's times are unreadable or backwards, else ("", "")."""
+    for name in _TIME_PROPERTIES:
+        try:
+            _when(ev, name, shown)
+        except DataError:
+            return "unreadable_time", f"{name}:{ev.get(name)}"
+    start, end = _when(ev, "DTSTART", shown), _when(ev, "DTEND", shown)
+    if start is not None and end is not None and _utc(end, zone) < _utc(start, zone):
+        return (
+            "end_before_start",
+            f"start {_utc(start, zone):%Y-%m-%dT%H:%M:%SZ} end {_utc(end, zone):%Y-%m-%dT%H:%M:%SZ}",
+        )
+    return "", ""
+
+
+def _series(cal: icalendar.Calendar) -> Iterator[tuple[str, icalendar.Calendar]]:
+    """Give each UID's events (a series and its moved instances, or one event) as a calendar of their own,
+    with the file's time zones, so one series can be expanded, and cut, without the others."""
+    by_uid: dict[str, list[icalendar.cal.Component]] = {}
     for ev in cal.walk("VEVENT"):
-        if (start := _when(ev, "DTSTART", shown)) is not None:
-            starts.append(_utc(start, zone))
-        if (moved := _when(ev, "RECURRENCE-ID", shown)) is not None:
-            latest.append(_utc(moved, zone))
-    if not starts:
-        epoch = datetime(1970, 1, 1, tzinfo=UTC)
-        return epoch, epoch
-    return min(starts), max(starts + latest) + ICS_HORIZON
+        by_uid.setdefault(str(ev.get("UID") or ""), []).append(ev)
+    zones = cal.walk("VTIMEZONE")
+    for uid, events in by_uid.items():
+        sub = icalendar.Calendar()
+        sub.update(cal)
+        for component in [*zones, *events]:
+            sub.add_component(component)
+        yield uid, sub
+
+
+def _expand(
+    series: icalendar.Calendar,
+    uid: str,
+    window: tuple[datetime, datetime],
+    zone: tzinfo,
+    cap: int,
+    shown: str,
+    sink: list[Quarantined],
+) -> Iterator[icalendar.Event]:
+    """Yield the occurrences of one series inside `window`, in start order, at most `cap` of them.
+
+    Lazy: an open-ended FREQ=MINUTELY series costs `cap` occurrences, not a year of minutes.
+    """
+    start, end = window
+    try:
+        for n, ev in enumerate(recurring_ical_events.of(series).after(start)):
+            when = _when(ev, "DTSTART", shown)
+            if when is None or _utc(when, zone) >= end:
+                return
+            if n >= cap:
+                note = f"{cap} instances kept; the next starts {_utc(when, zone):%Y-%m-%dT%H:%M:%SZ}"
+                sink.append(Quarantined.of("calendar", shown, uid or "(no UID)", "series_capped", note))
+                return
+            yield ev
+    except KeyError as exc:  # a component lacks a property the expansion needs (DTSTART, mostly)
+        raise DataError(
+            f"{shown}: event {uid or '(no UID)'} has no {exc.args[0]} property", _ICS_HINT
+        ) from exc
+    except DataError:
+        raise
+    except Exception as exc:  # the library raises many kinds for malformed rules; all mean "bad file"
+        raise DataError(
+            f"{shown}: event {uid or '(no UID)'}: cannot expand its recurrence ({type(exc).__name__})",
+            _ICS_HINT,
+        ) from exc
+
+
+def _kept(row: dict[str, Any], max_title: int, shown: str, sink: list[Quarantined]) -> bool:
+    """Give whether an occurrence's row is kept: one ending before it starts is quarantined; a title
+    longer than `max_title` is cut, with a note."""
+    if row["end"] < row["start"]:
+        raw = f"start {row['start']:%Y-%m-%dT%H:%M:%SZ} end {row['end']:%Y-%m-%dT%H:%M:%SZ}"
+        sink.append(Quarantined.of("calendar", shown, row["event_id"], "end_before_start", raw))
+        return False
+    if row["summary"] and len(row["summary"]) > max_title:
+        sink.append(Quarantined.of("calendar", shown, row["event_id"], "truncated", row["summary"]))
+        row["summary"] = row["summary"][:max_title]
+    return True
 
 
 def _recurring_uids(cal: icalendar.Calendar) -> set[str]:
@@ -205,9 +353,7 @@ def _when(ev: icalendar.cal.Component, name: str, shown: str) -> date | None:
         value = getattr(ev.get(name), "dt", None)
     except ValueError as exc:
         uid = ev.get("UID")
-        raise DataError(
-            f"{shown}: event {uid or '(no UID)'} has an unreadable {name} ({exc})", _ICS_HINT
-        ) from exc
+        raise DataError(f"{shown}: event {uid or '(no UID)'} has an unreadable {name}", _ICS_HINT) from exc
     return value if isinstance(value, date) else None
 
 
@@ -231,7 +377,7 @@ def _ics_row(
     """Give the CALENDAR_EVENTS row of one expanded occurrence."""
     uid = str(ev.get("UID") or "")
     if not uid:
-        raise DataError(f"{shown}: an event has no UID ({ev.get('SUMMARY')!r})", _ICS_HINT)
+        raise DataError(f"{shown}: an event has no UID", _ICS_HINT)
     base = uid.split("@", 1)[0]
     start_value, end_value = _when(ev, "DTSTART", shown), _when(ev, "DTEND", shown)
     if start_value is None:

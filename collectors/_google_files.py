@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from collectors._io import blank_to_none, expect_list, load_json, table_of
-from collectors.models import DIRECTORY_USERS, DRIVE_FILES
+from collectors.models import DIRECTORY_USERS, DRIVE_FILES, InputBounds
+from core.chunks import Quarantined
 from core.errors import DataError
 
 _DRIVE_HINT = 'files.json must be a Drive files.list response {"files": [...]}; re-export it'
@@ -25,6 +27,9 @@ _CSV_HINT = "export the users again from the Admin console (Users > Download use
 # Admin console export headers ("Download users"); the first four are always present.
 CSV_EMAIL = "Email Address [Required]"
 CSV_REQUIRED = ("First Name [Required]", "Last Name [Required]", CSV_EMAIL, "Org Unit Path [Required]")
+# The user's emails[] entries of type work and home, when the export carries them (the recovery email is
+# an account-recovery contact, not an address of the user, so it is not read).
+CSV_SECONDARY = ("Work Secondary Email", "Home Secondary Email")
 
 
 def _records(path: Path, shown: str, key: str, hint: str) -> list[dict[str, Any]]:
@@ -42,18 +47,34 @@ def _rfc3339(value: Any, shown: str, record: str) -> datetime | None:
     try:
         return datetime.fromisoformat(str(value))
     except ValueError as exc:
-        raise DataError(
-            f"{shown}: {record} has an unreadable time {value!r}", "fix or re-export the file"
-        ) from exc
+        raise DataError(f"{shown}: {record} has an unreadable time", "fix or re-export the file") from exc
 
 
 # ---- Drive ---------------------------------------------------------------------------------------------
 
 
-def read_drive_files(path: Path, shown: str) -> pa.Table:
-    """Give the files of a files.list dump as a DRIVE_FILES table."""
+def read_drive_files(
+    path: Path,
+    shown: str,
+    *,
+    max_title_chars: int = InputBounds.max_title_chars,
+    quarantine: list[Quarantined] | None = None,
+) -> pa.Table:
+    """Give the files of a files.list dump as a DRIVE_FILES table; a name longer than `max_title_chars`
+    is cut, with a note in `quarantine`."""
     records = _records(path, shown, "files", _DRIVE_HINT)
-    return table_of(records, lambda f: _drive_row(f, shown), DRIVE_FILES, shown, _DRIVE_HINT)
+    table = table_of(records, lambda f: _drive_row(f, shown), DRIVE_FILES, shown, _DRIVE_HINT)
+    long = pc.fill_null(pc.greater(pc.utf8_length(table.column("name")), max_title_chars), False)
+    if not pc.any(long).as_py():
+        return table
+    for row in table.filter(long).select(["file_id", "name"]).to_pylist():
+        (quarantine if quarantine is not None else []).append(
+            Quarantined.of("drive", shown, row["file_id"], "truncated", row["name"])
+        )
+    cut = pc.if_else(
+        long, pc.utf8_slice_codeunits(table.column("name"), 0, max_title_chars), table.column("name")
+    )
+    return table.set_column(table.schema.get_field_index("name"), "name", cut)
 
 
 def _drive_row(item: dict[str, Any], shown: str) -> dict[str, Any]:
@@ -76,10 +97,11 @@ def _drive_row(item: dict[str, Any], shown: str) -> dict[str, Any]:
 # ---- Directory -----------------------------------------------------------------------------------------
 
 
-def read_directory_json(path: Path, shown: str) -> pa.Table:
-    """Give the people of a users.list dump as a DIRECTORY_USERS table."""
+def read_directory_json(path: Path, shown: str, *, quarantine: list[Quarantined] | None = None) -> pa.Table:
+    """Give the people of a users.list dump as a DIRECTORY_USERS table (see `unique_emails`)."""
     records = _records(path, shown, "users", _DIRECTORY_HINT)
-    return table_of(records, lambda u: _directory_row(u, shown), DIRECTORY_USERS, shown, _DIRECTORY_HINT)
+    table = table_of(records, lambda u: _directory_row(u, shown), DIRECTORY_USERS, shown, _DIRECTORY_HINT)
+    return unique_emails(table, shown, quarantine)
 
 
 def _directory_row(user: dict[str, Any], shown: str) -> dict[str, Any]:
@@ -88,13 +110,16 @@ def _directory_row(user: dict[str, Any], shown: str) -> dict[str, Any]:
     name = user.get("name") or {}
     org = _primary(user.get("organizations"))
     managers = [r.get("value") for r in user.get("relations") or [] if r.get("type") == "manager"]
+    primary = user.get("primaryEmail")
     # Non-editable aliases (domain-alias addresses) reach the same mailbox, so they identify the person too.
-    aliases = [*(user.get("aliases") or []), *(user.get("nonEditableAliases") or [])]
+    aliases = _addresses([*(user.get("aliases") or []), *(user.get("nonEditableAliases") or [])], [primary])
+    listed = [e.get("address") for e in user.get("emails") or [] if isinstance(e, dict)]
     given, family = name.get("givenName"), name.get("familyName")
     return {
         "person_id": user["id"],
-        "primary_email": user.get("primaryEmail"),
-        "aliases": list(dict.fromkeys(aliases)),
+        "primary_email": primary,
+        "aliases": aliases,
+        "other_emails": _addresses(listed, [primary, *aliases]),
         "full_name": name.get("fullName") or _join(given, family),
         "given_name": given,
         "family_name": family,
@@ -103,6 +128,18 @@ def _directory_row(user: dict[str, Any], shown: str) -> dict[str, Any]:
         "manager_email": blank_to_none(managers[0]) if managers else None,
         "suspended": bool(user.get("suspended")),
     }
+
+
+def _addresses(values: list[Any], known: list[Any]) -> list[str]:
+    """Give the addresses among `values`, trimmed and lower-cased, once each, leaving out the `known` ones."""
+    seen = {str(k).strip().lower() for k in known if k}
+    out: list[str] = []
+    for value in values:
+        address = str(value).strip().lower() if isinstance(value, str) else ""
+        if "@" in address and address not in seen:
+            seen.add(address)
+            out.append(address)
+    return out
 
 
 def _primary(organizations: list[dict[str, Any]] | None) -> dict[str, Any]:
@@ -115,7 +152,24 @@ def _join(*parts: str | None) -> str | None:
     return " ".join(p for p in parts if p) or None
 
 
-def read_directory_csv(path: Path, shown: str) -> pa.Table:
+def unique_emails(table: pa.Table, shown: str, quarantine: list[Quarantined] | None) -> pa.Table:
+    """Give the directory users with one user per primaryEmail (case-insensitive): the first in the file is
+    kept, each later one is quarantined (two people with one address would split every mapping)."""
+    emails = pc.utf8_lower(pc.utf8_trim_whitespace(table.column("primary_email"))).to_pylist()
+    seen: set[str] = set()
+    keep = []
+    for i, email in enumerate(emails):
+        duplicate = email is not None and email in seen
+        keep.append(not duplicate)
+        if duplicate and quarantine is not None:
+            person = table.column("person_id")[i].as_py()
+            quarantine.append(Quarantined.of("directory", shown, person, "duplicate_email", email))
+        if email is not None:
+            seen.add(email)
+    return table if all(keep) else table.filter(pa.array(keep))
+
+
+def read_directory_csv(path: Path, shown: str, *, quarantine: list[Quarantined] | None = None) -> pa.Table:
     """Give the people of an Admin console user export (CSV) as DIRECTORY_USERS; person_id is the e-mail."""
     try:
         # utf-8-sig: the Admin console writes a byte-order mark that would stick to the first header.
@@ -127,7 +181,7 @@ def read_directory_csv(path: Path, shown: str) -> pa.Table:
             rows = [_csv_row(r, shown, reader.line_num) for r in reader]
     except (UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"{shown}: not a readable CSV file ({exc})", _CSV_HINT) from exc
-    return pa.Table.from_pylist(rows, schema=DIRECTORY_USERS)
+    return unique_emails(pa.Table.from_pylist(rows, schema=DIRECTORY_USERS), shown, quarantine)
 
 
 def _csv_row(row: dict[str, str], shown: str, line: int) -> dict[str, Any]:
@@ -140,6 +194,7 @@ def _csv_row(row: dict[str, str], shown: str, line: int) -> dict[str, Any]:
         "person_id": email,
         "primary_email": email,
         "aliases": [],
+        "other_emails": _addresses([row.get(h) for h in CSV_SECONDARY], [email]),
         "full_name": _join(given, family),
         "given_name": given,
         "family_name": family,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -18,6 +20,34 @@ from core.errors import DataError
 DEFAULT_JSON_OBJECT_BYTES = 16 << 20
 
 _DUCKDB_FILE = re.compile(r'file "([^"]+)"')
+
+
+_KINDS = {stat.S_IFIFO: "a named pipe", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
+          stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a folder"}  # fmt: skip
+
+
+def refuse_link(root: Path, path: Path) -> None:
+    """Refuse `path` when it, or a folder between `root` and it, is a symbolic link: a link could make the
+    run read any file on the machine and echo it into errors and the state."""
+    for part in [path, *(p for p in path.parents if root in p.parents)]:
+        if part.is_symlink():
+            raise DataError(
+                f"{part}: is a symbolic link (to {os.readlink(part)}); refusing to read it",
+                "a workspace holds plain files only; replace the link with the file or remove it from "
+                f"{root}",
+            )
+
+
+def refuse_special(root: Path, path: Path) -> None:
+    """Refuse to read `path` when it is a link (see `refuse_link`) or not a regular file: a named pipe
+    would block the run, a device would read forever. Checked before the file is opened."""
+    refuse_link(root, path)
+    kind = stat.S_IFMT(path.lstat().st_mode)
+    if kind != stat.S_IFREG:
+        raise DataError(
+            f"{path}: is {_KINDS.get(kind, 'a special file')}, not a regular file; refusing to read it",
+            f"a workspace holds plain files only; remove it from {root}",
+        )
 
 
 def content_fingerprint(path: Path) -> str:

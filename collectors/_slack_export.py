@@ -9,7 +9,7 @@ for DMs and group DMs. Day files are parsed in bulk by DuckDB; the small metadat
 from __future__ import annotations
 
 import functools
-import os
+import json
 import re
 import shutil
 import stat
@@ -30,9 +30,12 @@ from collectors._io import (
     duckdb_data_error,
     expect_list,
     load_json,
+    refuse_link,
+    refuse_special,
     table_of,
 )
-from collectors.models import SLACK_CHANNELS, SLACK_MESSAGES, SLACK_USERS
+from collectors.models import SLACK_CHANNELS, SLACK_MESSAGES, SLACK_USERS, InputBounds
+from core.chunks import Quarantined
 from core.errors import ConfigurationError, DataError
 
 USERS_FILE = "users.json"
@@ -70,13 +73,14 @@ _MESSAGE_COLUMNS = {
 # `ts` is "seconds.micros"; integer arithmetic on its two halves keeps every microsecond (a DOUBLE would not).
 # Pre-2017 exports put a single legacy `file` object on file shares; it becomes a one-element `files` array.
 _MESSAGES_SQL = """
-SELECT d.channel_id, m.ts, m.thread_ts, m."user" AS user_id, m.bot_id, m.subtype, m.text, m.reply_count,
+SELECT d.channel_id, m.ts, m.thread_ts, m."user" AS user_id, m.bot_id, m.subtype,
+       left(m.text, $max_text) AS text, m.reply_count,
        m.latest_reply, m.edited ->> 'ts' AS edited_ts, CAST(m.reactions AS VARCHAR) AS reactions,
        CAST(coalesce(m.files, CASE WHEN m.file IS NOT NULL THEN json_array(m.file) END) AS VARCHAR) AS files,
        CAST(m.attachments AS VARCHAR) AS attachments, CAST(m.room AS VARCHAR) AS room,
        make_timestamp(TRY_CAST(split_part(m.ts, '.', 1) AS BIGINT) * 1000000
                       + TRY_CAST(rpad(split_part(m.ts, '.', 2), 6, '0')[1:6] AS BIGINT)) AS posted_at,
-       d.filename AS _file
+       length(m.text) > $max_text AS _cut, d.filename AS _file
 FROM read_json($files, columns = $columns, format = 'array', filename = true) AS m
 JOIN _day_files AS d ON d.filename = m.filename
 ORDER BY d.channel_id, m.ts
@@ -95,8 +99,9 @@ class ExportEntry:
 class SlackExport:
     """An export opened for reading; ZIP entries are extracted on demand into a private temp folder."""
 
-    def __init__(self, source: Path, label: str) -> None:
+    def __init__(self, source: Path, label: str, bounds: InputBounds | None = None) -> None:
         self.source = source
+        self.bounds = bounds or InputBounds()
         self.label = label  # what stamp paths start with: "slack/", "slack.zip!" or "" for a bare folder
         self._zip: zipfile.ZipFile | None = None
         self._tmp: Path | None = None
@@ -108,6 +113,7 @@ class SlackExport:
         try:
             for info in self._zip.infolist():
                 _check_entry(source, info)
+            _check_sizes(source, self._zip.infolist(), self.bounds)
         except DataError:
             self.close()
             raise
@@ -161,7 +167,7 @@ class SlackExport:
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             with self._zip.open(self._prefix + name) as src, target.open("wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
+                _copy_at_most(src, dst, self.bounds.zip_max_entry_bytes, self.shown(name))
         except (zipfile.BadZipFile, OSError) as exc:
             raise DataError(f"{self.shown(name)}: cannot extract ({exc})", _ZIP_HINT) from exc
         return target
@@ -171,24 +177,14 @@ def _folder_entries(folder: Path) -> dict[str, ExportEntry]:
     """Give the metadata files and day files of an export folder with their content stamps."""
     entries: dict[str, ExportEntry] = {}
     for path in folder.glob("*.json"):
-        _refuse_link(folder, path)
+        refuse_special(folder, path)
         entries[path.name] = _stamp_file(path, path.name)
     for path in folder.glob("*/*.json"):
         name = f"{path.parent.name}/{path.name}"
         if _DAY_FILE.match(name):
-            _refuse_link(folder, path.parent)
-            _refuse_link(folder, path)
+            refuse_special(folder, path)
             entries[name] = _stamp_file(path, name)
     return entries
-
-
-def _refuse_link(folder: Path, path: Path) -> None:
-    """Refuse a symbolic link in an export folder: it could make the run read any file on the machine."""
-    if path.is_symlink():
-        raise DataError(
-            f"{path}: is a symbolic link (to {os.readlink(path)}); refusing to read it",
-            f"an export holds plain files only; replace the link with the file or remove it from {folder}",
-        )
 
 
 def _stamp_file(path: Path, name: str) -> ExportEntry:
@@ -213,6 +209,52 @@ def _check_entry(source: Path, info: zipfile.ZipInfo) -> None:
         raise DataError(f"{source}!{name}: ZIP entry {why}; refusing to extract it", _ZIP_HINT)
 
 
+def _too_big(setting: str, what: str, limit: int) -> str:
+    return f"{what}, more than MEETINTEL_{setting.upper()} ({limit:,})"
+
+
+def _check_sizes(source: Path, infos: list[zipfile.ZipInfo], bounds: InputBounds) -> None:
+    """Refuse a ZIP whose central directory promises too much, before anything is extracted.
+
+    Entry count, each entry's size and compression ratio, and the total size are bounded by settings; a
+    ZIP bomb (megabytes that expand to gigabytes) is refused here instead of filling the disk.
+    """
+    hint = "a genuine export that large needs the setting raised; otherwise re-download the export"
+    if len(infos) > bounds.zip_max_entries:
+        msg = _too_big("zip_max_entries", f"{len(infos):,} entries", bounds.zip_max_entries)
+        raise DataError(f"{source}: the ZIP holds {msg}; refusing to extract it", hint)
+    for info in infos:
+        if info.file_size > bounds.zip_max_entry_bytes:
+            msg = _too_big("zip_max_entry_bytes", f"{info.file_size:,} bytes", bounds.zip_max_entry_bytes)
+            raise DataError(
+                f"{source}!{info.filename}: ZIP entry expands to {msg}; refusing to extract it", hint
+            )
+        ratio = info.file_size / max(info.compress_size, 1)
+        if ratio > bounds.zip_max_ratio:
+            msg = _too_big("zip_max_ratio", f"{ratio:,.0f} times its compressed size", bounds.zip_max_ratio)
+            raise DataError(
+                f"{source}!{info.filename}: ZIP entry expands to {msg}; refusing to extract it", hint
+            )
+    total = sum(i.file_size for i in infos)
+    if total > bounds.zip_max_bytes:
+        msg = _too_big("zip_max_bytes", f"{total:,} bytes", bounds.zip_max_bytes)
+        raise DataError(f"{source}: the ZIP expands to {msg}; refusing to extract it", hint)
+
+
+def _copy_at_most(src: Any, dst: Any, limit: int, shown: str) -> None:
+    """Copy a ZIP entry, stopping when it gives more than `limit` bytes (a central directory can lie)."""
+    copied = 0
+    while block := src.read(1 << 20):
+        copied += len(block)
+        if copied > limit:
+            raise DataError(
+                f"{shown}: ZIP entry expands past MEETINTEL_ZIP_MAX_ENTRY_BYTES ({limit:,}) although its "
+                "header says less; refusing to extract it",
+                _ZIP_HINT,
+            )
+        dst.write(block)
+
+
 def _zip_prefix(zf: zipfile.ZipFile) -> str:
     """Give the folder inside the ZIP that holds the export ("" at the root, or one wrapper folder)."""
     tops = [i.filename for i in zf.infolist() if PurePosixPath(i.filename).name in CONVERSATION_LISTS]
@@ -235,11 +277,12 @@ def _zip_entries(zf: zipfile.ZipFile, prefix: str) -> dict[str, ExportEntry]:
     return entries
 
 
-def open_export(source: Path, label: str) -> SlackExport:
-    """Give the export at `source` (a folder or a ZIP) opened for reading."""
+def open_export(source: Path, label: str, bounds: InputBounds | None = None) -> SlackExport:
+    """Give the export at `source` (a folder or a ZIP) opened for reading, within `bounds`."""
     if not source.exists():
         raise ConfigurationError(f"Slack export {source} does not exist", "check the workspace path")
-    return SlackExport(source, label)
+    refuse_link(source.parent, source)
+    return SlackExport(source, label, bounds)
 
 
 # ---- users and conversations -----------------------------------------------------------------------
@@ -315,28 +358,99 @@ def folder_channel_ids(conversations: pa.Table) -> dict[str, str]:
 # ---- messages ----------------------------------------------------------------------------------------
 
 
-def read_day_files(con: duckdb.DuckDBPyConnection, files: Sequence[tuple[Path, str, str]]) -> pa.Table:
-    """Give the messages of day files (local path, channel id, shown name) as a SLACK_MESSAGES table."""
+def read_day_files(
+    con: duckdb.DuckDBPyConnection,
+    files: Sequence[tuple[Path, str, str]],
+    *,
+    max_text_chars: int = InputBounds.max_text_chars,
+    quarantine: list[Quarantined] | None = None,
+) -> pa.Table:
+    """Give the messages of day files (local path, channel id, shown name) as a SLACK_MESSAGES table.
+
+    A bad message (a lone surrogate, an unreadable ts) is left out and appended to `quarantine`, as is a
+    note for each text cut to `max_text_chars`; the file's other messages are kept.
+    """
     if not files:
         return SLACK_MESSAGES.empty_table()
-    paths = [str(p) for p, _, _ in files]
-    day_files = pa.table({"filename": paths, "channel_id": [c for _, c, _ in files]})
-    con.register("_day_files", day_files)
+    sink = quarantine if quarantine is not None else []
     try:
-        table = con.sql(_MESSAGES_SQL, params={"files": paths, "columns": _MESSAGE_COLUMNS}).to_arrow_table()
+        table = _query_days(con, files, max_text_chars)
     except (duckdb.Error, UnicodeDecodeError) as exc:
-        shown = {str(p): s for p, _, s in files}
-        raise duckdb_data_error(exc, shown, "Slack day files", _DAY_HINT) from exc
-    finally:
-        con.unregister("_day_files")
+        # DuckDB refuses a whole file for one lone surrogate; Python's JSON reads it, so such messages
+        # are quarantined and the rest of the file is read from a cleaned copy.
+        with tempfile.TemporaryDirectory(prefix="meetintel-clean-") as folder:
+            cleaned = _without_surrogates(files, Path(folder), sink)
+            if cleaned is None:
+                shown = {str(p): s for p, _, s in files}
+                raise duckdb_data_error(exc, shown, "Slack day files", _DAY_HINT) from exc
+            return read_day_files(con, cleaned, max_text_chars=max_text_chars, quarantine=sink)
     if table.column("ts").null_count:
         raise _key_error(table, "ts", files, "{count} message(s) without `ts`")
-    if table.column("posted_at").null_count:
-        raise _key_error(
-            table, "posted_at", files, "a message has the unreadable ts {ts!r} (expected seconds.micros)"
-        )
+    shown = {str(p): s for p, _, s in files}
+    unreadable = pc.is_null(table.column("posted_at"))
+    for row in table.filter(unreadable).select(["channel_id", "ts", "_file"]).to_pylist():
+        key = f"{row['channel_id']}/{row['ts']}"
+        sink.append(Quarantined.of("slack", shown[row["_file"]], key, "unreadable_time", row["ts"]))
+    table = table.filter(pc.invert(unreadable))
+    for row in table.filter(table.column("_cut")).select(["channel_id", "ts", "text", "_file"]).to_pylist():
+        key = f"{row['channel_id']}/{row['ts']}"
+        sink.append(Quarantined.of("slack", shown[row["_file"]], key, "truncated", row["text"]))
     # DuckDB gives a naive UTC timestamp; the cast only attaches the UTC zone.
-    return table.drop_columns(["_file"]).cast(SLACK_MESSAGES)
+    return table.drop_columns(["_cut", "_file"]).cast(SLACK_MESSAGES)
+
+
+def _query_days(
+    con: duckdb.DuckDBPyConnection, files: Sequence[tuple[Path, str, str]], max_text: int
+) -> pa.Table:
+    paths = [str(p) for p, _, _ in files]
+    con.register("_day_files", pa.table({"filename": paths, "channel_id": [c for _, c, _ in files]}))
+    try:
+        params = {"files": paths, "columns": _MESSAGE_COLUMNS, "max_text": max_text}
+        return con.sql(_MESSAGES_SQL, params=params).to_arrow_table()
+    finally:
+        con.unregister("_day_files")
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\[uU][dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _without_surrogates(
+    files: Sequence[tuple[Path, str, str]], folder: Path, sink: list[Quarantined]
+) -> list[tuple[Path, str, str]] | None:
+    """Give `files` with each file holding lone surrogates replaced by a copy in `folder` without those
+    messages (quarantined into `sink`), or None when no file has one (the failure is something else)."""
+    out, found = [], False
+    for i, (path, channel, shown) in enumerate(files):
+        data = path.read_bytes()
+        messages = _json_or_none(data) if _SURROGATE_ESCAPE.search(data) else None
+        if not isinstance(messages, list):
+            out.append((path, channel, shown))
+            continue
+        kept = [m for m in messages if _encodable(m)]
+        for bad in (m for m in messages if not _encodable(m)):
+            key = f"{channel}/{bad.get('ts') if isinstance(bad, dict) else '?'}"
+            sink.append(Quarantined.of("slack", shown, key, "lone_surrogate", json.dumps(bad)))
+        found = found or len(kept) < len(messages)
+        copy = folder / f"{i}.json"
+        copy.write_text(json.dumps(kept, ensure_ascii=False), encoding="utf-8")
+        out.append((copy, channel, shown))
+    return out if found else None
+
+
+def _json_or_none(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
+def _encodable(message: Any) -> bool:
+    """Give whether a parsed message can be written as UTF-8 (a lone surrogate cannot)."""
+    try:
+        json.dumps(message, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _key_error(table: pa.Table, column: str, files: Sequence[tuple[Path, str, str]], what: str) -> DataError:

@@ -8,10 +8,12 @@ yielded only for files whose stamp is not in `seen`, so an incremental run reads
 
 from __future__ import annotations
 
+import dataclasses
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -20,8 +22,9 @@ import pyarrow as pa
 
 from collectors._calendar_files import read_event_dumps, read_ics
 from collectors._google_files import read_directory_csv, read_directory_json, read_drive_files
-from collectors._io import connect, content_fingerprint
+from collectors._io import connect, content_fingerprint, refuse_special
 from collectors._slack_export import (
+    _DAY_FILE,
     CONVERSATION_LISTS,
     USERS_FILE,
     SlackExport,
@@ -31,7 +34,8 @@ from collectors._slack_export import (
     read_day_files,
     read_users,
 )
-from core.chunks import Chunk, FileStamp
+from collectors.models import InputBounds
+from core.chunks import Chunk, FileStamp, Quarantined
 from core.errors import ConfigurationError, DataError
 
 T = TypeVar("T")
@@ -56,32 +60,71 @@ def collect_workspace(
     *,
     ics_window: tuple[datetime, datetime] | None = None,
     chunk_files: int = 500,
+    bounds: InputBounds | None = None,
+    as_of: datetime | None = None,
 ) -> Iterator[Chunk]:
     """Yield chunks for the workspace's new or changed source files (stamp not in `seen`).
 
     Order: directory users, Slack users, Slack channels, Slack messages, calendar events, Drive files.
     A file with no rows still yields a (empty) chunk so its stamp gets recorded. Slack day files and
     calendar JSON files are read `chunk_files` at a time (and at most about `CHUNK_BYTES` of JSON per
-    chunk); `.ics` files are expanded over `ics_window`, or over the file's own default window (see
-    `_calendar_files.default_ics_window`).
+    chunk); `.ics` files are expanded over `ics_window`, or from their first start to
+    `bounds.ics_horizon_days` past `as_of` (the run's time, default now). Bad records are left out of
+    their chunk and listed in its `quarantined`; every file must be a regular file (no links, no pipes).
     """
     if chunk_files < 1:
         raise ConfigurationError(
             f"chunk_files must be at least 1, got {chunk_files}", "pass a positive number"
         )
     layout = _locate(Path(root))
+    bounds = bounds or InputBounds()
+    window = ics_window or (None, as_of or datetime.now(UTC))
     con = connect()
-    try:
+    with ExitStack() as stack:
+        stack.callback(con.close)
+        # Opened first: a ZIP over its bounds is refused before any chunk of this run is committed.
+        export = (
+            stack.enter_context(open_export(layout.slack, layout.slack_label, bounds))
+            if layout.slack
+            else None
+        )
         if layout.google is not None:
             yield from _directory_chunks(layout, seen)
-        if layout.slack is not None:
-            with open_export(layout.slack, layout.slack_label) as export:
-                yield from _slack_chunks(export, seen, con, chunk_files)
+        if export is not None:
+            yield from _slack_chunks(export, seen, con, chunk_files, bounds)
         if layout.google is not None:
-            yield from _calendar_chunks(layout, seen, con, ics_window, chunk_files)
-            yield from _drive_chunks(layout, seen)
-    finally:
-        con.close()
+            yield from _calendar_chunks(layout, seen, con, window, chunk_files, bounds)
+            yield from _drive_chunks(layout, seen, bounds)
+
+
+def workspace_paths(root: Path) -> set[str]:
+    """Give the stamp path of every source file the workspace holds now, reading none of them.
+
+    The store deletes the rows of stored files missing here (the workspace is the truth for file sources).
+    """
+    layout = _locate(Path(root))
+    paths: set[str] = set()
+    if layout.slack is not None:
+        paths |= {layout.slack_label + name for name in _export_names(layout.slack, layout.slack_label)}
+    if layout.google is not None:
+        google = layout.google
+        calendar = google / "calendar"
+        candidates = [google / "directory" / "users.json", google / "directory" / "users.csv"]
+        candidates += [google / "drive" / "files.json"]
+        if calendar.is_dir():
+            candidates += [p for p in calendar.iterdir() if p.suffix.lower() in (".json", ".ics")]
+        paths |= {p.relative_to(layout.root).as_posix() for p in candidates if p.is_file()}
+    return paths
+
+
+def _export_names(source: Path, label: str) -> set[str]:
+    """Give the entry names of a Slack export (metadata files and day files) without reading them."""
+    if not source.is_dir():
+        with open_export(source, label) as export:
+            return set(export.entries)
+    names = {p.name for p in source.glob("*.json")}
+    days = (f"{p.parent.name}/{p.name}" for p in source.glob("*/*.json"))
+    return names | {name for name in days if _DAY_FILE.match(name)}
 
 
 def _locate(root: Path) -> _Layout:
@@ -116,8 +159,22 @@ def _locate(root: Path) -> _Layout:
 
 
 def _stamp(root: Path, path: Path) -> FileStamp:
-    """Give the stamp of a plain file: its path below `root`, size and content CRC32."""
+    """Give the stamp of a plain file: its path below `root`, size and content CRC32.
+
+    Every workspace file is stamped before it is read, so this is where links and special files are refused.
+    """
+    refuse_special(root, path)
     return FileStamp(path.relative_to(root).as_posix(), path.stat().st_size, content_fingerprint(path))
+
+
+def _present(path: Path) -> bool:
+    """Give whether `path` names anything, a dangling link or a pipe included (`_stamp` refuses those)."""
+    return path.is_symlink() or path.exists()
+
+
+def _relabel(quarantined: list[Quarantined], paths: Mapping[str, str]) -> list[Quarantined]:
+    """Give quarantine records naming their file by its stamp path (shown name -> stamp path in `paths`)."""
+    return [dataclasses.replace(q, file=paths.get(q.file, q.file)) for q in quarantined]
 
 
 def _is_new(stamp: FileStamp, seen: Mapping[str, FileStamp]) -> bool:
@@ -152,24 +209,30 @@ def _directory_chunks(layout: _Layout, seen: Mapping[str, FileStamp]) -> Iterato
             f"{as_json.parent} holds both users.json and users.csv",
             "keep one of them; person ids differ between the two (directory id vs e-mail)",
         )
-    path = as_json if as_json.is_file() else as_csv
-    if not path.is_file():
+    path = as_json if _present(as_json) else as_csv
+    if not _present(path):
         return
     stamp = _stamp(layout.root, path)
     if _is_new(stamp, seen):
         read = read_directory_json if path is as_json else read_directory_csv
-        yield Chunk("directory_users", read(path, str(path)), [stamp])
+        quarantined: list[Quarantined] = []
+        batch = read(path, str(path), quarantine=quarantined)
+        yield Chunk("directory_users", batch, [stamp], _relabel(quarantined, {str(path): stamp.path}))
 
 
-def _drive_chunks(layout: _Layout, seen: Mapping[str, FileStamp]) -> Iterator[Chunk]:
+def _drive_chunks(layout: _Layout, seen: Mapping[str, FileStamp], bounds: InputBounds) -> Iterator[Chunk]:
     """Yield the Drive files chunk when files.json is new."""
     assert layout.google is not None
     path = layout.google / "drive" / "files.json"
-    if not path.is_file():
+    if not _present(path):
         return
     stamp = _stamp(layout.root, path)
     if _is_new(stamp, seen):
-        yield Chunk("drive_files", read_drive_files(path, str(path)), [stamp])
+        quarantined: list[Quarantined] = []
+        batch = read_drive_files(
+            path, str(path), max_title_chars=bounds.max_title_chars, quarantine=quarantined
+        )
+        yield Chunk("drive_files", batch, [stamp], _relabel(quarantined, {str(path): stamp.path}))
 
 
 # ---- calendar -----------------------------------------------------------------------------------------
@@ -179,30 +242,47 @@ def _calendar_chunks(
     layout: _Layout,
     seen: Mapping[str, FileStamp],
     con: duckdb.DuckDBPyConnection,
-    ics_window: tuple[datetime, datetime] | None,
+    window: tuple[datetime | None, datetime],
     chunk_files: int,
+    bounds: InputBounds,
 ) -> Iterator[Chunk]:
-    """Yield calendar events of new calendar files: JSON dumps `chunk_files` at a time, then each .ics."""
+    """Yield calendar events of new calendar files: JSON dumps `chunk_files` at a time, then each .ics.
+
+    `window` is the .ics window, or (None, the run's time) for each file's default window.
+    """
     assert layout.google is not None
     folder = layout.google / "calendar"
     if not folder.is_dir():
         return
-    paths = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in (".json", ".ics"))
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".json", ".ics") and not p.is_dir())
     todo = [(p, s) for p in paths if _is_new(s := _stamp(layout.root, p), seen)]
     dumps = [(p, s) for p, s in todo if p.suffix.lower() == ".json"]
     for group in _groups(dumps, [s.size for _, s in dumps], chunk_files):
-        batch = read_event_dumps(con, [(p, p.stem, str(p)) for p, _ in group])
-        yield Chunk("calendar_events", batch, [s for _, s in group])
+        quarantined: list[Quarantined] = []
+        files = [(p, p.stem, str(p)) for p, _ in group]
+        batch = read_event_dumps(con, files, max_title_chars=bounds.max_title_chars, quarantine=quarantined)
+        shown = {str(p): s.path for p, s in group}
+        yield Chunk("calendar_events", batch, [s for _, s in group], _relabel(quarantined, shown))
+    given, as_of = window
     for path, stamp in todo:
         if path.suffix.lower() == ".ics":
-            yield Chunk("calendar_events", read_ics(path, path.stem, str(path), ics_window), [stamp])
+            quarantined = []
+            span = (given, as_of) if given is not None else None
+            batch = read_ics(
+                path, path.stem, str(path), span, bounds=bounds, as_of=as_of, quarantine=quarantined
+            )
+            yield Chunk("calendar_events", batch, [stamp], _relabel(quarantined, {str(path): stamp.path}))
 
 
 # ---- Slack --------------------------------------------------------------------------------------------
 
 
 def _slack_chunks(
-    export: SlackExport, seen: Mapping[str, FileStamp], con: duckdb.DuckDBPyConnection, chunk_files: int
+    export: SlackExport,
+    seen: Mapping[str, FileStamp],
+    con: duckdb.DuckDBPyConnection,
+    chunk_files: int,
+    bounds: InputBounds,
 ) -> Iterator[Chunk]:
     """Yield Slack users, conversations and messages of the export's new files, in that order."""
     stamps = {
@@ -234,9 +314,10 @@ def _slack_chunks(
     if days:
         channel_of = _channel_of_days(export, days, folder_channel_ids(conversations))
         for group in _groups(days, [stamps[n].size for n in days], chunk_files):
-            yield Chunk(
-                "slack_messages", _read_days(export, con, group, channel_of), [stamps[n] for n in group]
-            )
+            quarantined: list[Quarantined] = []
+            batch = _read_days(export, con, group, channel_of, bounds.max_text_chars, quarantined)
+            shown = {export.shown(n): stamps[n].path for n in group}
+            yield Chunk("slack_messages", batch, [stamps[n] for n in group], _relabel(quarantined, shown))
 
 
 def _read_conversations(export: SlackExport, lists: list[str]) -> pa.Table:
@@ -265,13 +346,17 @@ def _channel_of_days(export: SlackExport, days: list[str], by_folder: dict[str, 
 
 
 def _read_days(
-    export: SlackExport, con: duckdb.DuckDBPyConnection, names: Sequence[str], channel_of: dict[str, str]
+    export: SlackExport,
+    con: duckdb.DuckDBPyConnection,
+    names: Sequence[str],
+    channel_of: dict[str, str],
+    max_text_chars: int,
+    quarantine: list[Quarantined],
 ) -> pa.Table:
     """Give the messages of a group of day files, deleting ZIP extracts once read."""
     paths = export.local_paths(names)
     try:
-        return read_day_files(
-            con, [(p, channel_of[n], export.shown(n)) for p, n in zip(paths, names, strict=True)]
-        )
+        files = [(p, channel_of[n], export.shown(n)) for p, n in zip(paths, names, strict=True)]
+        return read_day_files(con, files, max_text_chars=max_text_chars, quarantine=quarantine)
     finally:
         export.release(names)

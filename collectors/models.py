@@ -6,6 +6,8 @@ The schemas and natural keys live in `core.tables.raw` (the store reads them too
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from core.chunks import Cursor
 from core.tables.raw import (
     CALENDAR_ATTACHMENT,
@@ -21,7 +23,26 @@ from core.tables.raw import (
     RawTable,
 )
 
+
+@dataclass(frozen=True)
+class InputBounds:
+    """How far the offline readers expand and extract: each field is the MEETINTEL_<FIELD> setting.
+
+    Errors and quarantine notes name the setting, so a user who trusts a file knows what to raise.
+    """
+
+    ics_horizon_days: int = 90  # .ics series expand up to this many days past the run's time
+    ics_max_instances: int = 5000  # instances one .ics series may give; later ones are quarantined
+    zip_max_bytes: int = 4 << 30  # total uncompressed size of a Slack export ZIP
+    zip_max_entry_bytes: int = 512 << 20  # uncompressed size of one ZIP entry
+    zip_max_entries: int = 500_000  # entries in one ZIP
+    zip_max_ratio: int = 200  # uncompressed / compressed size of one entry (a ZIP bomb is 1000s)
+    max_text_chars: int = 100_000  # message text longer than this is cut (Slack itself caps at 40,000)
+    max_title_chars: int = 2_000  # event titles and Drive file names longer than this are cut
+
+
 __all__ = [
+    "InputBounds",
     "Cursor",
     "UTC_US",
     "SLACK_USERS",

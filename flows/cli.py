@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import tempfile
+import traceback
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -19,9 +20,11 @@ from rich.table import Table
 
 from aggregation import MeetingFilter, filter_meetings, scoped_reports
 from checkpoints import RunRecord, StateStore
+from core.chunks import QUARANTINE_RULES
 from core.errors import ConfigurationError, MeetintelError
 from core.tables import MEETING_RECORDS, REPORT_MEETINGS
 from exports import FORMULA_LEADS, apply_retention, compress_runs, list_runs
+from flows._terminal import plain, quiet_tracebacks, safe
 from flows.params import ExportOptions, LiveEndpoints
 from flows.settings import Settings
 
@@ -41,6 +44,8 @@ sandbox_app = typer.Typer(help="Synthetic workspaces for demos, tests and benchm
 app.add_typer(sandbox_app, name="sandbox")
 archive_app = typer.Typer(help="Report runs kept under OUT/runs/: list and prune.", no_args_is_help=True)
 app.add_typer(archive_app, name="archive")
+quarantine_app = typer.Typer(help="Records left out of a run (or cut short), and why.", no_args_is_help=True)
+app.add_typer(quarantine_app, name="quarantine")
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
@@ -69,10 +74,57 @@ RedactOpt = Annotated[bool, typer.Option("--redact-text", help="With --pseudonym
 
 
 def _fail(exc: MeetintelError) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {exc.message}")
+    err.print(f"[bold red]error:[/] {safe(exc.message)}")
     if exc.hint:
-        err.print(f"[yellow]what to do:[/] {exc.hint}")
+        err.print(f"[yellow]what to do:[/] {safe(exc.hint)}")
     return typer.Exit(EXIT_FAILED)
+
+
+def _unexpected(exc: Exception) -> typer.Exit:
+    """Say in one line that the run failed on an unclassified error; the traceback is in the run's log."""
+    _release(exc)
+    return _fail(
+        MeetintelError(
+            f"the run failed: {type(exc).__name__}: {exc}",
+            "run `meetintel doctor` to check the state and reports; the run's log in Prefect has the "
+            "traceback (or set PREFECT_LOGGING_LEVEL=DEBUG to see it here); report it if it persists",
+        )
+    )
+
+
+def _release(exc: BaseException | None) -> None:
+    """Drop the local variables held by `exc`'s tracebacks (DuckDB connections, Arrow tables), so nothing
+    of DuckDB outlives the command and the interpreter exits without `nanobind: leaked` reports."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        traceback.clear_frames(exc.__traceback__)
+        exc.__traceback__ = None
+        exc = exc.__cause__ or exc.__context__
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an --out that cannot hold reports, before any run folder or ledger entry is made."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot write reports to {out} ({exc.strerror or exc})",
+            f"make {out} a folder you can write to (create it, or `chmod u+w` it), or pass another --out",
+        ) from exc
+
+
+def _check_state(state: Path) -> None:
+    """Open the state once before Prefect starts, so a damaged or unreachable file fails in one line."""
+    try:
+        StateStore(state).close()
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot open the state file {state} ({exc.strerror or exc})",
+            "make its folder writable, or pass --state with a path you can write to",
+        ) from exc
 
 
 @app.command()
@@ -130,6 +182,8 @@ def run(
             redact_text=redact_text,
         )
         export.privacy_tag()  # fail fast, before Prefect starts, when the salt is missing
+        _check_out(settings.out)
+        _check_state(settings.state)
         if sandbox is not None:
             record = _run_against_sandbox(settings, sandbox, full_refresh, export)
         else:
@@ -140,7 +194,10 @@ def run(
                 settings.live_config()  # fail fast, before Prefect starts, when credentials are missing
             record = _run_flow(settings, full_refresh, endpoints, export)
     except MeetintelError as exc:
-        raise _fail(exc) from exc
+        _release(exc)
+        raise _fail(exc) from None
+    except Exception as exc:  # noqa: BLE001 - whatever the run raised, the user gets one line, not a traceback
+        raise _unexpected(exc) from None
     _print_run(record, settings)
     raise typer.Exit(EXIT_OK if record.status == "completed" else EXIT_PARTIAL)
 
@@ -150,6 +207,7 @@ def _run_flow(
 ) -> RunRecord:
     from flows.pipeline import meeting_intelligence  # Prefect loads only for commands that need it
 
+    quiet_tracebacks()
     workspace = None if live.enabled else str(settings.require_workspace())
     with console.status("Running the meeting_intelligence flow…"):
         return meeting_intelligence(
@@ -173,7 +231,7 @@ def _run_against_sandbox(
     scale = 60
     sandbox_settings = ServerSettings(time_scale=scale)
     with SandboxServer(workspace, sandbox_settings) as server:
-        console.print(f"Sandbox APIs for [bold]{workspace}[/] at {server.url}")
+        console.print(f"Sandbox APIs for [bold]{safe(workspace)}[/] at {server.url}")
         os.environ["MEETINTEL_SLACK_TOKEN"] = sandbox_settings.slack_token
         os.environ["MEETINTEL_GOOGLE_TOKEN"] = sandbox_settings.google_token
         os.environ.setdefault("MEETINTEL_SLACK_TIER2_PER_MINUTE", str(20 * scale))
@@ -185,7 +243,7 @@ def _run_against_sandbox(
 
 
 def _print_run(record: RunRecord, settings: Settings) -> None:
-    table = Table(title=f"run {record.run_id} ({record.mode}): {record.status}")
+    table = Table(title=safe(f"run {record.run_id} ({record.mode}): {record.status}"))
     for col in ("stage", "seconds", "rows in", "rows out", "note"):
         table.add_column(col, justify="right" if col in ("seconds", "rows in", "rows out") else "left")
     for s in record.stages:
@@ -194,14 +252,14 @@ def _print_run(record: RunRecord, settings: Settings) -> None:
             f"{s.seconds:.2f}",
             str(s.rows_in),
             str(s.rows_out),
-            ("skipped: " if s.skipped else "") + s.note,
+            safe(("skipped: " if s.skipped else "") + s.note),
         )
     console.print(table)
     console.print(
-        f"Reports in [bold]{settings.out}/latest/[/]: meetings.json, people.json, CSV tables, "
+        f"Reports in [bold]{safe(settings.out)}/latest/[/]: meetings.json, people.json, CSV tables, "
         "meetintel.xlsx, meetintel.html"
     )
-    console.print(f"State in [bold]{settings.state}[/]")
+    console.print(f"State in [bold]{safe(settings.state)}[/]")
 
 
 @app.command()
@@ -212,26 +270,26 @@ def status(
     try:
         settings = Settings.from_cli(state=state)
         if not settings.state.exists():
-            err.print(f"no state file at {settings.state}; run `meetintel run` first")
+            err.print(f"no state file at {safe(settings.state)}; run `meetintel run` first")
             raise typer.Exit(EXIT_FAILED)
         with StateStore(settings.state) as store:
             runs = store.runs(limit)
             counts = {t: store.count(t) for t in ("slack_messages", "calendar_events", MEETING_RECORDS)}
     except MeetintelError as exc:
         raise _fail(exc) from exc
-    table = Table(title=f"runs in {settings.state}")
+    table = Table(title=f"runs in {safe(settings.state)}")
     for col in ("run", "mode", "status", "started", "seconds", "rows read", "errors"):
         table.add_column(col)
     for r in runs:
         secs = f"{(r.ended_at - r.started_at).total_seconds():.1f}" if r.ended_at and r.started_at else "-"
         table.add_row(
-            r.run_id,
-            r.mode,
-            r.status,
+            safe(r.run_id),
+            safe(r.mode),
+            safe(r.status),
             f"{r.started_at:%Y-%m-%d %H:%M:%S}" if r.started_at else "-",
             secs,
             str(sum(r.rows_read.values())),
-            "; ".join(r.errors),
+            safe("; ".join(r.errors)),
         )
     console.print(table)
     console.print(", ".join(f"{k}: {v}" for k, v in counts.items()))
@@ -328,15 +386,19 @@ def _cell(value: object) -> object:
     """Give a CSV cell: ISO-8601 UTC times, and text a spreadsheet would run as a formula neutralised."""
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_LEADS) else value
+    if not isinstance(value, str):
+        return value
+    value = plain(value)  # stdout may be a terminal: no escape sequences from the data
+    return "'" + value if value.startswith(FORMULA_LEADS) else value
 
 
 def _shown(value: object) -> str:
+    """Give a table cell: times in UTC, two decimals, text without control characters or markup."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
-    return f"{value:.2f}" if isinstance(value, float) else str(value)
+    return f"{value:.2f}" if isinstance(value, float) else safe(value)
 
 
 def _print_meetings(table: pa.Table, total: int) -> None:
@@ -391,7 +453,9 @@ def export_cmd(
             count = store.count(REPORT_MEETINGS)
     except MeetintelError as exc:
         raise _fail(exc) from exc
-    console.print(f"{count} meetings written to [bold]{out}[/]: " + ", ".join(p.name for p in paths))
+    console.print(
+        f"{count} meetings written to [bold]{safe(out)}[/]: " + safe(", ".join(p.name for p in paths))
+    )
 
 
 @archive_app.command("list")
@@ -399,12 +463,12 @@ def archive_list(out: OutOpt = None) -> None:
     """List the report runs kept under OUT/runs/."""
     settings = Settings.from_cli(out=out)
     runs = list_runs(settings.out)
-    table = Table(title=f"report runs in {settings.out}")
+    table = Table(title=f"report runs in {safe(settings.out)}")
     for col in ("run", "started", "size", "compressed", "published"):
         table.add_column(col)
     for r in runs:
         table.add_row(
-            r.run_id,
+            safe(r.run_id),
             f"{r.started_at:%Y-%m-%d %H:%M:%S}",
             f"{r.size_bytes / 1e6:.1f} MB",
             "yes" if r.compressed else "",
@@ -426,7 +490,33 @@ def archive_prune(
         removed = apply_retention(settings.out, settings.keep_runs, settings.keep_days, datetime.now(UTC))
     except MeetintelError as exc:
         raise _fail(exc) from exc
-    console.print(f"removed {len(removed)} runs" + (": " + ", ".join(removed) if removed else ""))
+    console.print(safe(f"removed {len(removed)} runs" + (": " + ", ".join(removed) if removed else "")))
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    state: StateOpt = None, limit: Annotated[int, typer.Option(min=1, help="How many records to show.")] = 50
+) -> None:
+    """List quarantined records (newest first) and their counts by rule, with what each rule means."""
+    try:
+        settings = Settings.from_cli(state=state)
+        if not settings.state.exists():
+            raise ConfigurationError(f"no state file at {settings.state}", "run `meetintel run` first")
+        with StateStore(settings.state) as store:
+            counts, rows = store.quarantine_counts(), store.quarantine(limit)
+    except MeetintelError as exc:
+        raise _fail(exc) from exc
+    table = Table(title=f"quarantined records in {settings.state}")
+    for col in ("run", "source", "file", "record", "rule", "raw value"):
+        table.add_column(col)
+    for r in rows.to_pylist():
+        cells = (r["run_id"], r["source"], r["file"], r["record_key"], r["rule"], r["raw_value"][:80])
+        table.add_row(*(_shown(c) for c in cells))
+    console.print(table)
+    for rule, n in counts.items():
+        console.print(f"{rule}: {n} — {QUARANTINE_RULES.get(rule, '')}")
+    if not counts:
+        console.print("nothing quarantined")
 
 
 @app.command()
@@ -475,7 +565,7 @@ def doctor(
         health = repair(settings.state, settings.out) if fix else diagnose(settings.state, settings.out)
     except MeetintelError as exc:
         raise _fail(exc) from exc
-    print(format_health(health))  # plain text: paths may hold characters rich reads as markup
+    print(plain(format_health(health)))  # plain text: paths may hold characters rich reads as markup
     raise typer.Exit(health.exit_code)
 
 
@@ -489,6 +579,10 @@ def sandbox_generate(
     profile: Annotated[
         str, typer.Option(help="standard, or hard: more noise, near misses, identity quirks and overlaps.")
     ] = "standard",
+    phrasing: Annotated[
+        str | None,
+        typer.Option(help="a or b: write every message from that half of the phrase banks (default: both)."),
+    ] = None,
 ) -> None:
     """Generate a synthetic org as a workspace snapshot (Slack export, Calendar, Drive, Directory)."""
     from sandbox import generate_workspace
@@ -501,7 +595,7 @@ def sandbox_generate(
     with console.status(f"Generating {people} people × {days} days…"):
         try:
             summary = generate_workspace(
-                out, people=people, days=days, seed=seed, start=first, profile=profile
+                out, people=people, days=days, seed=seed, start=first, profile=profile, phrasing=phrasing
             )
         except MeetintelError as exc:
             raise _fail(exc) from exc

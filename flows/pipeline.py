@@ -19,10 +19,11 @@ from pydantic import BaseModel
 from aggregation import top_meetings
 from checkpoints import RunRecord, SourceStatus, StageStat, StateStore, discard, prepare_refresh, swap_in
 from collectors import build_live_sources
-from core.errors import ConfigurationError, MeetintelError, RetriableError
+from core.errors import ConfigurationError, FatalError, MeetintelError, RetriableError
 from core.tables import MEETING_RECORDS, PEOPLE_RECORDS, REPORT_MEETINGS
 from flows import stages
 from flows.params import ExportOptions, LiveEndpoints
+from flows.settings import Settings
 
 
 class Collected(BaseModel):
@@ -77,7 +78,8 @@ def collect_task(state: str, source: str, run_id: str, live: LiveEndpoints, full
                     f": {o.reason}" if o.reason else "",
                 )
         else:
-            stat, outcomes = stages.collect(store, Path(source), run_id), []
+            bounds = Settings.from_cli().input_bounds()  # MEETINTEL_* bounds, read at the edge
+            stat, outcomes = stages.collect(store, Path(source), run_id, bounds=bounds), []
     logger.info("collected %d rows (%s)", stat.rows_in, stat.note)
     return Collected(stat=stat, sources=outcomes)
 
@@ -121,13 +123,23 @@ def report_links(out: Path) -> str:
     return ", ".join(links) if links else f"none published yet in `{out}`"
 
 
-def summary_markdown(record: RunRecord, out: str, meetings: int, people: int) -> str:
-    """Give the run summary shown as a Prefect artifact and printed by the CLI."""
+def summary_markdown(
+    record: RunRecord,
+    out: str,
+    meetings: int,
+    people: int,
+    unmatched: int = 0,
+    quarantined: dict[str, int] | None = None,
+) -> str:
+    """Give the run summary shown as a Prefect artifact and printed by the CLI.
+
+    `unmatched` counts the people tied to no directory person (people.json `match` is `unmatched`).
+    """
     lines = [
         f"# meetintel run `{record.run_id}`",
         "",
         f"- mode: **{record.mode}**, status: **{record.status}**",
-        f"- meetings: **{meetings}**, people: **{people}**",
+        f"- meetings: **{meetings}**, people: **{people}**, people unmatched: **{unmatched}**",
         "- reports: " + report_links(Path(out)),
         "",
         "| stage | seconds | rows in | rows out | rows/s | note |",
@@ -150,6 +162,9 @@ def summary_markdown(record: RunRecord, out: str, meetings: int, people: int) ->
             f"{o.breaker_state} | {o.reason or ''} |"
             for o in record.sources
         ]
+    if quarantined:
+        counts = ", ".join(f"{rule} {n}" for rule, n in sorted(quarantined.items()))
+        lines += ["", f"Quarantined records: {counts} (see `meetintel quarantine list`)"]
     if record.errors:
         lines += ["", "Errors:", *[f"- {e}" for e in record.errors]]
     return "\n".join(lines)
@@ -215,6 +230,7 @@ def _run_stages(
     record.stages.append(collected.stat)
     record.rows_read = dict(collected.stat.by_table)
     record.sources = collected.sources
+    _require_a_source(record.sources)
     update_progress_artifact(progress, progress=100.0 / len(STAGES))
     steps = [
         lambda: detect_task(state),
@@ -229,13 +245,28 @@ def _run_stages(
         update_progress_artifact(progress, progress=100.0 * i / len(STAGES))
 
 
+def _require_a_source(sources: list[SourceStatus]) -> None:
+    """Fail the run when every live source failed: nothing was collected, so nothing is rebuilt or
+    published (a full refresh would otherwise publish empty reports)."""
+    if not sources or any(s.status == "ok" for s in sources):
+        return
+    reasons = "; ".join(f"{s.source} {s.status}: {s.reason or 'no reason given'}" for s in sources)
+    raise FatalError(
+        f"every source failed ({reasons})",
+        "nothing was collected and the published reports are unchanged; fix what each reason names "
+        "(token, endpoint, network) and run again",
+    )
+
+
 def _close(record: RunRecord, state: str, out: str) -> None:
     with _store(state) as store:
         store.finish_run(record)
         meetings, people = store.count(MEETING_RECORDS), store.count(PEOPLE_RECORDS)
+        unmatched = stages.unmatched_people(store)
+        quarantined = store.quarantine_counts(record.run_id)
         top = top_meetings(store.con) if store.has_table(REPORT_MEETINGS) else None
     create_markdown_artifact(
-        markdown=summary_markdown(record, out, meetings, people),
+        markdown=summary_markdown(record, out, meetings, people, unmatched, quarantined),
         key="meetintel-run-summary",
         description=f"meetintel run {record.run_id}",
     )

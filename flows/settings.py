@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -13,6 +14,7 @@ from collectors import (
     BreakerPolicy,
     GoogleAuth,
     GoogleConfig,
+    InputBounds,
     LiveConfig,
     RetryPolicy,
     SlackConfig,
@@ -58,6 +60,17 @@ class Settings(BaseSettings):
     breaker_fail_max: int = Field(default=5, ge=1)  # calls still failing after retries that open a breaker
     breaker_reset_seconds: float = Field(default=300, ge=0)  # how long an open breaker skips its source
 
+    # Bounds on what the offline readers expand and extract (collectors.InputBounds says what each does);
+    # an error or quarantine note names the setting when one is hit.
+    ics_horizon_days: int = Field(default=InputBounds.ics_horizon_days, ge=0)
+    ics_max_instances: int = Field(default=InputBounds.ics_max_instances, ge=1)
+    zip_max_bytes: int = Field(default=InputBounds.zip_max_bytes, ge=1)
+    zip_max_entry_bytes: int = Field(default=InputBounds.zip_max_entry_bytes, ge=1)
+    zip_max_entries: int = Field(default=InputBounds.zip_max_entries, ge=1)
+    zip_max_ratio: int = Field(default=InputBounds.zip_max_ratio, ge=1)
+    max_text_chars: int = Field(default=InputBounds.max_text_chars, ge=1)
+    max_title_chars: int = Field(default=InputBounds.max_title_chars, ge=1)
+
     @field_validator("report_tz")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -80,6 +93,10 @@ class Settings(BaseSettings):
             first = exc.errors()[0]
             name = "MEETINTEL_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
             raise ConfigurationError(f"setting {name} is invalid: {first['msg']}", "fix or unset it") from exc
+
+    def input_bounds(self) -> InputBounds:
+        """Give the bounds the offline readers keep (the MEETINTEL_ICS_*, _ZIP_* and _MAX_* settings)."""
+        return InputBounds(**{f.name: getattr(self, f.name) for f in dataclasses.fields(InputBounds)})
 
     def require_workspace(self) -> Path:
         """Give the workspace folder, or say how to set it."""

@@ -12,8 +12,16 @@ from typing import Any
 
 from aggregation import build_reports, create_analyst_views
 from checkpoints import SourceStatus, StageStat, StateStore
-from collectors import BreakerSnapshot, LiveSources, collect_live, collect_workspace
+from collectors import (
+    BreakerSnapshot,
+    InputBounds,
+    LiveSources,
+    collect_live,
+    collect_workspace,
+    workspace_paths,
+)
 from core.errors import ConfigurationError
+from core.sql import has_columns
 from core.tables import MEETING_RECORDS, PEOPLE_RECORDS, REPORT_PREFIX, report_table
 from exports import (
     apply_retention,
@@ -43,9 +51,18 @@ def _noop(_label: str, _rows: int) -> None:
 
 
 def collect(
-    store: StateStore, workspace: Path, run_id: str, progress: Progress = _noop, chunk_files: int = 500
+    store: StateStore,
+    workspace: Path,
+    run_id: str,
+    progress: Progress = _noop,
+    chunk_files: int = 500,
+    bounds: InputBounds | None = None,
 ) -> StageStat:
-    """Read new and changed files of the workspace into the store, `chunk_files` files a chunk at most."""
+    """Read new and changed files of the workspace into the store, `chunk_files` files a chunk at most.
+
+    Files gone from the workspace take their rows with them first (`StateStore.forget_files`). Reading
+    stays within `bounds` (the MEETINTEL_* input bounds); bad records are quarantined and counted in the note.
+    """
     if not workspace.exists():
         raise ConfigurationError(
             f"workspace {workspace} does not exist",
@@ -54,7 +71,11 @@ def collect(
     started = time.perf_counter()
     read: dict[str, int] = {}
     files = 0
-    for chunk in collect_workspace(workspace, store.file_stamps(), chunk_files=chunk_files):
+    removed = store.forget_files(workspace_paths(workspace))
+    chunks = collect_workspace(
+        workspace, store.file_stamps(), chunk_files=chunk_files, bounds=bounds, as_of=datetime.now(UTC)
+    )
+    for chunk in chunks:
         rows = store.commit_chunk(chunk, run_id)
         read[chunk.table] = read.get(chunk.table, 0) + rows
         files += len(chunk.files)
@@ -64,10 +85,19 @@ def collect(
         seconds=time.perf_counter() - started,
         rows_in=sum(read.values()),
         rows_out=sum(read.values()),
-        note=f"{files} files changed",
+        note=f"{files} files changed"
+        + (f", {len(removed)} removed" if removed else "")
+        + quarantine_note(store.quarantine_counts(run_id)),
         by_table=read,
     )
     return stat
+
+
+def quarantine_note(counts: dict[str, int]) -> str:
+    """Give "; quarantined N (rule n, ...)" for a stage note, or "" when nothing was quarantined."""
+    if not counts:
+        return ""
+    return f"; quarantined {sum(counts.values())} (" + ", ".join(f"{r} {n}" for r, n in counts.items()) + ")"
 
 
 def collect_from_apis(
@@ -151,7 +181,8 @@ def correlate_stage(store: StateStore) -> StageStat:
     version = store.get_meta("raw_version", "0")
     people = map_people(store.con)
     store.replace_tables({"people": people.people, "identity_links": people.links}, version)
-    result = correlate(store.con, evidence="evidence", people="people")
+    # Events after the run's time are not held meetings yet.
+    result = correlate(store.con, evidence="evidence", people="people", as_of=datetime.now(UTC))
     store.replace_tables(
         {
             "meetings": result.meetings,
@@ -167,6 +198,7 @@ def correlate_stage(store: StateStore) -> StageStat:
         seconds=time.perf_counter() - started,
         rows_in=store.count("evidence"),
         rows_out=result.meetings.num_rows,
+        note=f"people unmatched: {people.unmatched}",
     )
 
 
@@ -190,6 +222,14 @@ def aggregate(store: StateStore) -> StageStat:
         rows_in=store.count("meetings"),
         rows_out=reports.meeting_records.num_rows,
     )
+
+
+def unmatched_people(store: StateStore) -> int:
+    """Give how many people.json records no directory person was matched to (0 before any report)."""
+    if not has_columns(store.con, PEOPLE_RECORDS, ("match",)):
+        return 0
+    rows = store.con.execute(f"SELECT count(*) FROM {PEOPLE_RECORDS} WHERE match = 'unmatched'").fetchall()
+    return int(rows[0][0])
 
 
 def report_tables(store: StateStore) -> dict[str, str]:

@@ -28,7 +28,12 @@ def map_people(con: duckdb.DuckDBPyConnection) -> PeopleResult:
 
 
 def _directory_keys(s: ScratchSpace) -> str:
-    """Materialise lower-cased directory emails (primary wins over an alias) -> person."""
+    """Materialise every lower-cased directory address -> person (primary, then alias, then other email).
+
+    `company` marks the addresses whose domain is the company's: primary emails and aliases. An address
+    only in emails[] (`other_emails`) may be a personal one, so it identifies its person but does not make
+    its domain a company domain.
+    """
     return s.make(
         "dir_keys",
         """
@@ -38,8 +43,11 @@ def _directory_keys(s: ScratchSpace) -> str:
             UNION ALL
             SELECT person_id, lower(trim(alias)), 'alias', 1
             FROM (SELECT person_id, unnest(aliases) AS alias FROM directory_users)
+            UNION ALL
+            SELECT person_id, lower(trim(other)), 'other_email', 2
+            FROM (SELECT person_id, unnest(other_emails) AS other FROM directory_users)
         )
-        SELECT email, person_id, how, split_part(email, '@', 2) AS domain
+        SELECT email, person_id, how, split_part(email, '@', 2) AS domain, how <> 'other_email' AS company
         FROM k
         WHERE email IS NOT NULL AND email LIKE '%_@_%'
         QUALIFY row_number() OVER (PARTITION BY email ORDER BY pri, person_id) = 1
@@ -48,20 +56,31 @@ def _directory_keys(s: ScratchSpace) -> str:
 
 
 def _norm_name_sql(expr: str) -> str:
-    """SQL giving a name as people compare it: accents folded, lower case, single spaces, trimmed."""
+    """SQL giving a name as people compare it: accents folded, lower case, single spaces, trimmed.
+
+    "Family, Given" (one comma) is turned round to "Given Family".
+    """
     folded = f"replace(lower(strip_accents(coalesce({expr}, ''))), 'ł', 'l')"  # strip_accents keeps Ł
-    return f"nullif(trim(regexp_replace({folded}, '\\s+', ' ', 'g')), '')"
+    turned = f"regexp_replace({folded}, '^\\s*([^,]*[^,\\s])\\s*,\\s*([^,]*[^,\\s])\\s*$', '\\2 \\1')"
+    return f"nullif(trim(regexp_replace({turned}, '\\s+', ' ', 'g')), '')"
+
+
+def _company_domains_sql(keys: str) -> str:
+    """SQL giving the company's email domains: those of the directory's primary emails and aliases."""
+    return f"SELECT DISTINCT domain FROM {keys} WHERE company"
 
 
 def _slack_matches(s: ScratchSpace, keys: str) -> str:
     """Materialise each human Slack user with the directory person it maps to, if any, and how.
 
-    Email first (primary, alias, any case). A Slack user whose email is hidden falls back to the name:
-    the directory person whose full name equals the Slack real or display name once case, accents and
-    spaces are folded, among the people no active Slack account claimed by email (so a namesake with a
-    visible email does not make the name ambiguous, while someone whose old, deactivated account shows
-    their email can still own a new account that hides it); a name still shared by two people identifies
-    neither.
+    Email first: any address the directory holds (primary, alias, other email), any case. A Slack user
+    whose email is hidden, or is at a company domain yet matches no directory address, falls back to the
+    name: the directory person whose full name ("Given Family" or "Family Given") equals the Slack real
+    or display name once case, accents, commas and spaces are folded, among the people no active Slack
+    account claimed by email (so a namesake with a visible email does not make the name ambiguous, while
+    someone whose old, deactivated account shows their email can still own a new account that hides it);
+    a name still shared by two people identifies neither. An address at any other domain is never
+    matched by name: it belongs to someone outside the company.
     """
     by_email = s.make(
         "slack_active_by_email",
@@ -74,12 +93,17 @@ def _slack_matches(s: ScratchSpace, keys: str) -> str:
     names = s.make(
         "dir_names",
         f"""
-        SELECT {_norm_name_sql("full_name")} AS name, min(person_id) AS person_id
-        FROM directory_users
-        WHERE person_id NOT IN (SELECT person_id FROM {by_email})
-          AND {_norm_name_sql("full_name")} IS NOT NULL
+        WITH n AS (
+            SELECT person_id, unnest([{_norm_name_sql("full_name")},
+                                      {_norm_name_sql("concat_ws(' ', family_name, given_name)")}]) AS name
+            FROM directory_users
+            WHERE person_id NOT IN (SELECT person_id FROM {by_email})
+        )
+        SELECT name, min(person_id) AS person_id
+        FROM n
+        WHERE name IS NOT NULL
         GROUP BY 1
-        HAVING count(*) = 1  -- a name shared by two unclaimed people identifies neither
+        HAVING count(DISTINCT person_id) = 1  -- a name shared by two unclaimed people identifies neither
         """,
     )
     by_name = s.make(
@@ -89,6 +113,8 @@ def _slack_matches(s: ScratchSpace, keys: str) -> str:
         FROM slack_users u
         JOIN {names} n ON n.name IN ({_norm_name_sql("u.real_name")}, {_norm_name_sql("u.display_name")})
         WHERE coalesce(trim(u.email), '') = ''
+           OR (lower(trim(u.email)) NOT IN (SELECT email FROM {keys})
+               AND split_part(lower(trim(u.email)), '@', 2) IN ({_company_domains_sql(keys)}))
         GROUP BY u.user_id
         HAVING count(DISTINCT n.person_id) = 1
         """,
@@ -100,7 +126,7 @@ def _slack_matches(s: ScratchSpace, keys: str) -> str:
                u.tz, nullif(lower(trim(u.email)), '') AS email,
                coalesce(nullif(trim(u.real_name), ''), nullif(trim(u.display_name), ''), u.name) AS name,
                coalesce(k.person_id, n.person_id) AS person_id,
-               CASE WHEN k.how = 'alias' THEN 'alias'
+               CASE WHEN k.how IN ('alias', 'other_email') THEN k.how
                     WHEN k.person_id IS NOT NULL AND trim(u.email) = trim(d.primary_email)
                         THEN 'primary_email'
                     WHEN k.person_id IS NOT NULL THEN 'email_case'
@@ -129,11 +155,14 @@ def _attendee_emails(s: ScratchSpace) -> str:
 
 
 def _outside_people(s: ScratchSpace, keys: str, slack: str, attendees: str) -> str:
-    """Materialise people outside the directory: unknown attendee emails and unmatched Slack humans."""
+    """Materialise people outside the directory: unknown attendee emails and unmatched Slack humans.
+
+    An address a Slack account matched by name belongs to that account's directory person, not outside.
+    """
     return s.make(
         "outside",
         f"""
-        WITH domains AS (SELECT DISTINCT domain FROM {keys}),
+        WITH domains AS ({_company_domains_sql(keys)}),
         emails AS (
             SELECT email, name, NULL AS user_id FROM {attendees}
             UNION ALL
@@ -145,6 +174,7 @@ def _outside_people(s: ScratchSpace, keys: str, slack: str, attendees: str) -> s
         FROM emails e
         LEFT JOIN domains dm ON dm.domain = split_part(e.email, '@', 2)
         WHERE e.email NOT IN (SELECT email FROM {keys})
+          AND e.email NOT IN (SELECT email FROM {slack} WHERE person_id IS NOT NULL AND email IS NOT NULL)
         GROUP BY e.email, dm.domain
         """,
     )
@@ -163,6 +193,7 @@ def _people_sql(keys: str, slack: str, outside: str) -> str:
                list(user_id ORDER BY user_id) AS slack_user_ids,
                list(tz ORDER BY deleted, guest, user_id)[1] AS tz,
                list(name ORDER BY deleted, guest, user_id)[1] AS name,
+               list(matched_by ORDER BY deleted, guest, user_id)[1] AS matched_by,
                list(DISTINCT email) FILTER (WHERE email IS NOT NULL) AS emails,
                bool_and(guest) AS guest
         FROM slack_resolved GROUP BY pid
@@ -175,7 +206,11 @@ def _people_sql(keys: str, slack: str, outside: str) -> str:
                d.department, d.title, lower(trim(d.manager_email)) AS manager_email, true AS internal,
                list_sort(list_distinct(list_transform(coalesce(d.aliases, []), lambda a: lower(trim(a)))))
                    AS aliases,
-               list_concat(coalesce(de.emails, []), coalesce(sa.emails, [])) AS emails, sa.tz
+               list_concat(coalesce(de.emails, []), coalesce(sa.emails, [])) AS emails, sa.tz,
+               CASE WHEN sa.matched_by = 'name' THEN 'name'
+                    WHEN sa.matched_by IN ('alias', 'other_email') THEN 'alias'
+                    ELSE 'primary'  -- the primary email in any case, or no Slack account to match
+               END AS match
         FROM directory_users d
         LEFT JOIN slack_agg sa ON sa.pid = d.person_id
         LEFT JOIN dir_emails de ON de.person_id = d.person_id
@@ -184,18 +219,18 @@ def _people_sql(keys: str, slack: str, outside: str) -> str:
         SELECT o.person_id, o.email, sa.slack_user_id, sa.slack_user_ids,
                coalesce(sa.name, o.name, split_part(o.email, '@', 1)) AS name,
                NULL AS department, NULL AS title, NULL AS manager_email, o.internal,
-               []::VARCHAR[] AS aliases, [o.email] AS emails, sa.tz
+               []::VARCHAR[] AS aliases, [o.email] AS emails, sa.tz, 'unmatched' AS match
         FROM {outside} o LEFT JOIN slack_agg sa ON sa.pid = o.person_id
     ),
     slack_only AS (
         SELECT pid AS person_id, NULL AS email, slack_user_id, slack_user_ids, name,
                NULL AS department, NULL AS title, NULL AS manager_email, NOT guest AS internal,
-               []::VARCHAR[] AS aliases, []::VARCHAR[] AS emails, tz
+               []::VARCHAR[] AS aliases, []::VARCHAR[] AS emails, tz, 'unmatched' AS match
         FROM slack_agg WHERE pid LIKE 'slack:%'
     )
     SELECT person_id, email, slack_user_id, coalesce(slack_user_ids, []) AS slack_user_ids, name,
            department, title, manager_email, internal, aliases,
-           list_sort(list_distinct(emails)) AS emails, tz
+           list_sort(list_distinct(emails)) AS emails, tz, match
     FROM (SELECT * FROM directory UNION ALL SELECT * FROM outside UNION ALL SELECT * FROM slack_only)
     ORDER BY person_id
     """
@@ -210,12 +245,18 @@ def _links_sql(keys: str, slack: str, outside: str, attendees: str) -> str:
     UNION ALL
     SELECT coalesce(sm.person_id, o.person_id, 'slack:' || sm.user_id), 'slack', sm.user_id,
            coalesce(sm.matched_by,
-                    CASE WHEN o.person_id IS NOT NULL THEN 'external_email' ELSE 'unmatched' END),
-           CASE sm.matched_by WHEN 'name' THEN 0.8::DOUBLE WHEN 'alias' THEN 0.95::DOUBLE ELSE 1.0::DOUBLE END
+                    CASE WHEN o.person_id IS NOT NULL AND NOT o.internal THEN 'external_email'
+                         ELSE 'unmatched' END),
+           CASE WHEN sm.matched_by = 'name' THEN 0.8::DOUBLE
+                WHEN sm.matched_by IN ('alias', 'other_email') THEN 0.95::DOUBLE
+                ELSE 1.0::DOUBLE END
     FROM {slack} sm LEFT JOIN {outside} o ON o.email = sm.email
     UNION ALL
-    SELECT coalesce(k.person_id, o.person_id), 'calendar', c.email,
-           coalesce(k.how, CASE WHEN o.internal THEN 'unmatched' ELSE 'external_email' END), 1.0
+    SELECT coalesce(k.person_id, sn.person_id, o.person_id), 'calendar', c.email,
+           coalesce(k.how, sn.matched_by, CASE WHEN o.internal THEN 'unmatched' ELSE 'external_email' END),
+           CASE WHEN sn.person_id IS NOT NULL THEN 0.8::DOUBLE ELSE 1.0::DOUBLE END
     FROM cal c LEFT JOIN {keys} k ON k.email = c.email LEFT JOIN {outside} o ON o.email = c.email
+    LEFT JOIN (SELECT email, min(person_id) AS person_id, min(matched_by) AS matched_by FROM {slack}
+               WHERE matched_by = 'name' AND email IS NOT NULL GROUP BY email) sn ON sn.email = c.email
     ORDER BY 2, 3
     """

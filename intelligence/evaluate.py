@@ -18,7 +18,9 @@ Definitions (docs and QUALITY.md quote them):
   linked messages belong to; the first claim of a true huddle or call is a hit, anything else a false
   positive, and true huddles and calls nobody claimed are misses.
 - **People.** For every Slack user in `slack_user_emails`, the person whose `slack_user_ids` hold the user
-  must have that email (case-insensitive) as `email`.
+  must have that email (case-insensitive) as `email`; a user whose truth person has the quirk
+  `ambiguous_name` (a full name two directory people share, on an address the directory does not know)
+  must instead stay unmatched: their person carries no directory primary email.
 """
 
 from __future__ import annotations
@@ -240,7 +242,14 @@ def _people(
     ).fetchall()
     mapped: dict[str, str | None] = {u: e for u, e in rows}
     expected: dict[str, str] = truth["slack_user_emails"]
-    wrong = sorted(u for u, e in expected.items() if mapped.get(u) != e.lower())
+    listed = truth.get("people") or []
+    ambiguous = {p["slack_user_id"] for p in listed if p.get("quirk") == "ambiguous_name"}
+    primaries = {str(p["email"]).lower() for p in listed if p.get("internal")}
+    wrong = sorted(
+        u
+        for u, e in expected.items()
+        if (mapped.get(u) in primaries if u in ambiguous else mapped.get(u) != e.lower())
+    )
     _note(examples, "people mistakes", [f"{u}: truth {expected[u]}, got {mapped.get(u)}" for u in wrong])
     return PeopleScore(
         correct=len(expected) - len(wrong),

@@ -32,6 +32,11 @@ class PeopleResult:
     people: pa.Table  # PEOPLE
     links: pa.Table  # IDENTITY_LINKS
 
+    @property
+    def unmatched(self) -> int:
+        """Give how many people are tied to no directory person (`match` is `unmatched`)."""
+        return self.people.column("match").to_pylist().count("unmatched")
+
 
 @dataclass(frozen=True)
 class CorrelationResult:

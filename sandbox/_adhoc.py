@@ -135,7 +135,7 @@ def _huddle_replies(
             parent,
             sec,
             rng.choice(ids),
-            text.fill(rng, rng.choice(text.HUDDLE_REPLIES), ctx),
+            text.fill(rng, rng.choice(text.bank(day.org.profile, "HUDDLE_REPLIES")), ctx),
             label,
         )
 
@@ -177,14 +177,14 @@ def _adhoc_call(day: SlackDay, channel: Channel, present: set[int]) -> Meeting |
         Label(meeting, "joining", "pre"),
     )
     uri = text.conference_url(rng, kind)
-    answer = text.fill(rng, rng.choice(text.CALL_ANSWER), ctx, url=uri, link=f"<{uri}>")
+    answer = text.fill(rng, rng.choice(text.bank(org.profile, "CALL_ANSWER")), ctx, url=uri, link=f"<{uri}>")
     who = rng.choice((a, b))
     if rng.random() < 0.6:
         day.reply(channel.id, ask, linked, who.slack_id or "", answer, Label(meeting, "call_link", "signal"))
     else:
         day.post(channel.id, linked, who.slack_id or "", answer, Label(meeting, "call_link", "signal"))
     if rng.random() < 0.35 and day.fits(end + 600):
-        thanks = rng.choice(("thanks, that helped", "ok that's sorted, thx", "great chat, writing it up"))
+        thanks = rng.choice(text.bank(org.profile, "CALL_THANKS"))
         day.reply(
             channel.id,
             ask,

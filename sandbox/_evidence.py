@@ -154,7 +154,7 @@ def _agenda(
     day.decorate(channel.id, msg, sec, reactions=0.4, edits=0.15)
     if len(authors) > 1 and rng.random() < 0.3:
         other, _ = rng.choice(authors[1:])
-        reply = text.fill(rng, rng.choice(text.AGENDA_REPLIES), ctx)
+        reply = text.fill(rng, rng.choice(text.bank(day.org.profile, "AGENDA_REPLIES")), ctx)
         day.reply(channel.id, msg, sec + rng.randint(60, 1800), other, reply, Label(meeting, "agenda", "pre"))
 
 
@@ -233,7 +233,8 @@ def _call_link(
     if not uri or not day.fits(sec):
         return
     user, _ = _organizer_first(authors)
-    body = text.fill(rng, rng.choice(text.CALL_LINK), ctx, url=uri, link=f"<{uri}>", title=event.title)
+    template = rng.choice(text.bank(day.org.profile, "CALL_LINK"))
+    body = text.fill(rng, template, ctx, url=uri, link=f"<{uri}>", title=event.title)
     day.post(channel.id, sec, user, body, Label(meeting, "call_link", "signal"))
 
 
@@ -257,7 +258,7 @@ def _during(
                 channel.id,
                 sec,
                 user,
-                text.fill(rng, rng.choice(text.DURING), ctx),
+                text.fill(rng, rng.choice(text.bank(day.org.profile, "DURING")), ctx),
                 Label(meeting, "during", "during"),
             )
 
@@ -311,7 +312,7 @@ def _reschedule(
     shift = _shift_phrase(event) if rng.random() < 0.7 else f"to {local_clock(event.start, tz)}"
     template = rng.choice(text.bank(day.org.profile, "RESCHEDULE"))
     if shift.startswith("to ") or shift.endswith("earlier"):
-        template = rng.choice(("moving {title} {shift}", "heads up: {title} is now {shift}"))
+        template = rng.choice(text.bank(day.org.profile, "RESCHEDULE_TO"))
     day.post(
         event.channel or "",
         sec,

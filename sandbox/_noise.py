@@ -68,18 +68,16 @@ def _one_message(day: SlackDay, channel: Channel, user: str, sec: int) -> None:
     profile = day.org.profile
     shift = profile.hard_negative_share - 0.025  # 0.0 in the standard profile: the bands stay put
     if roll < profile.hard_negative_share:
-        template, why = rng.choice(
-            text.HARD_NEGATIVES + text.NEAR_MISSES if profile.hard else text.HARD_NEGATIVES
-        )
+        template, why = rng.choice(text.hard_negatives(profile))
         msg = day.post(channel.id, sec, user, text.fill(rng, template, ctx), Label(why=why))
     elif roll < 0.05 + shift and technical:
         msg = day.post_raw(channel.id, sec, _bot_notice(rng, day))
     elif roll < 0.08 + shift:
         msg = _file_share(day, channel, user, sec, ctx)
     elif roll < 0.2 + shift and technical:
-        msg = day.post(channel.id, sec, user, text.fill(rng, rng.choice(text.CODE), ctx))
+        msg = day.post(channel.id, sec, user, text.fill(rng, rng.choice(text.bank(profile, "CODE")), ctx))
     else:
-        msg = day.post(channel.id, sec, user, text.fill(rng, rng.choice(text.CHATTER), ctx))
+        msg = day.post(channel.id, sec, user, text.fill(rng, rng.choice(text.bank(profile, "CHATTER")), ctx))
     if "user" in msg and msg.get("subtype") is None:
         day.decorate(channel.id, msg, sec, reactions=0.16, edits=0.06)
     if rng.random() < THREAD_SHARE:
@@ -98,7 +96,8 @@ def _thread(
         if not day.fits(sec, margin=60):
             return
         user = org.people[rng.choice(channel.people)].slack_id or ""
-        reply = day.reply(channel.id, parent, sec, user, text.fill(rng, rng.choice(text.REPLIES), ctx))
+        body = text.fill(rng, rng.choice(text.bank(org.profile, "REPLIES")), ctx)
+        reply = day.reply(channel.id, parent, sec, user, body)
         if rng.random() < 0.03:  # "also send to #channel"
             reply["subtype"] = "thread_broadcast"
         day.decorate(channel.id, reply, sec, reactions=0.1, edits=0.03)
@@ -238,10 +237,10 @@ def _burst_message(day: SlackDay, channel: Channel, user: str, sec: int, rng: ra
     ctx = MessageContext(day, channel.id, author=user)
     roll = rng.random()
     if roll < 0.2:
-        template, why = rng.choice(text.NEAR_MISSES)
+        template, why = rng.choice(text.near_misses(day.org.profile))
         day.post(channel.id, sec, user, text.fill(day.rng, template, ctx), Label(why=why))
         return
-    bank = text.CODE if roll < 0.45 else text.CHATTER
+    bank = text.bank(day.org.profile, "CODE" if roll < 0.45 else "CHATTER")
     msg = day.post(channel.id, sec, user, text.fill(day.rng, rng.choice(bank), ctx))
     if rng.random() < 0.2:
         _thread(day, channel, msg, sec, ctx)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
@@ -37,9 +38,11 @@ class Person:
     slack_email: str | None  # what Slack's profile shows; None when the workspace hides it
     slack_real_name: str
     display_name: str
-    quirk: str | None  # alias | case | hidden | no_slack | None
+    quirk: str | None  # alias | case | hidden | no_slack | one of ADDRESS_QUIRKS | None
     suspended: bool  # left: directory suspended, Slack account deactivated
     named_in_calendar: bool  # whether attendee entries carry a displayName
+    other_emails: tuple[str, ...] = ()  # Directory emails[] addresses that are no alias
+    non_editable_aliases: tuple[str, ...] = ()  # Directory nonEditableAliases (a domain alias)
 
     @property
     def full_name(self) -> str:
@@ -139,7 +142,7 @@ class Org:
 def build_org(seed: int, people: int, start: date, profile: Profile = STANDARD) -> Org:
     """Give the company of `people` employees for `seed`, the same whatever the number of days."""
     rng = rng_for(seed, "org", people)
-    staff = _people(rng, people, start, profile)
+    staff = _people(rng, people, start, profile, rng_for(seed, "identity", people))
     externals = _externals(rng, people)
     teams = _teams(staff)
     channels = _channels(rng, staff, externals, start)
@@ -211,8 +214,13 @@ def _split_teams(head: int, rest: list[int]) -> tuple[list[int], list[list[int]]
     return leads, [others[i::n_teams] for i in range(n_teams)]
 
 
-def _people(rng: random.Random, n: int, start: date, profile: Profile) -> tuple[Person, ...]:
-    """Give the employees with names, emails, aliases, time zones, Slack accounts and quirks."""
+def _people(
+    rng: random.Random, n: int, start: date, profile: Profile, ids: random.Random
+) -> tuple[Person, ...]:
+    """Give the employees with names, emails, aliases, time zones, Slack accounts and quirks.
+
+    `ids` draws the address quirks (ADDRESS_QUIRKS), so `rng` is consumed exactly as before them.
+    """
     depts, titles, managers = _hierarchy(rng, n)
     names = [(rng.choice(text.GIVEN), rng.choice(text.FAMILY)) for _ in range(n)]
     emails, aliases = _emails(rng, names)
@@ -220,11 +228,14 @@ def _people(rng: random.Random, n: int, start: date, profile: Profile) -> tuple[
     quirks, suspended = _quirks(rng, managers, emails, aliases, profile)
     if profile.hard:
         _namesake(names, emails, aliases, quirks, suspended)
+    drawn = list(names)  # _real_name draws by the name, so it gets the name drawn before any renaming
+    shown = _address_quirks(ids, names, emails, aliases, quirks, suspended)
     handles: set[str] = set()
     out = []
     for i, (given, family) in enumerate(names):
         quirk = quirks.get(i)
         has_slack = quirk != "no_slack"
+        address = shown.get(i)
         out.append(
             Person(
                 index=i,
@@ -239,15 +250,91 @@ def _people(rng: random.Random, n: int, start: date, profile: Profile) -> tuple[
                 directory_id=str(rng.randint(10**20, 10**21 - 1)),
                 handle=_handle(rng, emails[i], handles),
                 slack_id=slack_id(rng, "U") if has_slack else None,
-                slack_email=_slack_email(rng, emails[i], aliases[i], quirk) if has_slack else None,
-                slack_real_name=_real_name(rng, given, family, quirk, profile),
+                slack_email=address
+                or (_slack_email(rng, emails[i], aliases[i], quirk) if has_slack else None),
+                slack_real_name=_name_shown(ids, _real_name(rng, *drawn[i], quirk, profile), names[i], quirk),
                 display_name=rng.choice(("", given, given.lower(), emails[i].split("@")[0])),
                 quirk=quirk,
                 suspended=i in suspended,
                 named_in_calendar=rng.random() < 0.5,
+                other_emails=(address,) if quirk == "other_email" and address else (),
+                non_editable_aliases=(address,) if quirk == "non_editable" and address else (),
             )
         )
     return tuple(out)
+
+
+# Address quirks: the Slack email is only in the Directory's emails[] array, only a nonEditableAlias (a
+# domain alias), or a company address the Directory does not know (with a unique full name, or shared by
+# two people: an ambiguous name that must stay unmapped).
+ADDRESS_QUIRKS = ("other_email", "non_editable", "name", "ambiguous_name")
+DOMAIN_ALIAS = f"{DOMAIN.split('.')[0]}.test-google-a.com"
+
+
+def _address_quirks(
+    ids: random.Random,
+    names: list[tuple[str, str]],
+    emails: list[str],
+    aliases: list[tuple[str, ...]],
+    quirks: dict[int, str],
+    suspended: set[int],
+) -> dict[int, str]:
+    """Give the people with an address quirk (set in `quirks`) and the address their Slack shows.
+
+    At least one of each kind when the org has people to spare; the ambiguous pair takes the first
+    person's name for the second (whose primary email then gets a digit, as on a collision).
+    """
+    n = len(names)
+    free = [i for i in range(1, n) if i not in quirks and i not in suspended]
+    ids.shuffle(free)
+    shown: dict[int, str] = {}
+    taken = {e.split("@")[0] for e in emails} | {a.split("@")[0] for al in aliases for a in al}
+    counts = Counter(names)
+    for kind, rate in (("other_email", 0.03), ("non_editable", 0.02), ("name", 0.02)):
+        # A name match needs a full name nobody else in the directory has.
+        pool = [i for i in free if kind != "name" or counts[names[i]] == 1]
+        for i in pool[: max(1, round(rate * n))]:
+            quirks[i] = kind
+            shown[i] = _quirk_address(kind, names[i], emails[i], taken)
+            free.remove(i)
+    unique = [i for i in free if counts[names[i]] == 1]
+    if len(unique) >= 2:
+        first, second = unique[:2]
+        names[second] = names[first]
+        local = text.email_local(*names[first])
+        k = 2
+        while f"{local}{k}" in taken:
+            k += 1
+        emails[second] = f"{local}{k}@{DOMAIN}"
+        aliases[second] = ()
+        taken.add(f"{local}{k}")
+        for i in (first, second):
+            quirks[i] = "ambiguous_name"
+            shown[i] = _quirk_address("name", names[i], emails[i], taken)
+    return shown
+
+
+def _name_shown(ids: random.Random, real_name: str, name: tuple[str, str], quirk: str | None) -> str:
+    """Give Slack's real_name; for a name quirk the directory name, "Given Family" or "Family, Given"."""
+    if quirk not in ("name", "ambiguous_name"):
+        return real_name
+    given, family = name
+    return f"{family}, {given}" if ids.random() < 0.5 else f"{given} {family}"
+
+
+def _quirk_address(kind: str, name: tuple[str, str], primary: str, taken: set[str]) -> str:
+    """Give the address an address quirk's Slack profile shows (unused by anyone else)."""
+    local = primary.split("@")[0]
+    if kind == "non_editable":
+        return f"{local}@{DOMAIN_ALIAS}"
+    given, family = (text.ascii_fold(part).lower().replace(" ", "") for part in name)
+    candidate = f"{given}_{family}" if kind == "other_email" else f"{given[:1]}.{family}"
+    k = 1
+    while (candidate if k == 1 else f"{candidate}{k}") in taken:
+        k += 1
+    chosen = candidate if k == 1 else f"{candidate}{k}"
+    taken.add(chosen)
+    return f"{chosen}@{DOMAIN}"
 
 
 def _emails(rng: random.Random, names: list[tuple[str, str]]) -> tuple[list[str], list[tuple[str, ...]]]:

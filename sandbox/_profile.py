@@ -3,7 +3,8 @@
 `standard` holds the rates the generator always had (its output is pinned byte for byte); `hard` raises
 noise, near-miss phrasing, identity quirks, moved and cancelled instances and meeting density, and adds
 bursts of unrelated chatter around meetings. Every hard-only feature draws from its own RNG stream, and
-every rate is read from here, so the standard profile consumes its RNGs exactly as before.
+every rate is read from here, so the standard profile consumes its RNGs exactly as before. `phrasing`
+restricts every phrase bank to one of its two halves, to measure detection on wording it was not tuned on.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Profile:
     bare_huddle_share: float = 0.1  # huddles carrying `room` without the subtype
     burst_share: float = 0.0  # held meetings with a channel that get a burst of unrelated chatter
     # The hard profile also draws evidence and hard negatives from the casual banks of _text (HARD_BANKS).
+    phrasing: str | None = None  # "a" or "b": one half of every phrase bank (_text.half); None: both
 
 
 STANDARD = Profile("standard")

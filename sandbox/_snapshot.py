@@ -158,7 +158,9 @@ def directory_user(p: Person, org: Org) -> dict[str, object]:
         "archived": False,
         "changePasswordAtNextLogin": False,
         "ipWhitelisted": False,
-        "emails": [{"address": p.email, "primary": True}] + [{"address": a} for a in p.aliases],
+        "emails": [{"address": p.email, "primary": True}]
+        + [{"address": a} for a in p.aliases]
+        + [{"address": a, "type": "work"} for a in p.other_emails],
         "organizations": [{"title": p.title, "primary": True, "customType": "", "department": p.department}],
         "customerId": "C03acme7x",
         "orgUnitPath": f"/{p.department}",
@@ -169,6 +171,8 @@ def directory_user(p: Person, org: Org) -> dict[str, object]:
         user["relations"] = [{"value": org.people[p.manager].email, "type": "manager"}]
     if p.aliases:
         user["aliases"] = list(p.aliases)
+    if p.non_editable_aliases:
+        user["nonEditableAliases"] = list(p.non_editable_aliases)
     return user
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import random
 import unicodedata
 from collections.abc import Callable
-from typing import Protocol
+from functools import cache
+from typing import Protocol, TypeVar
 
 from ._common import lower_word
 from ._profile import Profile
@@ -461,6 +462,8 @@ RESCHEDULE = (
     "moving today's {title} {shift}, sorry for the shuffle",
     "heads up: {title} is now {shift}",
 )
+# Reschedules whose shift is a clock time ("to 3pm") or "... earlier", where "pushing the ..." reads oddly.
+RESCHEDULE_TO = ("moving {title} {shift}", "heads up: {title} is now {shift}")
 CANCELLATION = (
     "cancelling today's {title}, nothing to discuss",
     "no {title} today — enjoy the time back",
@@ -477,6 +480,7 @@ QUICK_CALL = (
     "got a sec to jump on a call about {topic}?",
 )
 CALL_ANSWER = ("sure {link}", "here: {link}", "yep, joining {link}", "{link}", "ok <{url}|join here>")
+CALL_THANKS = ("thanks, that helped", "ok that's sorted, thx", "great chat, writing it up")
 HUDDLE_REPLIES = (
     "notes from the huddle: {item1}, {item2}",
     "thanks all, that was quick",
@@ -671,10 +675,63 @@ NEAR_MISSES = (
 )
 
 
+# ---- held-out phrasing: each template bank splits into two disjoint halves, `a` and `b` ----
+
+PHRASINGS = ("a", "b")
+# The banks a detector's wording could be tuned to, split by `half`: evidence, call requests and answers,
+# and the noise around them. Not split: CALENDAR_BOT (the calendar app's own fixed reminder text, the
+# same in every workspace) and the slot vocabularies (topics, agenda items, tasks, openers), which fill
+# evidence and noise alike. New phrases go at the end of their bank, so no phrase changes half.
+SPLIT_BANKS = (
+    "AGENDA",
+    "AGENDA_REPLIES",
+    "JOINING",
+    "CALL_LINK",
+    "DURING",
+    "RECAP",
+    "ACTION_ITEMS",
+    "RESCHEDULE",
+    "RESCHEDULE_TO",
+    "CANCELLATION",
+    "QUICK_CALL",
+    "CALL_ANSWER",
+    "CALL_THANKS",
+    "HUDDLE_REPLIES",
+    "CHATTER",
+    "REPLIES",
+    "CODE",
+)
+TRAP_BANKS = ("HARD_NEGATIVES", "NEAR_MISSES")  # (text, why) pairs, split the same way
+
+_Entry = TypeVar("_Entry")
+
+
+def half(entries: tuple[_Entry, ...], phrasing: str | None) -> tuple[_Entry, ...]:
+    """Give half `phrasing` of a bank: `a` its even positions, `b` its odd ones; None gives the whole bank."""
+    return entries if phrasing is None else entries[PHRASINGS.index(phrasing) :: 2]
+
+
+@cache
 def bank(profile: Profile, name: str) -> tuple[str, ...]:
-    """Give the template bank `name`, plus its casual variants under the hard profile."""
-    base: tuple[str, ...] = globals()[name]
-    return base + HARD_BANKS.get(name, ()) if profile.hard else base
+    """Give bank `name` in the profile's phrasing, plus its casual variants under the hard profile.
+
+    Each part is halved on its own, so a phrase sits in the same half under both profiles.
+    """
+    base: tuple[str, ...] = half(globals()[name], profile.phrasing)
+    return base + half(HARD_BANKS.get(name, ()), profile.phrasing) if profile.hard else base
+
+
+@cache
+def near_misses(profile: Profile) -> tuple[tuple[str, str], ...]:
+    """Give the near misses (text, why) in the profile's phrasing."""
+    return half(NEAR_MISSES, profile.phrasing)
+
+
+@cache
+def hard_negatives(profile: Profile) -> tuple[tuple[str, str], ...]:
+    """Give the hard negatives (text, why) in the profile's phrasing, plus the near misses if hard."""
+    own = half(HARD_NEGATIVES, profile.phrasing)
+    return own + near_misses(profile) if profile.hard else own
 
 
 def zoom_play_url(rng: random.Random) -> str:

@@ -10,7 +10,7 @@ event of the shorter run unchanged. Files are written day by day; memory stays f
 from __future__ import annotations
 
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from ._profile import PROFILES
 from ._series import Series, build_series
 from ._slack import SlackDay
 from ._snapshot import write_drive_files, write_org_files
+from ._text import PHRASINGS
 from ._truth import NOISE_LISTING_LIMIT, Truth
 
 SIZES: dict[str, tuple[int, int]] = {"S": (50, 20), "M": (150, 60), "L": (600, 150)}
@@ -74,13 +75,22 @@ class _Tally:
 
 
 def generate_workspace(
-    out: Path, people: int, days: int, seed: int, start: date = date(2026, 9, 7), profile: str = "standard"
+    out: Path,
+    people: int,
+    days: int,
+    seed: int,
+    start: date = date(2026, 9, 7),
+    profile: str = "standard",
+    phrasing: str | None = None,
 ) -> GenerationSummary:
-    """Give the summary of a freshly generated workspace snapshot under `out`, truth.json included."""
+    """Give the summary of a freshly generated workspace snapshot under `out`, truth.json included.
+
+    `phrasing` "a" or "b" draws every message from that half of the phrase banks (None: both halves).
+    """
     out = Path(out)
-    _check(out, people, days, profile)
+    _check(out, people, days, profile, phrasing)
     _prepare(out)
-    org = build_org(seed, people, start, PROFILES[profile])
+    org = build_org(seed, people, start, replace(PROFILES[profile], phrasing=phrasing))
     series = build_series(org, seed)
     tally = _Tally()
     tally.slack_users, tally.channels, tally.directory_users = write_org_files(org, out)
@@ -91,7 +101,15 @@ def generate_workspace(
         _generate_day(org, series, seed, start + timedelta(days=offset), out, calendars, truth, files, tally)
     tally.calendars, tally.event_rows = calendars.finish(), calendars.rows
     tally.drive_files = write_drive_files(org, files, out)
-    generator = {"seed": seed, "people": people, "days": days, "start": start.isoformat(), "profile": profile}
+    generator: dict[str, object] = {
+        "seed": seed,
+        "people": people,
+        "days": days,
+        "start": start.isoformat(),
+        "profile": profile,
+    }
+    if phrasing is not None:  # recorded only when set, so a default run's truth.json keeps its bytes
+        generator["phrasing"] = phrasing
     truth.write(out / "truth.json", {"generator": generator, "counts": asdict(tally)}, org)
     return _summary(out, tally, len(truth.meetings))
 
@@ -149,7 +167,7 @@ def _generate_day(
     truth.add_day(plan.events, meetings, slack)
 
 
-def _check(out: Path, people: int, days: int, profile: str) -> None:
+def _check(out: Path, people: int, days: int, profile: str, phrasing: str | None) -> None:
     """Raise ConfigurationError for arguments the generator cannot honour."""
     if not MIN_PEOPLE <= people <= MAX_PEOPLE:
         raise ConfigurationError(
@@ -159,6 +177,10 @@ def _check(out: Path, people: int, days: int, profile: str) -> None:
         raise ConfigurationError(f"days={days} is out of range", f"choose between 1 and {MAX_DAYS} days")
     if profile not in PROFILES:
         raise ConfigurationError(f"unknown profile {profile!r}", f"use one of: {', '.join(PROFILES)}")
+    if phrasing is not None and phrasing not in PHRASINGS:
+        raise ConfigurationError(
+            f"unknown phrasing {phrasing!r}", f"use one of: {', '.join(PHRASINGS)}, or leave it out for both"
+        )
     if out.exists() and not out.is_dir():
         raise ConfigurationError(f"{out} exists and is not a directory", "pass a directory path")
 

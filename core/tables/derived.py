@@ -25,8 +25,14 @@ PEOPLE = pa.schema(
         ("aliases", pa.list_(pa.string())),  # directory aliases (lower case)
         ("emails", pa.list_(pa.string())),  # every lower-cased email that resolves to the person
         ("tz", pa.string()),  # IANA time zone from Slack
+        ("match", pa.string()),  # primary | alias | name | unmatched (see PEOPLE_MATCHES)
     ]
 )
+
+# How a person's Slack identity was tied to the directory: by the primary email (any case; also every
+# directory person without a Slack account), by another directory address, by the unique full name, or
+# not at all (external attendees, unknown addresses, Slack-only people).
+PEOPLE_MATCHES = ("primary", "alias", "name", "unmatched")
 
 # How each source identity was resolved to a person, so a mapping can be explained and audited.
 IDENTITY_LINKS = pa.schema(
@@ -34,7 +40,8 @@ IDENTITY_LINKS = pa.schema(
         ("person_id", pa.string()),
         ("system", pa.string()),  # directory | slack | calendar
         ("identity", pa.string()),  # lower-cased email, or the Slack user id
-        ("matched_by", pa.string()),  # primary_email | alias | email_case | name | external_email | unmatched
+        # primary_email | alias | other_email | email_case | name | external_email | unmatched
+        ("matched_by", pa.string()),
         ("confidence", pa.float64()),
     ]
 )
@@ -50,7 +57,7 @@ EVIDENCE = pa.schema(
         ("kind", pa.string()),  # see EVIDENCE_ROLES
         ("role", pa.string()),  # pre | signal | during | post
         ("matched", pa.string()),  # the phrase or link that triggered detection, for explanations
-        ("conference_url", pa.string()),  # normalised join link: https://<lower host><path>
+        ("conference_url", pa.string()),  # join link key: https://<provider host>/<meeting id>
         ("event_id", pa.string()),  # decoded from a calendar link's eid
         ("drive_file_ids", pa.list_(pa.string())),
         ("room_id", pa.string()),

@@ -124,7 +124,7 @@ DIRECTORY_USERS = pa.schema(
     [
         ("person_id", pa.string()),  # directory user id
         ("primary_email", pa.string()),
-        ("aliases", pa.list_(pa.string())),
+        ("aliases", pa.list_(pa.string())),  # aliases and nonEditableAliases, lower case
         ("full_name", pa.string()),
         ("given_name", pa.string()),
         ("family_name", pa.string()),
@@ -132,6 +132,9 @@ DIRECTORY_USERS = pa.schema(
         ("title", pa.string()),
         ("manager_email", pa.string()),
         ("suspended", pa.bool_()),
+        # emails[].address (the API) or the secondary-email columns (the CSV) that are neither the primary
+        # nor an alias, lower case: they identify the person, but their domains are not the company's.
+        ("other_emails", pa.list_(pa.string())),
     ]
 )
 

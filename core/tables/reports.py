@@ -85,6 +85,7 @@ PEOPLE_RECORD = pa.schema(
         ("manager_email", pa.string()),
         ("internal", pa.bool_()),
         ("aliases", pa.list_(pa.string())),
+        ("match", pa.string()),  # primary | alias | name | unmatched (core.tables.derived.PEOPLE_MATCHES)
     ]
 )
 
@@ -170,6 +171,7 @@ PEOPLE_FLAT = pa.schema(
         ("internal", pa.bool_()),
         ("aliases", pa.string()),
         ("tz", pa.string()),
+        ("match", pa.string()),
     ]
 )
 FLAT_TABLES: dict[str, pa.Schema] = {

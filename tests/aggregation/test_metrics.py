@@ -505,7 +505,8 @@ def big_org(
         'p' || i || '@acme.example' AS email, 'U' || i AS slack_user_id, ['U' || i] AS slack_user_ids,
         'P ' || i AS name, 'Dept ' || (i % 12) AS department, NULL::VARCHAR AS title,
         NULL::VARCHAR AS manager_email, i % 50 <> 0 AS internal, []::VARCHAR[] AS aliases,
-        ['p' || i || '@acme.example'] AS emails, {zones}[i % 5 + 1] AS tz FROM range({people}) t(i)"""
+        ['p' || i || '@acme.example'] AS emails, {zones}[i % 5 + 1] AS tz, 'primary' AS match
+        FROM range({people}) t(i)"""
     )
     con.execute(
         f"""CREATE OR REPLACE TABLE meetings AS SELECT 'm' || i AS meeting_id,

@@ -36,6 +36,7 @@ def person(pid: str, email: str, slack: str | None, name: str, internal: bool = 
         "aliases": ["alee@acme.example"] if pid == "d-ann" else [],
         "emails": [email],
         "tz": "Europe/Berlin",
+        "match": "primary" if internal else "unmatched",
     }
 
 
@@ -373,6 +374,7 @@ def test_people_records_follow_the_export_contract(reports: Reports) -> None:
         "manager_email": None,
         "internal": True,
         "aliases": ["alee@acme.example"],
+        "match": "primary",
     }
 
 

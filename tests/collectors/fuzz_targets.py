@@ -1,8 +1,10 @@
 """Fuzz targets for the offline parsers: hypothesis strategies of hostile files and the parser each one feeds.
 
 Each target writes one generated file and runs its parser; the only allowed failure is a MeetintelError
-(DataError for bad content) whose message names the file. `tests/collectors/test_fuzz.py` runs them with a
-small budget in CI and `benchmarks/fuzz.py` with a large one for RELIABILITY figures.
+(DataError for bad content) whose message names the file. A parse that leaves bad records out (a lone
+surrogate, an unreadable time, an end before the start, a duplicate address, a capped series) is the
+outcome "quarantined": each record names the file and a known rule. `tests/collectors/test_fuzz.py` runs
+them with a small budget in CI and `benchmarks/fuzz.py` with a large one for RELIABILITY figures.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collectors._calendar_files import read_event_dumps, read_ics
 from collectors._google_files import CSV_REQUIRED, read_directory_csv, read_directory_json, read_drive_files
 from collectors._io import connect
 from collectors._slack_export import read_day_files, read_users
+from core.chunks import QUARANTINE_RULES, Quarantined
 from core.errors import MeetintelError
 
 # Text that has broken parsers before: markup, NULs, lone surrogates are not UTF-8-encodable so excluded.
@@ -43,6 +46,8 @@ _NASTY = [
     "a" * 300,
 ]
 _text = st.one_of(st.sampled_from(_NASTY), st.text(st.characters(exclude_categories=["Cs"]), max_size=40))
+# A lone surrogate survives json.dumps as the escape `\ud800`: the record rule `lone_surrogate`.
+_surrogate = st.sampled_from(["\ud800", "x\udfff", "\udbff y"])
 _scalar = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False), _text)
 _json = st.recursive(
     _scalar,
@@ -64,7 +69,7 @@ def _message() -> st.SearchStrategy[dict[str, Any]]:
         "ts": _ts,
         "thread_ts": _ts,
         "user": _json,
-        "text": _json,
+        "text": st.one_of(_json, _surrogate),
         "subtype": _json,
         "reply_count": _json,
         "edited": _json,
@@ -114,7 +119,8 @@ def _bytes_or(shaped: st.SearchStrategy[bytes]) -> st.SearchStrategy[bytes]:
 
 
 def _dumps(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False).encode()
+    # backslashreplace writes a lone surrogate as the JSON escape `\ud800`, as a hostile exporter would.
+    return json.dumps(value, ensure_ascii=False).encode("utf-8", "backslashreplace")
 
 
 DAY_FILES = _bytes_or(st.one_of(st.lists(_message(), max_size=6), _json).map(_dumps))
@@ -176,7 +182,7 @@ DIRECTORY_CSV = _bytes_or(
 
 _ICS_VALUES = {
     "DTSTART": st.sampled_from(["20260907T100000Z", "20260907", "20260907T100000", "INVALID", "", "2026"]),
-    "DTEND": st.sampled_from(["20260907T110000Z", "20260908", "X"]),
+    "DTEND": st.sampled_from(["20260907T110000Z", "20260908", "X", "20260907T090000Z"]),
     "RRULE": st.sampled_from(
         ["FREQ=WEEKLY;COUNT=3", "FREQ=DAILY;UNTIL=20260910T000000Z", "FREQ=NOPE", "FREQ="]
     ),
@@ -213,7 +219,7 @@ class Target:
     name: str
     filename: str
     contents: st.SearchStrategy[bytes]
-    parse: Callable[[Path], pa.Table]
+    parse: Callable[[Path, list[Quarantined]], pa.Table]
 
 
 @functools.cache
@@ -227,37 +233,46 @@ def _con() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _day_file(path: Path) -> pa.Table:
-    return read_day_files(_con(), [(path, "C1", str(path))])
+def _day_file(path: Path, sink: list[Quarantined]) -> pa.Table:
+    return read_day_files(_con(), [(path, "C1", str(path))], quarantine=sink)
 
 
-def _calendar(path: Path) -> pa.Table:
-    return read_event_dumps(_con(), [(path, "cal@acme.example", str(path))])
+def _calendar(path: Path, sink: list[Quarantined]) -> pa.Table:
+    return read_event_dumps(_con(), [(path, "cal@acme.example", str(path))], quarantine=sink)
 
 
 TARGETS = [
     Target("slack day file", "2026-09-07.json", DAY_FILES, _day_file),
-    Target("slack users.json", "users.json", USERS, lambda p: read_users(p, str(p))),
+    Target("slack users.json", "users.json", USERS, lambda p, _: read_users(p, str(p))),
     Target("calendar JSON", "cal.json", CALENDAR, _calendar),
-    Target(".ics", "cal.ics", ICS, lambda p: read_ics(p, "cal", str(p))),
-    Target("directory CSV", "users.csv", DIRECTORY_CSV, lambda p: read_directory_csv(p, str(p))),
-    Target("directory JSON", "users.json", DIRECTORY, lambda p: read_directory_json(p, str(p))),
-    Target("Drive JSON", "files.json", DRIVE, lambda p: read_drive_files(p, str(p))),
+    Target(".ics", "cal.ics", ICS, lambda p, q: read_ics(p, "cal", str(p), quarantine=q)),
+    Target(
+        "directory CSV", "users.csv", DIRECTORY_CSV, lambda p, q: read_directory_csv(p, str(p), quarantine=q)
+    ),
+    Target(
+        "directory JSON", "users.json", DIRECTORY, lambda p, q: read_directory_json(p, str(p), quarantine=q)
+    ),
+    Target("Drive JSON", "files.json", DRIVE, lambda p, q: read_drive_files(p, str(p), quarantine=q)),
 ]
 
 
 def check(target: Target, folder: Path, content: bytes) -> str:
-    """Parse `content` as `target`'s file; give "parsed" or "refused"; any other exception propagates.
+    """Parse `content` as `target`'s file; give "parsed", "quarantined" or "refused"; any other exception
+    propagates.
 
-    A refusal must be a MeetintelError whose message names the file.
+    A refusal must be a MeetintelError whose message names the file; a quarantined record must name the
+    file and a rule of QUARANTINE_RULES.
     """
     path = folder / target.filename
     path.write_bytes(content)
+    sink: list[Quarantined] = []
     try:
-        table = target.parse(path)
+        table = target.parse(path, sink)
     except MeetintelError as exc:
         if str(path) not in exc.message:
             raise AssertionError(f"{target.name}: error does not name the file: {exc.message}") from exc
         return "refused"
     assert isinstance(table, pa.Table)
-    return "parsed"
+    for q in sink:
+        assert q.file == str(path) and q.rule in QUARANTINE_RULES, q
+    return "quarantined" if sink else "parsed"

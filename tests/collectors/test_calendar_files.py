@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -174,11 +175,11 @@ def test_event_without_id_names_the_file(tmp_path: Path) -> None:
 
 
 def test_compass_events_list_pages_ingest_every_item(tmp_path: Path, third_party: Path) -> None:
-    """Calendar v3 sync pages recorded by Compass (read in place through symlinks): every item is a row."""
+    """Calendar v3 sync pages recorded by Compass (copied: the reader refuses links): every item is a row."""
     calendar = tmp_path / "ws" / "google" / "calendar"
     calendar.mkdir(parents=True)
     for page in sorted((third_party / "gcal_compass_events").glob("recurring_*.json")):
-        (calendar / page.name).symlink_to(page)
+        shutil.copyfile(page, calendar / page.name)
     table = _events(tmp_path / "ws")
     # Counted with python's json over the 18 recurring_*.json pages: 40 items (34 confirmed, 6 cancelled),
     # 13 carry recurringEventId, none is all-day, all 40 (file, id) pairs distinct.
@@ -336,23 +337,30 @@ def test_ics_all_day_series_and_single_events_get_google_style_ids(tmp_path: Pat
     )
 
 
-def test_ics_default_window_runs_a_year_past_the_last_start(tmp_path: Path) -> None:
-    """Without ics_window an endless daily series from 2026-01-01 09:00Z expands to 2027-01-01 09:00Z."""
+def test_ics_default_window_runs_the_horizon_past_the_run(tmp_path: Path) -> None:
+    """Without ics_window an endless daily series from 2026-01-01 09:00Z, read at 2026-10-03 09:00Z, expands
+    to 90 days (MEETINTEL_ICS_HORIZON_DAYS) past the run: 2027-01-01 09:00Z, excluded."""
     ics = (
         "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//t//EN\nBEGIN:VEVENT\nUID:daily@google.com\n"
         "DTSTART:20260101T090000Z\nDTEND:20260101T091500Z\nRRULE:FREQ=DAILY\nSUMMARY:Standup\n"
         "END:VEVENT\nEND:VCALENDAR\n"
     )
-    ids = _events(_calendar(tmp_path, "a@acme.example.ics", ics)).column("event_id").to_pylist()
+    root = _calendar(tmp_path, "a@acme.example.ics", ics)
+    as_of = datetime(2026, 10, 3, 9, tzinfo=UTC)  # + 90 days = 2027-01-01 09:00Z
+    [chunk] = [c for c in collect_workspace(root, {}, as_of=as_of) if c.table == "calendar_events"]
+    ids = chunk.batch.column("event_id").to_pylist()
     # 2026 has 365 days: one instance a day, 2026-01-01 through 2026-12-31; 2027-01-01 09:00Z is excluded.
     assert (len(ids), ids[0], ids[-1]) == (365, "daily_20260101T090000Z", "daily_20261231T090000Z")
 
 
 def test_invalid_ics_names_the_file(tmp_path: Path) -> None:
-    """A file that is not iCalendar raises a DataError naming it."""
+    """A file that is not iCalendar: a DataError naming it and the line, quoting none of its content."""
     root = _calendar(tmp_path, "a@acme.example.ics", "this is not a calendar\n")
-    with pytest.raises(DataError, match=r"a@acme\.example\.ics: not a valid iCalendar file"):
+    with pytest.raises(
+        DataError, match=r"a@acme\.example\.ics: line 1: not a valid iCalendar file"
+    ) as raised:
         _events(root)
+    assert "this is not" not in str(raised.value)
 
 
 def test_google_ics_export_expands_a_fixed_year(tmp_path: Path, third_party: Path) -> None:
@@ -361,7 +369,7 @@ def test_google_ics_export_expands_a_fixed_year(tmp_path: Path, third_party: Pat
     calendar.mkdir(parents=True)
     source = third_party / "ics_recurring_ical_events" / "benchmark_issue42_google_calendar_export.ics"
     # The file is named after the calendar, its owner's address as pseudonymised in the fixture's SOURCE.md.
-    (calendar / "pfd868a3b7d56@gmail.com.ics").symlink_to(source)
+    shutil.copyfile(source, calendar / "pfd868a3b7d56@gmail.com.ics")
     table = _events(tmp_path / "ws", (datetime(2017, 1, 1, tzinfo=UTC), datetime(2018, 1, 1, tzinfo=UTC)))
     # Counted independently (a one-off script outside the repo: regex over the unfolded VEVENTs,
     # dateutil.rrule for RRULEs with DTSTART as first instance, RECURRENCE-ID overrides replacing their

@@ -30,6 +30,6 @@ def test_parser_raises_nothing_but_classified_errors_naming_the_file(target: Tar
         )
         @given(target.contents)
         def parse(content: bytes) -> None:
-            assert check(target, Path(folder), content) in ("parsed", "refused")
+            assert check(target, Path(folder), content) in ("parsed", "quarantined", "refused")
 
         parse()

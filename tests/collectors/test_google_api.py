@@ -36,6 +36,7 @@ from collectors import (
     collect_directory,
     collect_drive,
     collect_live,
+    collect_workspace,
     list_calendars,
 )
 from core.errors import ConfigurationError, DataError
@@ -532,3 +533,38 @@ def test_a_timed_out_google_request_is_retried(server: SandboxServer) -> None:
         [chunk] = list(collect_directory(src.api, norm, src.options))
     assert (chunk.batch.num_rows, len(server.requests("directory.users.list"))) == (3, 2)
     assert src.guard.stats.snapshot().retries == 1
+
+
+# One user with every kind of address the Directory holds, in mixed case, with repeats across the kinds.
+EVERY_ADDRESS_USER = {
+    "id": "207",
+    "primaryEmail": "Mira.Holm@acme.example",
+    "name": {"givenName": "Mira", "familyName": "Holm"},
+    "aliases": ["MHolm@acme.example", "mira.holm@acme.example"],
+    "nonEditableAliases": ["mira.holm@acme-mail.example"],
+    "emails": [
+        {"address": "mira.holm@acme.example", "primary": True},
+        {"address": "mholm@acme.example"},
+        {"address": "Mira.Projects@acme.example", "type": "work"},
+        {"address": "mira@homemail.example", "type": "home"},
+    ],
+}
+
+
+def test_live_and_offline_directory_give_the_same_row_for_every_address_kind(
+    tmp_path: Path, serve: Serve
+) -> None:
+    """users.list through the real client and the same users.json read offline give one identical row:
+    aliases and non-editable aliases in `aliases`, the rest of emails[] in `other_emails`, lower case."""
+    root = write_google(tmp_path / "ws", {}, [], [EVERY_ADDRESS_USER])
+    [offline] = [c.batch for c in collect_workspace(root, {}) if c.table == "directory_users"]
+    src = source(serve(root), "directory")
+    with Normaliser() as norm:
+        [chunk] = list(collect_directory(src.api, norm, src.options))
+    assert chunk.batch.to_pylist() == offline.to_pylist()
+    [row] = offline.to_pylist()
+    assert (row["primary_email"], row["aliases"], row["other_emails"]) == (
+        "Mira.Holm@acme.example",
+        ["mholm@acme.example", "mira.holm@acme-mail.example"],
+        ["mira.projects@acme.example", "mira@homemail.example"],
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -63,10 +64,11 @@ def test_drive_files_map_owners_times_and_trash(tmp_path: Path) -> None:
 
 
 def test_drive_file_with_an_unreadable_time_names_file_and_record(tmp_path: Path) -> None:
-    """A createdTime that is not RFC 3339 raises a DataError naming files.json and the file id."""
+    """A createdTime that is not RFC 3339: a DataError naming files.json and the file id, not the value."""
     root = _workspace(tmp_path, "drive/files.json", {"files": [{"id": "d9", "createdTime": "yesterday"}]})
-    with pytest.raises(DataError, match=r"files\.json: file d9 has an unreadable time 'yesterday'"):
+    with pytest.raises(DataError, match=r"files\.json: file d9 has an unreadable time —") as raised:
         _table(root, "drive_files")
+    assert "yesterday" not in str(raised.value)
 
 
 def test_directory_users_map_aliases_organization_and_manager(tmp_path: Path) -> None:
@@ -84,6 +86,7 @@ def test_directory_users_map_aliases_organization_and_manager(tmp_path: Path) ->
             "title": "Engineer",
             "manager_email": "cto@acme.example",
             "suspended": False,
+            "other_emails": [],
         },
         {
             "person_id": "101",
@@ -96,6 +99,7 @@ def test_directory_users_map_aliases_organization_and_manager(tmp_path: Path) ->
             "title": None,
             "manager_email": None,
             "suspended": False,
+            "other_emails": [],
         },
     ]
 
@@ -127,6 +131,7 @@ def test_admin_console_csv_maps_columns_and_uses_the_email_as_person_id(tmp_path
             "title": "Engineer",
             "manager_email": "cto@acme.example",
             "suspended": False,
+            "other_emails": [],
         },
         {
             "person_id": "old@acme.example",
@@ -139,6 +144,7 @@ def test_admin_console_csv_maps_columns_and_uses_the_email_as_person_id(tmp_path
             "title": None,
             "manager_email": None,
             "suspended": True,
+            "other_emails": [],
         },
     ]
 
@@ -163,10 +169,12 @@ def test_admin_console_csv_row_without_email_names_the_line(tmp_path: Path) -> N
 
 
 def test_cartography_users_list_page_ingests_both_users(tmp_path: Path, third_party: Path) -> None:
-    """The cartography users.list mock page (read in place through a symlink): both users, exact fields."""
+    """The cartography users.list mock page (copied: the reader refuses links): both users, exact fields."""
     target = tmp_path / "ws" / "google" / "directory" / "users.json"
     target.parent.mkdir(parents=True)
-    target.symlink_to(third_party / "gworkspace_directory_cartography" / "directory_users_list_page.json")
+    shutil.copyfile(
+        third_party / "gworkspace_directory_cartography" / "directory_users_list_page.json", target
+    )
     rows = _table(tmp_path / "ws", "directory_users").to_pylist()
     # Read by eye from the JSON: 2 users; only user-1 has an organizations entry.
     summary = [
@@ -177,3 +185,14 @@ def test_cartography_users_list_page_ingests_both_users(tmp_path: Path, third_pa
         ("user-2", "hjsimpson@simpson.corp", "Homer Simpson", None, None),
     ]
     assert [(r["suspended"], r["aliases"], r["manager_email"]) for r in rows] == [(False, [], None)] * 2
+
+
+def test_admin_console_csv_secondary_email_columns_become_other_emails(tmp_path: Path) -> None:
+    """Work and Home Secondary Email columns, when the export has them, are the user's other addresses."""
+    csv = (
+        "First Name [Required],Last Name [Required],Email Address [Required],Org Unit Path [Required],"
+        "Work Secondary Email,Home Secondary Email,Recovery Email\n"
+        "Rui,Costa,rui.costa@acme.example,/,Rui.C@Acme.example,,rui.recovery@mail.example\n"
+    )
+    [row] = _table(_workspace(tmp_path, "directory/users.csv", csv), "directory_users").to_pylist()
+    assert (row["aliases"], row["other_emails"]) == ([], ["rui.c@acme.example"])

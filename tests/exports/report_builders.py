@@ -193,6 +193,7 @@ PEOPLE: list[Row] = [
         "internal": True,
         "aliases": "ana.ruiz@acme.example",
         "tz": "Europe/Berlin",
+        "match": "alias",
     },
     {
         "person_id": "d-bo",
@@ -205,6 +206,7 @@ PEOPLE: list[Row] = [
         "internal": True,
         "aliases": "",
         "tz": "America/New_York",
+        "match": "primary",
     },
     {
         "person_id": "d-chen",
@@ -217,6 +219,7 @@ PEOPLE: list[Row] = [
         "internal": True,
         "aliases": "",
         "tz": "Europe/Berlin",
+        "match": "name",
     },
     {
         "person_id": "d-dee",
@@ -229,6 +232,7 @@ PEOPLE: list[Row] = [
         "internal": True,
         "aliases": "",
         "tz": None,
+        "match": "primary",
     },
     {
         "person_id": "ext:vendor@partner.example",
@@ -241,6 +245,7 @@ PEOPLE: list[Row] = [
         "internal": False,
         "aliases": "",
         "tz": None,
+        "match": "unmatched",
     },
 ]
 _BY_ID = {p["person_id"]: p for p in PEOPLE}
@@ -520,7 +525,7 @@ def _nested_records(con: duckdb.DuckDBPyConnection) -> None:
     _create(con, "meeting_records", records.cast(MEETING_RECORD))
     people = con.sql(
         "SELECT person_id, email, slack_user_id, name, department, manager_email, internal, "
-        "string_split(nullif(aliases, ''), '; ') AS aliases FROM report_people ORDER BY person_id"
+        "string_split(nullif(aliases, ''), '; ') AS aliases, match FROM report_people ORDER BY person_id"
     ).to_arrow_table()
     _create(con, "people_records", people.cast(PEOPLE_RECORD))
 

@@ -19,6 +19,7 @@ import pytest
 import sandbox.generate as generate_module
 from core.errors import ConfigurationError
 from sandbox import SIZES, GenerationSummary, generate_workspace
+from sandbox._org import ADDRESS_QUIRKS
 
 PEOPLE, DAYS, SEED = 12, 5, 7
 START = date(2026, 9, 7)  # a Monday
@@ -529,6 +530,27 @@ def test_identity_quirks_of_each_kind(ws: Workspace) -> None:
         elif shown != p["email"] and shown.lower() == p["email"]:
             quirks["case"] += 1
     assert quirks == {"hidden": 1, "alias": 1, "case": 1}
+
+
+def test_address_quirks_put_the_slack_email_where_only_part_of_the_directory_shows_it(ws: Workspace) -> None:
+    """emails[] only, nonEditableAliases only, an unknown company address with a unique name, and a pair of
+    namesakes on unknown addresses; truth still names each Slack user's person."""
+    directory = {d["primaryEmail"]: d for d in ws.directory}
+    by_slack = {u["id"]: u for u in ws.users}
+    seen: Counter[str] = Counter()
+    names = Counter(d["name"]["fullName"] for d in ws.directory)
+    for p in (p for p in ws.truth["people"] if p["quirk"] in ADDRESS_QUIRKS):
+        seen[p["quirk"]] += 1
+        shown = by_slack[p["slack_user_id"]]["profile"]["email"]
+        entry = directory[p["email"]]
+        listed = [e["address"] for e in entry["emails"]]
+        assert ws.truth["slack_user_emails"][p["slack_user_id"]] == p["email"]
+        assert shown not in entry.get("aliases", []) and shown != p["email"]
+        assert (shown in listed) == (p["quirk"] == "other_email")
+        assert (shown in entry.get("nonEditableAliases", [])) == (p["quirk"] == "non_editable")
+        if p["quirk"] in ("name", "ambiguous_name"):
+            assert names[p["name"]] == (2 if p["quirk"] == "ambiguous_name" else 1)
+    assert seen == {"other_email": 1, "non_editable": 1, "name": 1, "ambiguous_name": 2}
 
 
 def test_deactivated_users_and_guests(ws: Workspace) -> None:
