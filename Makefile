@@ -1,4 +1,4 @@
-# One command per habit: make demo, make test, make lint, make bench, make ui.
+# One command per habit: make demo, make test, make check, make lint, make bench, make ui.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,14 +7,14 @@ DEMO := demo
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: install browser demo test lint bench quality reliability ui clean golden
+.PHONY: install browser demo test check lint bench quality reliability ui clean golden
 
 install: $(STAMP)
 
 # constraints.txt pins the whole resolved set so a fresh machine gets the versions the tests ran with.
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
 	touch $(STAMP)
 
 demo: install
@@ -27,8 +27,14 @@ demo: install
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
+# The whole suite: what CI runs.
 test: install browser
 	$(BIN)/python -m pytest -q
+
+# The fast lane for the edit-test loop: lint, types and the tests not marked slow (no Prefect server,
+# no kill trials, no browser).
+check: lint
+	$(BIN)/python -m pytest -q -m "not slow" -p no:cacheprovider
 
 # Rewrite tests/fixtures/golden/ from the current exports, after a deliberate change to a report.
 golden: install
@@ -50,6 +56,7 @@ quality: install
 
 bench: install
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/excel.py --write BENCHMARKS.md
 
 ui: install
 	PREFECT_SERVER_API_HOST=127.0.0.1 PREFECT_SERVER_API_PORT=4200 $(BIN)/prefect server start

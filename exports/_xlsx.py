@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import IntEnum
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal
 from xml.sax.saxutils import escape, quoteattr
 
 import duckdb
+import pyarrow as pa
 
-from core.sql import ident, lit
+from core.sql import ident, lit, scratch
 from exports._sql import local_sql, safe_url_sql
 from exports.tabular import FORMULA_LEADS, neutralise_sql
 
@@ -57,14 +58,35 @@ class Style(IntEnum):
     DECIMAL = 7
 
 
+Kind = Literal["text", "number", "boolean", "datetime", "date"]
+
+
 @dataclass(frozen=True)
 class Col:
-    """A streamed column: its name in the SELECT, DuckDB type, header text and whether it is a link."""
+    """A column of a sheet: its name in the SELECT, DuckDB type, header text, whether it is a link, width."""
 
     name: str
     dtype: str
     header: str
     link: bool = False
+    width: float = 0.0
+
+    @property
+    def kind(self) -> Kind:
+        """Give how its cells are written: text, number, boolean, datetime or date (links are text)."""
+        d = self.dtype
+        if self.link or not (_is_number(d) or d in ("BOOLEAN", "DATE") or d.startswith("TIMESTAMP")):
+            return "text"
+        if d.startswith("TIMESTAMP"):
+            return "datetime"
+        return "boolean" if d == "BOOLEAN" else "date" if d == "DATE" else "number"
+
+    @property
+    def style(self) -> Style:
+        """Give the style of its cells (a link's only where the URL is followable; others stay plain text)."""
+        if self.link:
+            return Style.LINK
+        return {"datetime": Style.DATETIME, "date": Style.DATE}.get(self.kind, Style.DEFAULT)
 
 
 def letter(index: int) -> str:
@@ -81,12 +103,15 @@ def letter(index: int) -> str:
 
 
 # Each step rewrites text cells once, in its own projection, so no expression is computed twice per cell.
-_TEXT_STEPS = (
+# The first steps give the text a cell shows, whatever writes it; the XML steps are this writer's own.
+_CLEAN_STEPS = (
     # Empty text becomes no cell at all, as spreadsheet programs write it.
     f"nullif(CASE WHEN regexp_matches({{c}}, {lit(_ILLEGAL_RE)}) "
     f"THEN regexp_replace({{c}}, {lit(_ILLEGAL_RE)}, '', 'g') ELSE {{c}} END, '')",
     f"CASE WHEN strlen({{c}}) > {MAX_TEXT} THEN left({{c}}, {MAX_TEXT}) ELSE {{c}} END",
     neutralise_sql("{c}"),
+)
+_XML_STEPS = (
     # Excel decodes _xHHHH_ inside strings; escaping the underscore keeps such text verbatim.
     "CASE WHEN contains({c}, '_x') "
     "THEN regexp_replace({c}, '_(x[0-9A-Fa-f]{4}_)', '_x005F_\\1', 'g') ELSE {c} END",
@@ -97,7 +122,7 @@ _TEXT_STEPS = (
 
 
 def text_py(value: str) -> str:
-    """Give `value` as XML-escaped cell text by the same rule as `_TEXT_STEPS`."""
+    """Give `value` as XML-escaped cell text by the same rule as `_CLEAN_STEPS` and `_XML_STEPS`."""
     cleaned = value.translate(_ILLEGAL)[:MAX_TEXT]
     if cleaned.startswith(FORMULA_LEADS):
         cleaned = "'" + cleaned
@@ -129,58 +154,90 @@ def _value_cell(ref: str, value: str, style: Style = Style.DEFAULT, kind: str = 
     return f"'<c r=\"{ref}\"{s}{t}><v>' || {value} || '</v></c>'"
 
 
-def _is_text(col: Col) -> bool:
-    """Give whether `col` is written as a text cell (anything but numbers, booleans, times and dates)."""
-    d = col.dtype
-    return col.link or not (_is_number(d) or d == "BOOLEAN" or d.startswith("TIMESTAMP") or d == "DATE")
-
-
-def _cell_sql(col: Col, index: int, tz: str) -> str:
-    """SQL rendering cell `index` as SpreadsheetML ('' for NULL); text columns arrive escaped as t<index>."""
-    ref, x, dtype = letter(index) + ROW_MARK, f"x{index}", col.dtype
-    text = _string_cell(ref, f"t{index}")
+def _cell_sql(col: Col, index: int) -> str:
+    """SQL rendering cell `index` as SpreadsheetML ('' for NULL) from its value v<index> (text escaped)."""
+    ref, v, kind = letter(index) + ROW_MARK, f"v{index}", col.kind
+    text = _string_cell(ref, v)
     if col.link:
-        linked = _string_cell(ref, f"t{index}", Style.LINK)
-        cell = f"CASE WHEN u{index} IS NOT NULL THEN {linked} ELSE {text} END"
-    elif _is_text(col):
+        cell = f"CASE WHEN u{index} IS NOT NULL THEN {_string_cell(ref, v, Style.LINK)} ELSE {text} END"
+    elif kind == "text":
         cell = text
-    elif dtype == "BOOLEAN":
-        cell = _value_cell(ref, f"CASE WHEN {x} THEN '1' ELSE '0' END", kind="b")
-    elif dtype.startswith(("FLOAT", "DOUBLE")):
+    elif kind == "boolean":
+        cell = _value_cell(ref, f"CASE WHEN {v} THEN '1' ELSE '0' END", kind="b")
+    elif col.dtype.startswith(("FLOAT", "DOUBLE")):
         # inf and nan have no spreadsheet number; they stay visible as text.
-        cell = f"CASE WHEN isfinite({x}) THEN {_value_cell(ref, f'{x}::VARCHAR')} "
-        cell += f"ELSE {_string_cell(ref, f'{x}::VARCHAR')} END"
-    elif _is_number(dtype):
-        cell = _value_cell(ref, f"{x}::VARCHAR")
+        cell = f"CASE WHEN isfinite({v}) THEN {_value_cell(ref, f'{v}::VARCHAR')} "
+        cell += f"ELSE {_string_cell(ref, f'{v}::VARCHAR')} END"
+    elif kind == "number":
+        cell = _value_cell(ref, f"{v}::VARCHAR")
     else:
-        local = local_sql(x, dtype, tz) if dtype.startswith("TIMESTAMP") else x
-        low, style = ("TIMESTAMP", Style.DATETIME) if dtype.startswith("TIMESTAMP") else ("DATE", Style.DATE)
-        serial = (
-            f"(epoch({local}) / 86400 + 25569)::VARCHAR"
-            if low == "TIMESTAMP"
-            else (f"({x} - DATE '1899-12-30')::VARCHAR")
-        )
-        fits = f"{local} BETWEEN {low} '1900-03-01' AND {low} '9999-12-31'"
-        dated, as_text = _value_cell(ref, serial, style), _string_cell(ref, f"{x}::VARCHAR")
-        cell = f"CASE WHEN {fits} THEN {dated} ELSE {as_text} END"
-    present = f"t{index}" if _is_text(col) else x
-    return f"CASE WHEN {present} IS NULL THEN '' ELSE {cell} END"
+        cell = _dated_cell_sql(ref, v, kind)
+    return f"CASE WHEN {v} IS NULL THEN '' ELSE {cell} END"
 
 
-def rows_sql(select: str, cols: list[Col], tz: str, limit: int) -> str:
-    """SQL giving, per row of `select`, its SpreadsheetML (`_row`) and each link column's URL (`u<i>`)."""
-    firsts = [f"{ident(c.name)} AS x{i}" for i, c in enumerate(cols)]
-    firsts += [f"{_as_text_sql(ident(c.name), c.dtype)} AS t{i}" for i, c in enumerate(cols) if _is_text(c)]
+def _dated_cell_sql(ref: str, v: str, kind: str) -> str:
+    """SQL rendering a wall-clock time or a date as an Excel serial; as text outside Excel's years."""
+    if kind == "datetime":
+        low, style, serial = "TIMESTAMP", Style.DATETIME, f"(epoch({v}) / 86400 + 25569)::VARCHAR"
+    else:
+        low, style, serial = "DATE", Style.DATE, f"({v} - DATE '1899-12-30')::VARCHAR"
+    fits = f"{v} BETWEEN {low} '1900-03-01' AND {low} '9999-12-31'"
+    as_text = _string_cell(ref, f"{v}::VARCHAR")
+    return f"CASE WHEN {fits} THEN {_value_cell(ref, serial, style)} ELSE {as_text} END"
+
+
+def _value_sql(col: Col, tz: str) -> str:
+    """SQL giving a column's value as its cell shows it: text as VARCHAR, times as wall-clock time in `tz`."""
+    x = ident(col.name)
+    if col.kind == "text":
+        return _as_text_sql(x, col.dtype)
+    return local_sql(x, col.dtype, tz) if col.kind == "datetime" else x
+
+
+def _cells_sql(source: str, cols: list[Col], order: tuple[str, ...], tz: str, steps: tuple[str, ...]) -> str:
+    """SQL giving, per row read FROM `source`: each cell's value v<i>, link URL u<i> and sort key k<j>.
+
+    Text goes through `steps`. The rows come in no particular order: DuckDB keeps an order only for the
+    outermost ORDER BY, so the callers sort by the k<j> last.
+    """
+    firsts = [f"{_value_sql(c, tz)} AS v{i}" for i, c in enumerate(cols)]
     firsts += [f"{safe_url_sql(ident(c.name))} AS u{i}" for i, c in enumerate(cols) if c.link]
-    sql = f"SELECT {', '.join(firsts)} FROM ({select}) LIMIT {int(limit)}"
-    texts = [f"t{i}" for i, c in enumerate(cols) if _is_text(c)]
-    for step in _TEXT_STEPS:
-        if texts:
-            rewritten = ", ".join(f"{step.replace('{c}', t)} AS {t}" for t in texts)
-            sql = f"SELECT * REPLACE ({rewritten}) FROM ({sql})"
-    row = "concat(" + ", ".join(_cell_sql(c, i, tz) for i, c in enumerate(cols)) + ")"
-    urls = "".join(f", u{i}" for i, c in enumerate(cols) if c.link)
-    return f"SELECT {row} AS _row{urls} FROM ({sql})"
+    firsts += [f"{ident(key)} AS k{j}" for j, key in enumerate(order)]
+    sql = f"SELECT {', '.join(firsts)} FROM {source}"
+    texts = [f"v{i}" for i, c in enumerate(cols) if c.kind == "text"]
+    for step in steps if texts else ():
+        rewritten = ", ".join(f"{step.replace('{c}', t)} AS {t}" for t in texts)
+        sql = f"SELECT * REPLACE ({rewritten}) FROM ({sql})"
+    return sql
+
+
+def _first_rows(outputs: list[str], cells: str, order: tuple[str, ...], limit: int) -> str:
+    """SQL giving `outputs` of the first `limit` rows of `cells` by their sort keys (the outermost sort)."""
+    by = " ORDER BY " + ", ".join(f"k{j}" for j in range(len(order))) if order else ""
+    return f"SELECT {', '.join(outputs)} FROM ({cells}){by} LIMIT {int(limit)}"
+
+
+def _urls(cols: list[Col]) -> list[str]:
+    return [f"u{i}" for i, c in enumerate(cols) if c.link]
+
+
+def values_sql(
+    source: str, cols: list[Col], order: tuple[str, ...], tz: str, limit: int, *, xml: bool = False
+) -> str:
+    """SQL giving the first `limit` rows FROM `source` by `order`: each cell's value v<i>, then each link's
+    URL u<i>. Text is cleaned and formula-safe (and XML-escaped when `xml`, as `rows_sql` needs it); times
+    are naive wall-clock time in `tz`."""
+    cells = _cells_sql(source, cols, order, tz, _CLEAN_STEPS + _XML_STEPS if xml else _CLEAN_STEPS)
+    return _first_rows([f"v{i}" for i in range(len(cols))] + _urls(cols), cells, order, limit)
+
+
+def rows_sql(table: str, cols: list[Col]) -> str:
+    """SQL giving, in `table`'s order, each row's SpreadsheetML `_row`, then each link's URL u<i>; `table`
+    holds the rows of `values_sql` with `xml`."""
+    # Only per-row expressions here: DuckDB keeps a table's order through a plain SELECT, but plans an IN
+    # list of more than a few items as a join, which does not keep it (duckdb/duckdb#24398).
+    row = "concat(" + ", ".join(_cell_sql(c, i) for i, c in enumerate(cols)) + ") AS _row"
+    return f"SELECT {', '.join([row, *_urls(cols)])} FROM {table}"
 
 
 def width_sql(cols: list[Col]) -> str:
@@ -280,25 +337,30 @@ class Sheet:
         """Leave one row empty."""
         self.rows += 1
 
-    def stream(
-        self, con: duckdb.DuckDBPyConnection, select: str, cols: list[Col], tz: str, limit: int
-    ) -> int:
-        """Append the rows of `select` (at most `limit`), rendered in DuckDB; give how many were written."""
+    def stream(self, con: duckdb.DuckDBPyConnection, values: str, cols: list[Col]) -> int:
+        """Append the rows of `values` (`values_sql` with `xml`), rendered in DuckDB; give how many."""
         link_at = [i for i, c in enumerate(cols) if c.link]
-        sql = rows_sql(select, cols, tz, limit)
         written = 0
-        for batch in con.sql(sql).to_arrow_reader(BATCH_ROWS):
-            first = self.rows + 1
-            parts = []
-            for body in batch.column(0).to_pylist():
-                self.rows += 1
-                n = str(self.rows)
-                parts.append(f'<row r="{n}">{body.replace(ROW_MARK, n)}</row>')
-            self._write("".join(parts))
-            for k, i in enumerate(link_at, 1):
-                self._collect_links(letter(i), first, batch.column(k).to_pylist())
-            written += batch.num_rows
+        # DuckDB keeps a sort's order only on the outermost level, and sorting rendered rows would hold them
+        # all in memory. So the sorted values fill a temp table in order, and the rows are rendered from it.
+        with scratch(con) as space:
+            rendered = rows_sql(space.make("values", values), cols)
+            for batch in con.sql(rendered).to_arrow_reader(BATCH_ROWS):
+                self._append(batch, link_at)
+                written += batch.num_rows
         return written
+
+    def _append(self, batch: pa.RecordBatch, link_at: list[int]) -> None:
+        """Write a batch of `rows_sql` rows under the next row numbers; collect their links."""
+        first = self.rows + 1
+        parts = []
+        for body in batch.column(0).to_pylist():
+            self.rows += 1
+            n = str(self.rows)
+            parts.append(f'<row r="{n}">{body.replace(ROW_MARK, n)}</row>')
+        self._write("".join(parts))
+        for k, i in enumerate(link_at, 1):
+            self._collect_links(letter(i), first, batch.column(k).to_pylist())
 
     def _collect_links(self, col: str, first: int, urls: list[str | None]) -> None:
         for offset, url in enumerate(urls):

@@ -549,7 +549,7 @@ def big_reports(con: duckdb.DuckDBPyConnection, meetings: int, people: int = 600
         f"""
         INSERT INTO report_people SELECT 'd-' || i, 'person' || i || '@acme.example', 'U' || i,
             CASE WHEN i % 97 = 0 THEN '=cmd' ELSE 'Person ' || i END, 'Dept ' || (i % 12), 'Role',
-            NULL, i % 50 <> 0, '', 'Europe/Berlin'
+            NULL, i % 50 <> 0, '', 'Europe/Berlin', 'primary'
         FROM range({people}) t(i)
         """
     )
