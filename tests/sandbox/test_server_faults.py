@@ -257,7 +257,7 @@ def test_scripted_google_errors_use_googles_shape_and_410_asks_for_a_full_sync(t
 
 
 def test_a_scripted_delay_answers_normally_after_the_wait(tmp_path: Path) -> None:
-    """delay(0.3): the one delayed call takes at least 0.3 s and is answered correctly; the next is not delayed."""
+    """delay(0.3): the one delayed call takes at least 0.3 s and is answered correctly; the next is not."""
     with SandboxServer(build_workspace(tmp_path)) as srv:
         srv.script("team.info", ScriptedFault.delay(0.3))
         client = slack_client(srv.url)
