@@ -155,7 +155,8 @@ class StateStore:
         return bool(changed)
 
     def _drop_scope(self, scope: _Scope, paths: list[str]) -> None:
-        """Delete the rows of `scope` and the stamps of `paths`."""
+        """Delete the rows of `scope`, and the stamps and quarantine rows of `paths` (a file read again
+        lists its bad records anew; a file gone leaves none behind)."""
         table, column, value = scope
         if table not in RAW_TABLES:
             pass  # a stamp naming no raw table (a damaged ledger) has no rows to delete
@@ -164,6 +165,7 @@ class StateStore:
         else:
             self.con.execute(f'DELETE FROM {table} WHERE "{column}" = ?', [value])
         self.con.execute("DELETE FROM file_stamps WHERE list_contains(?, path)", [paths])
+        self.con.execute("DELETE FROM quarantine WHERE list_contains(?, file)", [paths])
 
     def _folder_channels(self) -> dict[str, str]:
         """Give the channel id of each Slack export folder name (a channel's name, or its id for DMs)."""
@@ -270,7 +272,11 @@ class StateStore:
 
     def _record_quarantine(self, records: list[Quarantined], run_id: str, reread: list[str]) -> None:
         """Replace the quarantine rows of the files read again (`reread`) with `records` (in the caller's
-        transaction): a fixed file's records leave the table, a still-broken one's are listed once."""
+        transaction): a fixed file's records leave the table, a still-broken one's are listed once.
+
+        A live record has no file to re-read; the same record (source, file, key, rule) met again replaces
+        its earlier row, so a calendar listed in full each run lists its bad event once.
+        """
         if reread:
             self.con.execute("DELETE FROM quarantine WHERE list_contains(?, file)", [reread])
         if not records:
@@ -283,6 +289,10 @@ class StateStore:
             ]
         )  # fmt: skip
         self.con.register("_quarantined", rows)
+        self.con.execute(
+            "DELETE FROM quarantine q USING _quarantined n WHERE q.source = n.source AND q.file = n.file "
+            "AND q.record_key = n.record_key AND q.rule = n.rule"
+        )
         self.con.execute("INSERT INTO quarantine SELECT *, ? FROM _quarantined", [_now()])
         self.con.unregister("_quarantined")
 
@@ -296,10 +306,9 @@ class StateStore:
 
     def quarantine(self, limit: int = 100) -> pa.Table:
         """Give the newest quarantined records (run, source, file, key, rule, raw value, time)."""
-        return self.con.execute(
+        return self.con.sql(
             'SELECT run_id, source, file, record_key, rule, raw_value, "at" FROM quarantine '
-            'ORDER BY "at" DESC, file, record_key LIMIT ?',
-            [limit],
+            f'ORDER BY "at" DESC, file, record_key LIMIT {int(limit)}'
         ).to_arrow_table()
 
     def upsert(self, name: str, batch: pa.Table, key: Iterable[str]) -> None:

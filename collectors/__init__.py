@@ -13,7 +13,7 @@ from collectors._live_models import (
     SourceOutcome,
 )
 from collectors._normalise import Normaliser
-from collectors._resilience import AuthError, BreakerSnapshot, StatsSnapshot
+from collectors._resilience import AuthError, BreakerSnapshot, RedactingFilter, StatsSnapshot, redact
 from collectors.client import ApiClient
 from collectors.files import Chunk, FileStamp, collect_workspace, workspace_paths
 from collectors.google_api import (
@@ -28,6 +28,7 @@ from collectors.live import (
     LiveCollection,
     LiveSources,
     SlackSource,
+    SourceProgress,
     build_live_sources,
     collect_live,
 )
@@ -78,6 +79,9 @@ __all__ = [
     "SlackRates",
     "SlackWebApi",
     "SourceOutcome",
+    "SourceProgress",
+    "RedactingFilter",
+    "redact",
     "build_live_sources",
     "collect_live",
     "CALENDAR_ATTACHMENT",

@@ -60,21 +60,47 @@ def read_drive_files(
     max_title_chars: int = InputBounds.max_title_chars,
     quarantine: list[Quarantined] | None = None,
 ) -> pa.Table:
-    """Give the files of a files.list dump as a DRIVE_FILES table; a name longer than `max_title_chars`
-    is cut, with a note in `quarantine`."""
-    records = _records(path, shown, "files", _DRIVE_HINT)
+    """Give the files of a files.list dump as a DRIVE_FILES table; a file with an unreadable time is left
+    out and a name longer than `max_title_chars` is cut, each with a note in `quarantine`."""
+    sink = quarantine if quarantine is not None else []
+    records = _readable_times(_records(path, shown, "files", _DRIVE_HINT), shown, sink)
     table = table_of(records, lambda f: _drive_row(f, shown), DRIVE_FILES, shown, _DRIVE_HINT)
     long = pc.fill_null(pc.greater(pc.utf8_length(table.column("name")), max_title_chars), False)
     if not pc.any(long).as_py():
         return table
     for row in table.filter(long).select(["file_id", "name"]).to_pylist():
-        (quarantine if quarantine is not None else []).append(
-            Quarantined.of("drive", shown, row["file_id"], "truncated", row["name"])
-        )
+        sink.append(Quarantined.of("drive", shown, row["file_id"], "truncated", row["name"]))
     cut = pc.if_else(
         long, pc.utf8_slice_codeunits(table.column("name"), 0, max_title_chars), table.column("name")
     )
     return table.set_column(table.schema.get_field_index("name"), "name", cut)
+
+
+_DRIVE_TIMES = ("createdTime", "modifiedTime")
+
+
+def _readable_times(records: list[Any], shown: str, sink: list[Quarantined]) -> list[Any]:
+    """Give `records` without the files whose createdTime or modifiedTime cannot be read (quarantined as
+    `unreadable_time`); records of another shape pass, for `table_of` to name."""
+    kept = []
+    for item in records:
+        if isinstance(item, dict) and item.get("id") and not all(_is_time(item.get(k)) for k in _DRIVE_TIMES):
+            raw = ", ".join(f"{k} {item.get(k)!r}" for k in _DRIVE_TIMES)
+            sink.append(Quarantined.of("drive", shown, str(item["id"]), "unreadable_time", raw))
+        else:
+            kept.append(item)
+    return kept
+
+
+def _is_time(value: Any) -> bool:
+    """Give whether `value` is absent or an RFC 3339 time `_rfc3339` reads."""
+    if value in (None, ""):
+        return True
+    try:
+        datetime.fromisoformat(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def _drive_row(item: dict[str, Any], shown: str) -> dict[str, Any]:
@@ -97,11 +123,13 @@ def _drive_row(item: dict[str, Any], shown: str) -> dict[str, Any]:
 # ---- Directory -----------------------------------------------------------------------------------------
 
 
-def read_directory_json(path: Path, shown: str, *, quarantine: list[Quarantined] | None = None) -> pa.Table:
+def read_directory_json(
+    path: Path, shown: str, *, quarantine: list[Quarantined] | None = None, seen: set[str] | None = None
+) -> pa.Table:
     """Give the people of a users.list dump as a DIRECTORY_USERS table (see `unique_emails`)."""
     records = _records(path, shown, "users", _DIRECTORY_HINT)
     table = table_of(records, lambda u: _directory_row(u, shown), DIRECTORY_USERS, shown, _DIRECTORY_HINT)
-    return unique_emails(table, shown, quarantine)
+    return unique_emails(table, shown, quarantine, seen)
 
 
 def _directory_row(user: dict[str, Any], shown: str) -> dict[str, Any]:
@@ -152,11 +180,17 @@ def _join(*parts: str | None) -> str | None:
     return " ".join(p for p in parts if p) or None
 
 
-def unique_emails(table: pa.Table, shown: str, quarantine: list[Quarantined] | None) -> pa.Table:
+def unique_emails(
+    table: pa.Table, shown: str, quarantine: list[Quarantined] | None, seen: set[str] | None = None
+) -> pa.Table:
     """Give the directory users with one user per primaryEmail (case-insensitive): the first in the file is
-    kept, each later one is quarantined (two people with one address would split every mapping)."""
+    kept, each later one is quarantined (two people with one address would split every mapping).
+
+    `seen` holds the addresses of earlier batches of the same listing (a live listing comes in chunks);
+    it gains this batch's addresses.
+    """
     emails = pc.utf8_lower(pc.utf8_trim_whitespace(table.column("primary_email"))).to_pylist()
-    seen: set[str] = set()
+    seen = seen if seen is not None else set()
     keep = []
     for i, email in enumerate(emails):
         duplicate = email is not None and email in seen

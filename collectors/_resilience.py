@@ -142,6 +142,7 @@ class TokenBucket:
         self._last = clock()
         self._paused_until = 0.0
         self._lock = threading.Lock()
+        self.taken = 0  # tokens handed out so far: the calls made under this bucket
 
     def acquire(self) -> float:
         """Take one token, sleeping until it is due; give the seconds slept."""
@@ -155,6 +156,7 @@ class TokenBucket:
                     self._last = now
                     # Reserve the token even when it is not there yet: callers queue up in arrival order.
                     self._tokens -= 1.0
+                    self.taken += 1
                     wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
                 else:
                     wait = self._paused_until - now
@@ -186,6 +188,14 @@ class RateLimiter:
         bucket = self._buckets.get(name)
         if bucket:
             bucket.pause(seconds)
+
+    def taken(self) -> dict[str, int]:
+        """Give the calls made so far under each bucket."""
+        return {name: bucket.taken for name, bucket in self._buckets.items()}
+
+    def rates(self) -> dict[str, float]:
+        """Give each bucket's allowed calls per second."""
+        return {name: bucket.rate for name, bucket in self._buckets.items()}
 
 
 # ---- observable counters ------------------------------------------------------------------------------

@@ -367,8 +367,8 @@ def read_day_files(
 ) -> pa.Table:
     """Give the messages of day files (local path, channel id, shown name) as a SLACK_MESSAGES table.
 
-    A bad message (a lone surrogate, an unreadable ts) is left out and appended to `quarantine`, as is a
-    note for each text cut to `max_text_chars`; the file's other messages are kept.
+    A bad message (a lone surrogate, no ts, an unreadable ts) is left out and appended to `quarantine`, as
+    is a note for each text cut to `max_text_chars`; the file's other messages are kept.
     """
     if not files:
         return SLACK_MESSAGES.empty_table()
@@ -384,9 +384,8 @@ def read_day_files(
                 shown = {str(p): s for p, _, s in files}
                 raise duckdb_data_error(exc, shown, "Slack day files", _DAY_HINT) from exc
             return read_day_files(con, cleaned, max_text_chars=max_text_chars, quarantine=sink)
-    if table.column("ts").null_count:
-        raise _key_error(table, "ts", files, "{count} message(s) without `ts`")
     shown = {str(p): s for p, _, s in files}
+    table = _quarantine_keyless(table, shown, sink)
     unreadable = pc.is_null(table.column("posted_at"))
     for row in table.filter(unreadable).select(["channel_id", "ts", "_file"]).to_pylist():
         key = f"{row['channel_id']}/{row['ts']}"
@@ -453,11 +452,13 @@ def _encodable(message: Any) -> bool:
     return True
 
 
-def _key_error(table: pa.Table, column: str, files: Sequence[tuple[Path, str, str]], what: str) -> DataError:
-    """Give the DataError for messages whose `column` is null (no key, or an unreadable one), naming the
-    first file that has one; `what` is formatted with that file's `count` and the first message's `ts`."""
-    bad = table.filter(pc.is_null(table.column(column)))
-    first = bad.slice(0, 1).to_pylist()[0]
-    count = pc.sum(pc.equal(bad.column("_file"), first["_file"])).as_py()
-    shown = {str(p): s for p, _, s in files}[first["_file"]]
-    return DataError(f"{shown}: " + what.format(count=count, ts=first["ts"]), _DAY_HINT)
+def _quarantine_keyless(table: pa.Table, shown: dict[str, str], sink: list[Quarantined]) -> pa.Table:
+    """Give `table` without messages that have no `ts` (their key), each quarantined as `missing_key`."""
+    keyless = pc.is_null(table.column("ts"))
+    if not pc.any(keyless).as_py():
+        return table
+    for row in table.filter(keyless).select(["channel_id", "user_id", "text", "_file"]).to_pylist():
+        raw = json.dumps({"user": row["user_id"], "text": row["text"]}, ensure_ascii=False)
+        key = f"{row['channel_id']}/(no ts)"
+        sink.append(Quarantined.of("slack", shown[row["_file"]], key, "missing_key", raw))
+    return table.filter(pc.invert(keyless))

@@ -42,7 +42,7 @@ from collectors._resilience import (
 )
 from collectors.client import ApiClient
 from collectors.models import Cursor
-from core.chunks import LiveChunk, ReplaceScope
+from core.chunks import LiveChunk, Quarantined, ReplaceScope
 from core.errors import ConfigurationError, DataError, FatalError
 
 log = logging.getLogger("meetintel.collectors.google")
@@ -308,10 +308,12 @@ def collect_calendar(
         items, time_zone, next_sync = _list_events(api, calendar_id, None, options)
     if next_sync is None:
         log.warning("calendar %s: no nextSyncToken given; the next run lists it in full", calendar_id)
-    batch = norm.calendar_events(calendar_id, items, time_zone, f"Google Calendar events of {calendar_id}")
+    quarantined: list[Quarantined] = []
+    shown = f"Google Calendar events of {calendar_id}"
+    batch = norm.calendar_events(calendar_id, items, time_zone, shown, quarantine=quarantined)
     scope = ReplaceScope("calendar_events", "calendar_id", calendar_id) if sync_token is None else None
     cursors = [Cursor("calendar", calendar_id, next_sync)] if next_sync else []
-    yield LiveChunk("calendar_events", batch, cursors, scope, source="calendar")
+    yield LiveChunk("calendar_events", batch, cursors, scope, source="calendar", quarantined=quarantined)
 
 
 # ---- Drive --------------------------------------------------------------------------------------------
@@ -401,7 +403,9 @@ def _changed_file(change: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def _drive_chunk(norm: Normaliser, files: list[dict[str, Any]], cursors: list[Cursor]) -> LiveChunk:
-    return LiveChunk("drive_files", norm.drive_files(files, "Google Drive files"), cursors, source="drive")
+    quarantined: list[Quarantined] = []
+    batch = norm.drive_files(files, "Google Drive files", quarantine=quarantined)
+    return LiveChunk("drive_files", batch, cursors, source="drive", quarantined=quarantined)
 
 
 # ---- Directory ----------------------------------------------------------------------------------------
@@ -415,13 +419,16 @@ def collect_directory(api: ApiClient, norm: Normaliser, options: GoogleOptions) 
     else:
         params["customer"] = options.directory_customer
     pending: list[dict[str, Any]] = []
+    seen: set[str] = set()  # primary addresses of earlier chunks: a duplicate may come pages later
     for page in google_pages(api, "users.list", params):
         pending.extend(page.get("users") or [])
         if len(pending) >= options.chunk_rows:
-            yield LiveChunk(
-                "directory_users", norm.directory_users(pending, "Google Directory users"), source="directory"
-            )
+            yield _directory_chunk(norm, pending, seen)
             pending = []
-    yield LiveChunk(
-        "directory_users", norm.directory_users(pending, "Google Directory users"), source="directory"
-    )
+    yield _directory_chunk(norm, pending, seen)
+
+
+def _directory_chunk(norm: Normaliser, users: list[dict[str, Any]], seen: set[str]) -> LiveChunk:
+    quarantined: list[Quarantined] = []
+    batch = norm.directory_users(users, "Google Directory users", quarantine=quarantined, seen=seen)
+    return LiveChunk("directory_users", batch, source="directory", quarantined=quarantined)

@@ -55,7 +55,7 @@ from collectors.google_api import (
     google_credentials,
     list_calendars,
 )
-from collectors.models import Cursor
+from collectors.models import Cursor, InputBounds
 from collectors.slack_api import (
     SlackWebApi,
     collect_channel_messages,
@@ -160,10 +160,13 @@ def _google_source(name: str, cfg: GoogleConfig) -> GoogleSource:
 # ---- the run ------------------------------------------------------------------------------------------
 
 
-def collect_live(sources: LiveSources, cursors: Cursors, *, full_refresh: bool) -> LiveCollection:
+def collect_live(
+    sources: LiveSources, cursors: Cursors, *, full_refresh: bool, bounds: InputBounds | None = None
+) -> LiveCollection:
     """Give the chunks of every configured source, read from its API from `cursors` (ignored on a full
-    refresh); iterate the result, then ask it for `outcomes()`."""
-    return LiveCollection(sources, cursors, full_refresh)
+    refresh); iterate the result, then ask it for `outcomes()`. Texts are cut to `bounds` (the
+    MEETINTEL_* input bounds), as the offline readers cut them."""
+    return LiveCollection(sources, cursors, full_refresh, bounds or InputBounds())
 
 
 @dataclass
@@ -174,19 +177,55 @@ class _Report:
     units: int = 0
     failed: list[tuple[str, MeetintelError]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    started: int = 0  # units a worker has begun
+    done: int = 0  # units finished (read, failed or skipped)
+    calls_before_units: dict[str, int] | None = None  # each bucket's calls when the units began
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def count(self, chunk: LiveChunk) -> None:
         self.rows[chunk.table] = self.rows.get(chunk.table, 0) + chunk.batch.num_rows
+
+    def begin_units(self, guard: Guard) -> None:
+        """Note each bucket's calls now, so the calls per unit leave out the listing calls before."""
+        self.calls_before_units = guard.limiter.taken()
+
+    def unit_started(self) -> None:
+        with self.lock:
+            self.started += 1
+
+
+@dataclass(frozen=True)
+class SourceProgress:
+    """How far one source of a live collection is, at an instant: what a progress display shows.
+
+    `unit_calls` are the calls made under each rate bucket since the source's units (channels, calendars)
+    began, `rates` each bucket's allowed calls per second: together they give the time left.
+    """
+
+    source: str
+    finished: bool
+    units_total: int
+    units_started: int
+    units_done: int
+    rows: dict[str, int]
+    requests: int
+    rate_limited: int
+    unit_calls: dict[str, int]
+    rates: dict[str, float]
 
 
 class LiveCollection:
     """The chunks of one live collection (iterate it) and, once iterated, each source's outcome."""
 
-    def __init__(self, sources: LiveSources, cursors: Cursors, full_refresh: bool) -> None:
+    def __init__(
+        self, sources: LiveSources, cursors: Cursors, full_refresh: bool, bounds: InputBounds | None = None
+    ) -> None:
         self.sources = sources
+        self.bounds = bounds or InputBounds()
         self.cursors: Cursors = {} if full_refresh else dict(cursors)
         self.full_refresh = full_refresh
         self._outcomes: dict[SourceName, SourceOutcome] = {}
+        self._running: dict[SourceName, tuple[Guard, StatsSnapshot, _Report]] = {}
         self._chunks = self._run()
 
     def __iter__(self) -> LiveCollection:
@@ -203,6 +242,30 @@ class LiveCollection:
         """Give the outcome of every source run so far, in run order."""
         return [self._outcomes[name] for name in SOURCES if name in self._outcomes]
 
+    def progress(self) -> list[SourceProgress]:
+        """Give how far each source that has begun is (safe to call from any thread, at any time)."""
+        return [self._progress(name, *self._running[name]) for name in SOURCES if name in self._running]
+
+    def _progress(
+        self, name: SourceName, guard: Guard, before: StatsSnapshot, report: _Report
+    ) -> SourceProgress:
+        stats = guard.stats.snapshot().minus(before)
+        base = report.calls_before_units
+        taken = guard.limiter.taken()
+        calls = {b: n - base.get(b, 0) for b, n in taken.items()} if base is not None else {}
+        return SourceProgress(
+            source=name,
+            finished=name in self._outcomes,
+            units_total=report.units,
+            units_started=report.started,
+            units_done=report.done,
+            rows=report.rows.copy(),  # dict.copy is atomic: the source's thread may be counting
+            requests=stats.requests,
+            rate_limited=stats.rate_limited,
+            unit_calls=calls,
+            rates=guard.limiter.rates(),
+        )
+
     def _run(self) -> Generator[LiveChunk, None, None]:
         producers: dict[SourceName, Callable[[Normaliser, _Report], Iterator[LiveChunk]]] = {
             "directory": self._directory,
@@ -218,7 +281,7 @@ class LiveCollection:
         # the run takes as long as its slowest source rather than the sum of all four.
         units = [(name, unit(name)) for name in SOURCES if getattr(self.sources, name) is not None]
         if units:
-            yield from _run_units(units, len(units), _Report())
+            yield from _run_units(units, len(units), _Report(), self.bounds)
 
     def _source(
         self, name: SourceName, produce: Callable[[_Report], Iterator[LiveChunk]]
@@ -226,6 +289,7 @@ class LiveCollection:
         """Yield one source's chunks and record its outcome (skipped, failed with a reason, or ok)."""
         guard: Guard = getattr(self.sources, name).guard
         before, report = guard.stats.snapshot(), _Report()
+        self._running[name] = (guard, before, report)
         if guard.is_open():
             log.warning("%s skipped: %s", name, guard.open_reason())
             self._finish(name, guard, before, report, "skipped_breaker_open", guard.open_reason())
@@ -299,7 +363,8 @@ class LiveCollection:
             token = cursor.value if cursor else None
             return lambda worker_norm: collect_calendar(src.api, worker_norm, calendar_id, token, src.options)
 
-        yield from _run_units([(c, unit(c)) for c in ids], src.options.calendar_workers, report)
+        report.begin_units(src.guard)
+        yield from _run_units([(c, unit(c)) for c in ids], src.options.calendar_workers, report, self.bounds)
 
     def _slack(self, norm: Normaliser, report: _Report) -> Iterator[LiveChunk]:
         src = self.sources.slack
@@ -324,14 +389,20 @@ class LiveCollection:
             return run
 
         units = [(c["id"], unit(c)) for c in (conversations if src.options.fetch_members else readable)]
-        channel_rows: list[pa.Table] = []
-        for chunk in _run_units(units, src.options.workers, report):
+        channel_rows: list[LiveChunk] = []
+        report.begin_units(src.guard)
+        for chunk in _run_units(units, src.options.workers, report, self.bounds):
             if chunk.table == "slack_channels":
-                channel_rows.append(chunk.batch)  # one chunk for all channels, not one per channel
+                channel_rows.append(chunk)  # one chunk for all channels, not one per channel
             else:
                 yield chunk
         if channel_rows:
-            yield LiveChunk("slack_channels", pa.concat_tables(channel_rows), source="slack")
+            yield LiveChunk(
+                "slack_channels",
+                pa.concat_tables([c.batch for c in channel_rows]),
+                source="slack",
+                quarantined=[q for c in channel_rows for q in c.quarantined],
+            )
 
 
 def _partial(report: _Report) -> tuple[OutcomeStatus, str | None]:
@@ -360,7 +431,8 @@ class _UnitPool:
     queue is bounded, so workers wait while the consumer commits: memory stays flat however fast the API.
     """
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, bounds: InputBounds) -> None:
+        self.bounds = bounds
         self.results: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=workers * 2)
         self.stop = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="meetintel-live")
@@ -382,7 +454,7 @@ class _UnitPool:
     def _normaliser(self) -> Normaliser:
         norm = getattr(self._local, "norm", None)
         if norm is None:
-            norm = self._local.norm = Normaliser()
+            norm = self._local.norm = Normaliser(self.bounds)
             with self._lock:
                 self._norms.append(norm)
         return norm
@@ -410,19 +482,31 @@ class _UnitPool:
                 self._put((name, exc))
 
 
+def _counted(unit: Unit, report: _Report) -> Unit:
+    """Give `unit` noting in `report` when a worker begins it."""
+
+    def run(norm: Normaliser) -> Iterator[LiveChunk]:
+        report.unit_started()
+        yield from unit(norm)
+
+    return run
+
+
 def _generate(unit: Unit, norm: Normaliser) -> Generator[LiveChunk, None, None]:
     """Give `unit`'s chunks as a generator, so closing it closes the unit's own generator too."""
     yield from unit(norm)
 
 
-def _run_units(units: Sequence[tuple[str, Unit]], workers: int, report: _Report) -> Iterator[LiveChunk]:
+def _run_units(
+    units: Sequence[tuple[str, Unit]], workers: int, report: _Report, bounds: InputBounds
+) -> Iterator[LiveChunk]:
     """Yield the chunks of units run on `workers` threads; a unit's own failure is recorded in `report`,
     a failure that concerns the whole source (auth, open breaker, a bug) stops the others and is raised."""
     report.units += len(units)
-    pool = _UnitPool(workers)
+    pool = _UnitPool(workers, bounds)
     try:
         for name, unit in units:
-            pool.submit(name, unit)
+            pool.submit(name, _counted(unit, report))
         pending = len(units)
         while pending:
             name, item = pool.results.get()
@@ -430,6 +514,7 @@ def _run_units(units: Sequence[tuple[str, Unit]], workers: int, report: _Report)
                 yield item
                 continue
             pending -= 1
+            report.done += 1
             if isinstance(item, BaseException):
                 _unit_failed(name, item, report)
     finally:

@@ -42,7 +42,7 @@ from collectors._resilience import (
 )
 from collectors.client import ApiClient
 from collectors.models import Cursor
-from core.chunks import LiveChunk
+from core.chunks import LiveChunk, Quarantined
 from core.errors import ConfigurationError, DataError, FatalError
 
 log = logging.getLogger("meetintel.collectors.slack")
@@ -180,7 +180,9 @@ def collect_users(api: ApiClient, norm: Normaliser, options: SlackOptions) -> It
     members: list[dict[str, Any]] = []
     for page in slack_pages(api, "users.list", {"limit": options.list_page_size}):
         members.extend(page.get("members") or [])
-    yield LiveChunk("slack_users", norm.slack_users(members, "Slack users.list"), source="slack")
+    quarantined: list[Quarantined] = []
+    batch = norm.slack_users(members, "Slack users.list", quarantine=quarantined)
+    yield LiveChunk("slack_users", batch, source="slack", quarantined=quarantined)
 
 
 def list_conversations(api: ApiClient, options: SlackOptions) -> list[dict[str, Any]]:
@@ -218,9 +220,9 @@ def collect_channel_rows(
     """Give the conversations as one SLACK_CHANNELS chunk, with members when so configured."""
     if options.fetch_members:
         conversations = [{**c, "members": channel_members(api, c["id"], options)} for c in conversations]
-    return LiveChunk(
-        "slack_channels", norm.slack_channels(conversations, "Slack conversations.list"), source="slack"
-    )
+    quarantined: list[Quarantined] = []
+    batch = norm.slack_channels(conversations, "Slack conversations.list", quarantine=quarantined)
+    return LiveChunk("slack_channels", batch, source="slack", quarantined=quarantined)
 
 
 def _ts(value: Any, channel_id: str) -> Decimal:
@@ -269,10 +271,12 @@ class _Buffer:
             yield self.flush([])
 
     def flush(self, cursors: list[Cursor]) -> LiveChunk:
-        """Give the held messages as a chunk carrying `cursors`."""
-        batch = self.norm.slack_messages(self.channel_id, self.messages, f"Slack channel {self.channel_id}")
+        """Give the held messages as a chunk carrying `cursors` and the messages quarantined from them."""
+        quarantined: list[Quarantined] = []
+        shown = f"Slack channel {self.channel_id}"
+        batch = self.norm.slack_messages(self.channel_id, self.messages, shown, quarantine=quarantined)
         self.messages = []
-        return LiveChunk("slack_messages", batch, cursors, source="slack")
+        return LiveChunk("slack_messages", batch, cursors, source="slack", quarantined=quarantined)
 
 
 @dataclass

@@ -43,6 +43,8 @@ QUARANTINE_RULES = {
     "re-export the file, or fix the text",
     "end_before_start": "the event ends before it starts; it was left out — fix the event in the calendar",
     "unreadable_time": "a time cannot be read; the record was left out — fix or re-export the file",
+    "missing_key": "the record has no key (a Slack message without `ts`); it was left out — re-export the "
+    "file, or fix the record",
     "duplicate_email": "a second directory user has the same primaryEmail; the first one was kept — "
     "remove the duplicate account from the directory",
     "truncated": "a text was longer than MEETINTEL_MAX_TEXT_CHARS (messages) or MEETINTEL_MAX_TITLE_CHARS "

@@ -26,6 +26,7 @@ from exports.archive import (
 )
 
 CURRENT_MARKER = ".meetintel-version"  # the export stage's "reports are current" marker
+RUN_LOG = "run.log"  # the log a run keeps in its folder; a folder holding only it exported nothing
 REPUBLISH = (
     "run `meetintel doctor --repair`: it publishes the newest intact run and the next run exports afresh"
 )
@@ -86,6 +87,8 @@ def _published_findings(out: Path) -> list[Finding]:
 
 
 def _folder_findings(run: Path) -> list[Finding]:
+    if {p.name for p in run.iterdir()} == {RUN_LOG}:
+        return []  # a run whose reports were current: it kept its log and exported nothing
     if not (run / MANIFEST).is_file():
         what = f"run folder {run} has no {MANIFEST}: its export was interrupted (it was never published)"
         todo = "run `meetintel doctor --repair`: it moves the folder aside (to runs/.incomplete-<id>)"

@@ -24,6 +24,8 @@ from core.chunks import QUARANTINE_RULES
 from core.errors import ConfigurationError, MeetintelError
 from core.tables import MEETING_RECORDS, REPORT_MEETINGS
 from exports import FORMULA_LEADS, apply_retention, compress_runs, list_runs
+from flows._logging import secret_values
+from flows._screen import RunScreen, print_json, run_summary
 from flows._terminal import plain, quiet_tracebacks, safe
 from flows.params import ExportOptions, LiveEndpoints
 from flows.settings import Settings
@@ -160,11 +162,20 @@ def run(
     pseudonymise: PseudonymiseOpt = False,
     salt_env: SaltEnvOpt = "MEETINTEL_PSEUDONYM_SALT",
     redact_text: RedactOpt = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also show Prefect's INFO lines (server, task states).")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print only the run summary, as one JSON object, on stdout.")
+    ] = False,
 ) -> None:
     """Run the pipeline: collect, detect, correlate, aggregate, export (incremental unless --full-refresh).
 
-    Exit codes: 0 completed, 1 failed, 3 partial (a source was skipped; the next run catches up).
+    On a terminal each stage shows its counts and an ETA as it runs; otherwise one line per stage start and
+    end. The full log goes to OUT/runs/<id>/run.log. Exit codes: 0 completed, 1 failed, 3 partial (a source
+    was skipped; the next run catches up).
     """
+    screen = RunScreen(console, err, json_out=as_json, verbose=verbose)
     try:
         settings = Settings.from_cli(
             workspace=workspace,
@@ -185,31 +196,46 @@ def run(
         _check_out(settings.out)
         _check_state(settings.state)
         if sandbox is not None:
-            record = _run_against_sandbox(settings, sandbox, full_refresh, export)
+            record = _run_against_sandbox(settings, sandbox, full_refresh, export, screen)
         else:
             endpoints = LiveEndpoints(
                 enabled=live, slack_base_url=slack_base_url, google_api_endpoint=google_endpoint
             )
             if live:
                 settings.live_config()  # fail fast, before Prefect starts, when credentials are missing
-            record = _run_flow(settings, full_refresh, endpoints, export)
+            record = _run_flow(settings, full_refresh, endpoints, export, screen)
     except MeetintelError as exc:
         _release(exc)
+        _failed_json(screen, exc.message, exc.hint)
         raise _fail(exc) from None
     except Exception as exc:  # noqa: BLE001 - whatever the run raised, the user gets one line, not a traceback
+        _failed_json(screen, f"{type(exc).__name__}: {exc}", None)
         raise _unexpected(exc) from None
-    _print_run(record, settings)
+    if as_json:
+        print_json(run_summary(record, settings.out, settings.state, screen.log_path))
+    else:
+        _print_run(record, settings)
+        if screen.log_path is not None:
+            console.print(f"Log in [bold]{safe(screen.log_path)}[/]")
     raise typer.Exit(EXIT_OK if record.status == "completed" else EXIT_PARTIAL)
 
 
+def _failed_json(screen: RunScreen, error: str, hint: str | None) -> None:
+    """With --json, still give scripts one JSON object when the run failed (the message goes to stderr)."""
+    if screen.mode == "json":
+        print_json(
+            {"status": "failed", "error": plain(error), "hint": plain(hint or ""), "log": screen.log_path}
+        )
+
+
 def _run_flow(
-    settings: Settings, full_refresh: bool, live: LiveEndpoints, export: ExportOptions
+    settings: Settings, full_refresh: bool, live: LiveEndpoints, export: ExportOptions, screen: RunScreen
 ) -> RunRecord:
     from flows.pipeline import meeting_intelligence  # Prefect loads only for commands that need it
 
     quiet_tracebacks()
     workspace = None if live.enabled else str(settings.require_workspace())
-    with console.status("Running the meeting_intelligence flow…"):
+    with screen.running(settings.out, secret_values(export.salt_env)):
         return meeting_intelligence(
             out=str(settings.out),
             state=str(settings.state),
@@ -221,7 +247,7 @@ def _run_flow(
 
 
 def _run_against_sandbox(
-    settings: Settings, workspace: Path, full_refresh: bool, export: ExportOptions
+    settings: Settings, workspace: Path, full_refresh: bool, export: ExportOptions, screen: RunScreen
 ) -> RunRecord:
     """Serve `workspace` on a free loopback port and run the flow live against it, then stop the server."""
     from sandbox import SandboxServer, ServerSettings
@@ -231,7 +257,7 @@ def _run_against_sandbox(
     scale = 60
     sandbox_settings = ServerSettings(time_scale=scale)
     with SandboxServer(workspace, sandbox_settings) as server:
-        console.print(f"Sandbox APIs for [bold]{safe(workspace)}[/] at {server.url}")
+        screen.say(f"Sandbox APIs for [bold]{safe(workspace)}[/] at {server.url}")
         os.environ["MEETINTEL_SLACK_TOKEN"] = sandbox_settings.slack_token
         os.environ["MEETINTEL_GOOGLE_TOKEN"] = sandbox_settings.google_token
         os.environ.setdefault("MEETINTEL_SLACK_TIER2_PER_MINUTE", str(20 * scale))
@@ -239,7 +265,7 @@ def _run_against_sandbox(
         live = LiveEndpoints(
             enabled=True, slack_base_url=f"{server.url}/api/", google_api_endpoint=server.url
         )
-        return _run_flow(settings, full_refresh, live, export)
+        return _run_flow(settings, full_refresh, live, export, screen)
 
 
 def _print_run(record: RunRecord, settings: Settings) -> None:
@@ -526,21 +552,33 @@ def evaluate(
     state: Annotated[
         Path | None, typer.Option(help="Keep the evaluation's state file here (default: a temporary one).")
     ] = None,
+    misses: Annotated[
+        int, typer.Option(min=0, help="List up to N misses per figure after the figures (0: none).")
+    ] = 20,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the figures and every miss as one JSON object.")
+    ] = False,
 ) -> None:
     """Run the pipeline on a generated workspace and score it against its ground truth.
 
     Prints detection precision/recall/F1, correlation accuracy, calendar-meeting precision/recall with
-    duplicates, held violations and people-mapping accuracy, each against its target. Exit 0 when every
-    target holds, 3 when one is missed.
+    duplicates, held violations and people-mapping accuracy, each against its target; then each miss: the
+    message, event or Slack user, what the truth says, what the pipeline said and the reason it gave. Exit
+    0 when every target holds, 3 when one is missed.
     """
-    from flows.evaluate import format_evaluation, run_evaluation
+    from flows.evaluate import format_evaluation, format_misses, run_evaluation
 
     try:
         with tempfile.TemporaryDirectory() as tmp, console.status("Running the pipeline and scoring it…"):
             result = run_evaluation(workspace, truth, state or Path(tmp) / "evaluation.duckdb")
     except MeetintelError as exc:
         raise _fail(exc) from exc
-    console.print(format_evaluation(result))
+    if as_json:
+        print(plain(result.model_dump_json(indent=1)))
+    else:
+        console.print(format_evaluation(result))
+        for line in format_misses(result, misses):
+            print(plain(line))  # plain text: message texts may hold characters rich reads as markup
     raise typer.Exit(EXIT_OK if all(result.targets().values()) else EXIT_PARTIAL)
 
 

@@ -11,7 +11,10 @@ from checkpoints import StateStore
 from core.errors import ConfigurationError, DataError
 from flows import stages
 from intelligence.evaluate import evaluate
-from intelligence.models import Evaluation
+from intelligence.models import MISS_FIGURES, Evaluation
+
+# Misses listed per figure unless the caller asks for another number.
+MISSES_SHOWN = 20
 
 
 def run_evaluation(workspace: Path, truth: Path, state: Path) -> Evaluation:
@@ -108,3 +111,24 @@ def format_evaluation(e: Evaluation) -> Table:
         "people mapping", f"{p.accuracy:.4f}", f"{p.correct} of {p.total}", mark("people mapping >= 0.99")
     )
     return table
+
+
+def format_misses(e: Evaluation, limit: int = MISSES_SHOWN) -> list[str]:
+    """Give the lines listing up to `limit` misses per figure (none when `limit` is 0), each under a heading.
+
+    A heading says how many misses the figure has and how many are shown; a figure without misses is left
+    out, and an evaluation without any says so in one line.
+    """
+    if limit <= 0:
+        return []
+    if not e.misses:
+        return ["no misses"]
+    lines: list[str] = []
+    for figure in MISS_FIGURES:
+        misses = e.misses_of(figure)
+        if not misses:
+            continue
+        shown = f" (first {limit})" if len(misses) > limit else ""
+        lines.append(f"{figure}: {len(misses)} {'miss' if len(misses) == 1 else 'misses'}{shown}")
+        lines += [line for miss in misses[:limit] for line in miss.lines()]
+    return lines

@@ -19,9 +19,11 @@ from pydantic import BaseModel
 from aggregation import top_meetings
 from checkpoints import RunRecord, SourceStatus, StageStat, StateStore, discard, prepare_refresh, swap_in
 from collectors import build_live_sources
+from core.chunks import QUARANTINE_RULES
 from core.errors import ConfigurationError, FatalError, MeetintelError, RetriableError
 from core.tables import MEETING_RECORDS, PEOPLE_RECORDS, REPORT_MEETINGS
 from flows import stages
+from flows._progress import ArtifactFeed, current
 from flows.params import ExportOptions, LiveEndpoints
 from flows.settings import Settings
 
@@ -64,8 +66,11 @@ def collect_task(state: str, source: str, run_id: str, live: LiveEndpoints, full
     logger = get_run_logger()
     with _store(state) as store:
         if live.enabled:
-            sources = build_live_sources(live.settings().live_config())
-            stat, outcomes = stages.collect_from_apis(store, sources, run_id, full_refresh)
+            settings = live.settings()
+            sources = build_live_sources(settings.live_config())
+            bounds = settings.input_bounds()  # MEETINTEL_* bounds, read at the edge
+            progress = current().progress("collect")
+            stat, outcomes = stages.collect_from_apis(store, sources, run_id, full_refresh, progress, bounds)
             for o in outcomes:
                 logger.info(
                     "source %s: %s (%s requests, %s retries, %s rate-limited, breaker %s)%s",
@@ -79,7 +84,8 @@ def collect_task(state: str, source: str, run_id: str, live: LiveEndpoints, full
                 )
         else:
             bounds = Settings.from_cli().input_bounds()  # MEETINTEL_* bounds, read at the edge
-            stat, outcomes = stages.collect(store, Path(source), run_id, bounds=bounds), []
+            progress = current().progress("collect")
+            stat, outcomes = stages.collect(store, Path(source), run_id, progress, bounds=bounds), []
     logger.info("collected %d rows (%s)", stat.rows_in, stat.note)
     return Collected(stat=stat, sources=outcomes)
 
@@ -109,7 +115,7 @@ def aggregate_task(state: str) -> StageStat:
 def export_task(state: str, out: str, run_id: str, options: ExportOptions) -> StageStat:
     """Write JSON, CSV, Excel and HTML reports into a run folder and publish it."""
     with _store(state) as store:
-        stat, _paths = stages.export(store, Path(out), run_id, options)
+        stat, _paths = stages.export(store, Path(out), run_id, options, current().progress("export"))
         return stat
 
 
@@ -163,8 +169,15 @@ def summary_markdown(
             for o in record.sources
         ]
     if quarantined:
-        counts = ", ".join(f"{rule} {n}" for rule, n in sorted(quarantined.items()))
-        lines += ["", f"Quarantined records: {counts} (see `meetintel quarantine list`)"]
+        total = sum(quarantined.values())
+        lines += [
+            "",
+            f"Quarantined records: {total} (see `meetintel quarantine list`)",
+            "",
+            "| rule | records | what it means |",
+            "|---|---:|---|",
+        ]
+        lines += [f"| {r} | {n} | {QUARANTINE_RULES.get(r, '')} |" for r, n in sorted(quarantined.items())]
     if record.errors:
         lines += ["", "Errors:", *[f"- {e}" for e in record.errors]]
     return "\n".join(lines)
@@ -199,8 +212,11 @@ def meeting_intelligence(
             progress=0.0, key="meetintel-progress", description="meetintel pipeline progress"
         ),
     )
+    current().begin(record.run_id)
+    feed = ArtifactFeed(lambda share, text: update_progress_artifact(progress, share, text))
     try:
-        _run_stages(record, workspace or "live APIs", out, work, live, full_refresh, export, progress)
+        with current().listening(feed):
+            _run_stages(record, workspace or "live APIs", out, work, live, full_refresh, export)
         record.status = "partial" if any(s.status != "ok" for s in record.sources) else "completed"
         if full_refresh:
             swap_in(Path(work), Path(state))
@@ -224,25 +240,27 @@ def _run_stages(
     live: LiveEndpoints,
     full_refresh: bool,
     export: ExportOptions | None,
-    progress: UUID,
 ) -> None:
-    collected = collect_task(state, source, record.run_id, live, full_refresh)
+    board = current()  # what the CLI draws and the progress artifact shows
+    with board.stage("collect"):
+        collected = collect_task(state, source, record.run_id, live, full_refresh)
+        board.finish(collected.stat)
     record.stages.append(collected.stat)
     record.rows_read = dict(collected.stat.by_table)
     record.sources = collected.sources
     _require_a_source(record.sources)
-    update_progress_artifact(progress, progress=100.0 / len(STAGES))
-    steps = [
-        lambda: detect_task(state),
-        lambda: correlate_task(state),
-        lambda: aggregate_task(state),
-        lambda: export_task(state, out, record.run_id, export or ExportOptions()),
-    ]
-    for i, step in enumerate(steps, start=2):
-        stat = step()
+    steps = {
+        "detect": lambda: detect_task(state),
+        "correlate": lambda: correlate_task(state),
+        "aggregate": lambda: aggregate_task(state),
+        "export": lambda: export_task(state, out, record.run_id, export or ExportOptions()),
+    }
+    for name, step in steps.items():
+        with board.stage(name):
+            stat = step()
+            board.finish(stat)
         record.stages.append(stat)
         record.rows_written[stat.stage] = stat.rows_out
-        update_progress_artifact(progress, progress=100.0 * i / len(STAGES))
 
 
 def _require_a_source(sources: list[SourceStatus]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,17 +36,17 @@ from exports import (
 )
 from exports.health import CURRENT_MARKER
 from exports.privacy import pseudonymise
+from flows._progress import NoProgress, StageProgress
 from flows.params import ExportOptions
 from intelligence import correlate, detect_evidence, map_people
 
-Progress = Callable[[str, int], None]
+Progress = StageProgress  # counts as they grow; calling it as `progress(label, rows)` adds rows
 
 # Files an export writes; the flow re-exports when any is missing.
 JSON_REPORTS = {"meetings": MEETING_RECORDS, "people": PEOPLE_RECORDS}
 
 
-def _noop(_label: str, _rows: int) -> None:
-    return None
+_noop: Progress = NoProgress()
 
 
 def collect(
@@ -71,15 +70,20 @@ def collect(
     started = time.perf_counter()
     read: dict[str, int] = {}
     files = 0
-    removed = store.forget_files(workspace_paths(workspace))
+    present = workspace_paths(workspace)
+    removed = store.forget_files(present)
+    seen = store.file_stamps()
+    # On a first run every file is read, so the total is known; later runs read only the changed ones.
+    progress.total(len(present) if not seen else None, "files")
     chunks = collect_workspace(
-        workspace, store.file_stamps(), chunk_files=chunk_files, bounds=bounds, as_of=datetime.now(UTC)
+        workspace, seen, chunk_files=chunk_files, bounds=bounds, as_of=datetime.now(UTC)
     )
     for chunk in chunks:
         rows = store.commit_chunk(chunk, run_id)
         read[chunk.table] = read.get(chunk.table, 0) + rows
         files += len(chunk.files)
         progress(chunk.table, rows)
+        progress.advance(len(chunk.files))
     stat = StageStat(
         stage="collect",
         seconds=time.perf_counter() - started,
@@ -101,26 +105,36 @@ def quarantine_note(counts: dict[str, int]) -> str:
 
 
 def collect_from_apis(
-    store: StateStore, sources: LiveSources, run_id: str, full_refresh: bool, progress: Progress = _noop
+    store: StateStore,
+    sources: LiveSources,
+    run_id: str,
+    full_refresh: bool,
+    progress: Progress = _noop,
+    bounds: InputBounds | None = None,
 ) -> tuple[StageStat, list[SourceStatus]]:
     """Collect from the live APIs from the stored cursors; give the stage figures and each source's outcome.
 
     Breaker states persist in the store, so a source whose breaker opened stays skipped across processes
-    until its reset timeout passes.
+    until its reset timeout passes. Texts are cut to `bounds`; bad records are quarantined and counted in
+    the note.
     """
     started = time.perf_counter()
     saved = store.get_meta("breakers")
     if saved:
         sources.restore_breakers({name: _snapshot(snap) for name, snap in json.loads(saved).items()})
     read: dict[str, int] = {}
-    collection = collect_live(sources, store.cursors(), full_refresh=full_refresh)
+    collection = collect_live(sources, store.cursors(), full_refresh=full_refresh, bounds=bounds)
+    progress.watch(collection.progress)  # displays read the sources' figures whenever they draw
     try:
         for chunk in collection:
             rows = store.commit_live(chunk, run_id)
             read[chunk.table] = read.get(chunk.table, 0) + rows
             progress(chunk.table, rows)
+            progress.sources(collection.progress())
     finally:
         collection.close()
+        progress.watch(None)
+        progress.sources(collection.progress())
     store.set_meta("breakers", json.dumps({n: _snapshot_json(b) for n, b in sources.breakers().items()}))
     outcomes = [SourceStatus.model_validate(o.as_dict()) for o in collection.outcomes()]
     bad = [o for o in outcomes if o.status != "ok"]
@@ -130,7 +144,8 @@ def collect_from_apis(
         rows_in=sum(read.values()),
         rows_out=sum(read.values()),
         by_table=read,
-        note="; ".join(f"{o.source} {o.status}: {o.reason}" for o in bad) or "all sources ok",
+        note=("; ".join(f"{o.source} {o.status}: {o.reason}" for o in bad) or "all sources ok")
+        + quarantine_note(store.quarantine_counts(run_id)),
     )
     return stat, outcomes
 
@@ -242,20 +257,33 @@ def report_tables(store: StateStore) -> dict[str, str]:
     return {r[0].removeprefix(REPORT_PREFIX): r[0] for r in rows}
 
 
-def write_all(store: StateStore, folder: Path, options: ExportOptions) -> list[Path]:
+def write_all(
+    store: StateStore, folder: Path, options: ExportOptions, progress: Progress = _noop
+) -> list[Path]:
     """Write JSON, CSV, Excel and HTML into `folder`, pseudonymised when the options ask for it."""
     tables = report_tables(store)
+    progress.total(3, "formats")
     with ExitStack() as stack:
         if options.pseudonymise:
             stack.enter_context(pseudonymise(store.con, options.salt(), options.redact_text))
         written = export_reports(store.con, folder, JSON_REPORTS, tables)
+        progress("files", len(written))
+        progress.advance()
         written.append(write_workbook(store.con, folder / "meetintel.xlsx", tz=options.tz))
+        progress("files", 1)
+        progress.advance()
         written.append(write_html(store.con, folder / "meetintel.html", tz=options.tz))
+        progress("files", 1)
+        progress.advance()
     return written
 
 
 def export(
-    store: StateStore, out: Path, run_id: str, options: ExportOptions | None = None
+    store: StateStore,
+    out: Path,
+    run_id: str,
+    options: ExportOptions | None = None,
+    progress: Progress = _noop,
 ) -> tuple[StageStat, list[Path]]:
     """Write every report format into `out/runs/<run-id>/`, publish it as `latest`, apply retention.
 
@@ -275,7 +303,7 @@ def export(
             stage="export", seconds=time.perf_counter() - started, skipped=True, note="reports are current"
         ), []
     run_dir = start_run_dir(out, run_id)
-    written = write_all(store, run_dir, options)
+    written = write_all(store, run_dir, options, progress)
     write_manifest(run_dir, written, version)
     publish(out, run_id)
     link_current(out, [p.name for p in written])

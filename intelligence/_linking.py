@@ -15,6 +15,10 @@ CALL_ANSWER_MINUTES = 30
 HOME_SCORE = 0.85
 # A link needs at least this score; below it the evidence stays unlinked (or feeds ad hoc meetings).
 LINK_THRESHOLD = 0.5
+# A recap that names no meeting and carries none of its event link, join link or documents counts only in the
+# meeting's home channel, at most this long after it ended: the word "recap" alone says little about which
+# meeting (or whether any) it follows.
+UNTITLED_POST_MINUTES = 120
 
 # Kinds that can name the meeting in their text, so a title match means something.
 _TITLED = (
@@ -250,7 +254,10 @@ def scored(s: ScratchSpace, ev: str, cm: str, cand: str, attendees: str, person_
         f"""
         WITH w AS (
             SELECT *, {_WINDOW_SQL} AS in_window, {_CLOSENESS_SQL} AS closeness,
-                   abs(delta) <= 1440 OR delta BETWEEN 0 AND dur + 1440 AS within_day
+                   abs(delta) <= 1440 OR delta BETWEEN 0 AND dur + 1440 AS within_day,
+                   kind = 'recap' AND NOT (eid_hit OR series_hit OR url_hit OR shares_document OR title_full
+                                           OR title_frac >= 0.5)
+                       AS untitled_post
             FROM {feats}
         ),
         sc AS (
@@ -279,20 +286,25 @@ def best_links(scored_pairs: str) -> str:
     """SQL giving each evidence's best meeting, if it reaches the threshold.
 
     Two rounds: strong links first tell each meeting's home channel(s); then every pair posted in its
-    meeting's home channel gains a bonus, which settles most overlaps between meetings. Ties go to
+    meeting's home channel gains a bonus, which settles most overlaps between meetings. A recap
+    naming no meeting (`untitled_post`) takes part only in the second round, in a home channel, at
+    most UNTITLED_POST_MINUTES after the meeting ended. Ties go to
     the meeting nearest in time. Scores are capped at 1 only for display, so ranking keeps them apart.
     """
     rank = (
         "QUALIFY row_number() OVER (PARTITION BY channel_id, ts ORDER BY {0} DESC, abs(delta), meeting_id)=1"
     )
+    timely = f"delta <= dur + {UNTITLED_POST_MINUTES}"
     return f"""
-    WITH first AS (SELECT * FROM {scored_pairs} WHERE raw >= {LINK_THRESHOLD} {rank.format("raw")}),
+    WITH first AS (SELECT * FROM {scored_pairs} WHERE raw >= {LINK_THRESHOLD} AND NOT untitled_post
+                   {rank.format("raw")}),
     home AS (SELECT DISTINCT meeting_id, channel_id FROM first WHERE raw >= {HOME_SCORE}),
     second AS (
         SELECT p.*, h.meeting_id IS NOT NULL AND p.raw < {HOME_SCORE} AS home_channel,
                p.raw + CASE WHEN h.meeting_id IS NOT NULL AND p.raw < {HOME_SCORE} THEN 0.1 ELSE 0 END
                    AS final
         FROM {scored_pairs} p LEFT JOIN home h USING (meeting_id, channel_id)
+        WHERE NOT p.untitled_post OR (h.meeting_id IS NOT NULL AND p.{timely})
     )
     SELECT meeting_id, channel_id, ts, kind, role, round(least(final, 1.0), 3) AS score,
            {_reasons_sql()} AS reasons

@@ -66,33 +66,38 @@ _SHIFT = (
     rf"|to (?:{_DAYS}|\d|noon|the afternoon|the morning)|{_DAYS}|\d{{1,2}}(?::\d\d)?\s*(?:am|pm))"
 )
 
-# Coordination language, one pattern per evidence kind (case-insensitive unless marked).
+# Coordination language, one pattern per evidence kind (case-insensitive unless marked). Tuned on half `a`
+# of the generator's phrase banks only (half `b` is held out to measure them); a fragment no half-a phrase
+# uses stays only when it is the kind's own word (its inflections, a heading) or hand-labelled real
+# messages use it. Wording only adjusts: thread shape, links and timing carry most of the detection.
 LANGUAGE: dict[str, str] = {
     "agenda": (
+        # "agenda" as a heading or with "items" is the kind's own word
         r"(?i)\bagenda\s+(?:for|of)\b|\bagenda\s*(?::|\n|$)|^\s*agenda\b|\bagenda items?\b"
-        r"|\b(?:here'?s|here is|posting|draft|proposed|updated) (?:the |an |our |a )?agenda\b"
         r"|\blet'?s cover\b|\btopics for\b|\bprep for\b[^\n]{0,300}?\bbefore we start\b"
-        r"|\bthings to cover\b|\btopics so far\b"
+        r"|\bthings to cover\b"
     ),
     "joining": (
         r"(?i)\b(?:joining|jumping on|hopping on|dialing in|dialling in)"
         r"(?:\s+(?:now|in (?:a |\d)|shortly|from|the (?:call|meeting|zoom|meet|huddle|sync))\b|\s*<?https?://|\s*$)"
         r"|\brunning (?:\d+\s*(?:m|min|mins|minutes)\s+"
         r"|a (?:few|bit|couple)(?: of)?(?: min| mins| minutes)?\s+)?"
-        r"late\b|\b(?:be|i'?m|i am) (?:there|on) in (?:\d+|a few|five|ten|two)\b|\bon my way\b"
+        r"late\b"
+        # on the way to a meeting: hand-labelled real messages use both
+        r"|\b(?:be|i'?m|i am) (?:there|on) in (?:\d+|a few|five|ten|two)\b|\bon my way\b"
         r"|\bstarting (?:now|in \d+ ?(?:m|min|mins|minutes)\b)|\bstarting [^.?!\n]{1,60}? now\b"
-        r"|\bwhere is every(?:one|body)\b|\bi'?m in the (?:room|call|meeting)\b|\badmit me\b|\bin the lobby\b"
+        r"|\bwhere is every(?:one|body)\b|\bi'?m in the (?:room|call|meeting)\b"
         r"|\bomw\b|\b\d+ ?(?:m|min|mins|minutes) late\b"
     ),
     "during": (
-        r"(?i)\b(?:see|share|sharing) my screen\b|\bsharing the (?:deck|slides|doc)\b|\baudio (?:dropped|cut)"
-        r"|\byou'?re (?:on )?mute|\bcan you hear me\b|\bbrb\b|\brepeat the last\b|\bis the recording on\b"
-        r"|\blagging\b|\bdropping the link we discussed\b|\bnotes are in\b|\+1 to what\b"
+        r"(?i)\b(?:see|share|sharing) my screen\b|\bsharing the (?:deck|slides|doc)\b|\bbrb\b"
+        r"|\bis the recording on\b|\+1 to what\b"
     ),
     "recap": (
+        # a meeting's "minutes" are the common word for its written record
         r"(?i)\brecap\b|\bnotes from (?:the |today'?s |yesterday'?s |our |this )"
-        r"|\bminutes (?:from|of) (?:the |today'?s |yesterday'?s |our )|\bsummary of\b|\bnotes are up\b"
-        r"|\btakeaways\b|\btl;?dr (?:of|from)\b|\bwrap-?up (?:from|of)\b"
+        r"|\bminutes (?:from|of) (?:the |today'?s |yesterday'?s |our )|\bsummary of\b"
+        r"|\bwrap-?up (?:from|of)\b"
     ),
     "action_items": (
         r"(?i:\baction items?\b|\bnext steps\s*:|\bfollow[- ]ups?\s*(?::|from\b)|\btodos? from\b"
@@ -101,35 +106,34 @@ LANGUAGE: dict[str, str] = {
         r"|(?:^|\s)AIs?(?::|\s*\n)"
     ),
     "reschedule": (
+        # the kind's own words, every inflection of the moving verbs, and plain amounts of time
         r"(?i)\breschedul|\bpostpon"
         r"|\b(?:push|pushing|move|moving|bump|bumping) (?:the |our |today'?s |tomorrow'?s |this week'?s )?"
         rf"[^.?!\n]{{1,60}}? {_SHIFT}"
         rf"|\b(?:moved|pushed|bumped) {_SHIFT}"
-        rf"|\bis now (?:at |on )?{_SHIFT}"
     ),
     "cancellation": (
+        # "cancel" in every inflection is the kind's own word
         r"(?i)\bcancel(?:l?ing|l?ed)? "
         r"(?:today'?s|tomorrow'?s|this week'?s|this morning'?s|this afternoon'?s)\s"
         r"|\bcancel(?:l?ing|l?ed)? (?:the|our) [^.?!\n]{0,50}?\b(?:sync|meeting|call|standup|stand-up|1:1"
         r"|review|session|check-?in|retro|demo|planning|catch-?up|interview|workshop|kick-?off)\b"
         r"|\bis cancel+ed\b|\bhas been cancel+ed\b"
-        r"|\bcall(?:ing|ed)? off\b|\bwon'?t happen (?:today|this week)\b"
-        r"|\bno [^.?!\n]{1,50}? (?:today|this week)\b"
+        r"|\bcall(?:ing|ed)? off\b"
         r"|\bskip(?:ping)? [^.?!\n]{1,50}? (?:today|this week|tomorrow)\b"
         r"|\bskip(?:ping)? (?:today'?s|this week'?s|tomorrow'?s)\s"
     ),
     "call_request": (
         r"(?i)\b(?:quick|short|brief) (?:call|chat|sync|zoom)\b"
-        r"|\b(?:hop|jump) on a (?:quick |short )?(?:call|zoom|meet)\b|\bhuddle or zoom\b|\bzoom or huddle\b"
+        r"|\b(?:hop|jump) on a (?:quick |short )?(?:call|zoom|meet)\b|\bhuddle or zoom\b"
         r"|\b(?:can|could) we (?:talk|chat|call|hop on|jump on)\b"
-        r"|\bgot (?:a )?(?:5|five|10|ten) (?:min|mins|minutes)\b"
         r"|\bcall\?|\bfree for a (?:quick )?call\b"
-        r"|\b(?:5|five|10|ten) (?:min|mins|minutes) to (?:talk|chat)\b"
         r"|\bgrab you for\b"
     ),
 }
 
 # A join link said to be for another day: it names no call happening now (lowers an ad hoc call's score).
+# "tmrw" is the common short spelling of the word.
 LATER = r"(?i)\b(?:tomorrow|tmrw|next week)\b"
 
 # A Slack mention (`<@U123>` or `<@U123|name>`); group 1 is the user id.
@@ -138,14 +142,13 @@ MENTION = r"<@([A-Z0-9]+)(?:\|[^>]*)?>"
 # Language that looks like coordination but is not (checked before LANGUAGE; links and huddles still count).
 HARD_NEGATIVE = (
     r"(?i)\bcould have been an? (?:email|e-mail|message|slack|doc)\b|\bprojector\b"
-    r"|\bshould we (?:meet|sync)\b|\bhidden agenda\b"
+    r"|\bshould we (?:meet|sync)\b"
     r"|\b(?:push(?:ing|ed|es)?|mov(?:e|es|ed|ing)|bump(?:ing|ed|s)?) (?:the |a |my |our |this )?"
     r"(?:fix|commit|branch|code|build|changes?"
     r"|pr|patch|release|deploy|hotfix|image|tag|config|migration|dashboard|report|doc|sheet|forecast|contract"
-    r"|ticket|tests?|staging|ci)\b|\brunning late on\b|\brecap of q[1-4]\b"
-    r"|\bset up a call\b"
+    r"|ticket|tests?|staging|ci)\b|\brecap of q[1-4]\b"
     r"|\bskip(?:ping)? (?:the )?[^.?!\n]{0,30}?\b(?:checks?|tests?|ci|lint|builds?|hooks?)\b"
-    r"|\b(?:i'?ll|i will|will|to|going to) recap\b|\bscreen ?recording\b"
+    r"|\bscreen ?recording\b"
     r"|\bstarting (?:the )?[^.?!\n]{0,30}?\b(?:rollout|deploy|migration|build|backfill|release)\b"
 )
 

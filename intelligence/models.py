@@ -86,6 +86,36 @@ class PeopleScore(BaseModel):
     accuracy: float
 
 
+# The classes of misses `evaluate` lists, in the order the CLI prints them.
+MISS_FIGURES = ("detection", "correlation", "calendar", "slack meetings", "people")
+
+
+class Miss(BaseModel):
+    """One mistake of the pipeline against the truth, told so a reader can see what went wrong and why.
+
+    `subject` names what it is about (a message: channel, ts and its text shortened; an event; a reported
+    meeting; a Slack user), `truth` what the truth says of it, `pipeline` what the pipeline made of it
+    ('nothing' when it made nothing) and `reason` the evidence it gave (matched text, correlation reasons,
+    identity links).
+    """
+
+    figure: str  # one of MISS_FIGURES
+    what: str  # missed | false positive | wrong meeting | duplicated | extra | wrong status | wrong person
+    subject: str
+    truth: str
+    pipeline: str
+    reason: str
+
+    def lines(self) -> list[str]:
+        """Give the miss as four lines: what and subject, then truth, pipeline and reason indented."""
+        return [
+            f"{self.what}: {self.subject}",
+            f"  truth:    {self.truth}",
+            f"  pipeline: {self.pipeline}",
+            f"  reason:   {self.reason}",
+        ]
+
+
 class Evaluation(BaseModel):
     """The figures `evaluate` gives for one pipeline state against one truth.json."""
 
@@ -101,7 +131,11 @@ class Evaluation(BaseModel):
     calendar: CalendarScore
     slack_meetings: Rates  # huddles and ad hoc calls, matched by their evidence
     people: PeopleScore
-    examples: dict[str, list[str]]  # a few mistakes per figure, to see what went wrong
+    misses: list[Miss]  # every mistake behind the figures, by figure (MISS_FIGURES order)
+
+    def misses_of(self, figure: str) -> list[Miss]:
+        """Give the misses of one figure, in the order they were found."""
+        return [m for m in self.misses if m.figure == figure]
 
     def targets(self) -> dict[str, bool]:
         """Give each quality target and whether this evaluation meets it."""
@@ -125,6 +159,8 @@ __all__ = [
     "CalendarScore",
     "PeopleScore",
     "Evaluation",
+    "Miss",
+    "MISS_FIGURES",
     "PEOPLE",
     "IDENTITY_LINKS",
     "EVIDENCE",

@@ -1,7 +1,8 @@
 """The synthetic company: people, teams, identity quirks, external contacts, channels and Drive files.
 
 Everything here derives from an RNG seeded with (seed, "org") and the head count, never from the
-number of days, so a longer run sees the same org as a shorter one.
+number of days, so a longer run sees the same org as a shorter one. `--phrasing a|b` also keeps every
+identity quirk family to one half of its forms (QUIRK_FORMS), drawing exactly what the default draws.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 
 from . import _text as text
@@ -17,6 +18,61 @@ from ._common import DOMAIN, UTC, drive_id, rng_for, slack_id
 from ._profile import STANDARD, Profile
 
 EXECUTIVE = "Executive"
+
+# Identity quirk families and their forms. A phrasing keeps each family to one half of its forms
+# (`_text.half`: `a` the even positions, `b` the odd ones), so people mapping can be measured on identity
+# forms it was not tuned on. The RNGs draw as without a phrasing; a form of the other half is then swapped
+# for its counterpart (`_form`). Without a phrasing the draws stand, so the default org keeps its bytes.
+QUIRK_FORMS: dict[str, tuple[str, ...]] = {
+    "alias": ("flast", "firstl", "first_nn", "family_nn"),  # directory alias local parts
+    "case": ("title", "upper", "upper_domain", "upper_local"),  # a Slack email's case
+    "hidden_name": ("full", "lower", "folded", "spaced"),  # real_name when the email is hidden
+    "renamed": ("lower", "nickname", "initial", "middle_initial"),  # real_name unlike the directory's
+    "name_order": ("given_family", "family_given"),  # real_name of a name or ambiguous_name quirk
+    "accents": ("acute", "diaeresis", "stroke", "tilde", "apostrophe", "hyphen"),  # marks in names
+    "other_email": ("underscore", "former_name"),  # an emails[] address that is no alias (an old one)
+    "non_editable": ("google_alias", "secondary_domain"),  # the domain of a nonEditableAlias
+    "name_address": ("initial_dot_family", "family_dot_given"),  # a company address unknown to the directory
+    "guest": ("plain", "namesake"),  # a Slack guest with a name of their own, or an employee's
+}
+# Names whose marks fall in the other half, respelled with a mark of this one (see `accent_form`).
+RESPELL = {
+    "Zoë": "Zoé",
+    "Müller": "Sánchez",
+    "Smith-Jones": "D'Souza",
+    "José": "Jürgen",
+    "Lucía": "Anaïs",
+    "Łukasz": "Iñaki",
+    "O'Brien": "Lloyd-Evans",
+}
+_MARKS = (
+    ("acute", "áéíóú"),
+    ("diaeresis", "äëïöü"),
+    ("stroke", "łŁ"),
+    ("tilde", "ñã"),
+    ("apostrophe", "'"),
+    ("hyphen", "-"),
+)
+SECONDARY_DOMAIN = "acme-corp.example"  # a second company domain, as a nonEditableAlias
+
+
+def _form(family: str, drawn: str, phrasing: str | None) -> str:
+    """Give the form of `family` to use: `drawn` when it lies in the phrasing's half, else its counterpart."""
+    own = text.half(QUIRK_FORMS[family], phrasing)
+    if drawn in own:
+        return drawn
+    return own[(QUIRK_FORMS[family].index(drawn) // 2) % len(own)]
+
+
+def accent_form(word: str) -> str | None:
+    """Give the accents-family form of a name (the kind of mark it carries), None for a plain name."""
+    return next((form for form, marks in _MARKS if any(ch in marks for ch in word.lower())), None)
+
+
+def _spelled(word: str, phrasing: str | None) -> str:
+    """Give a drawn name, respelled when its mark belongs to the other half of the accents family."""
+    form = accent_form(word)
+    return word if form is None or _form("accents", form, phrasing) == form else RESPELL[word]
 
 
 @dataclass(frozen=True)
@@ -143,7 +199,7 @@ def build_org(seed: int, people: int, start: date, profile: Profile = STANDARD) 
     """Give the company of `people` employees for `seed`, the same whatever the number of days."""
     rng = rng_for(seed, "org", people)
     staff = _people(rng, people, start, profile, rng_for(seed, "identity", people))
-    externals = _externals(rng, people)
+    externals = _guest_forms(_externals(rng, people, profile.phrasing), staff, profile.phrasing)
     teams = _teams(staff)
     channels = _channels(rng, staff, externals, start)
     files, meeting_docs = _drive_pool(rng, staff, channels, start)
@@ -222,14 +278,16 @@ def _people(
     `ids` draws the address quirks (ADDRESS_QUIRKS), so `rng` is consumed exactly as before them.
     """
     depts, titles, managers = _hierarchy(rng, n)
+    phrasing = profile.phrasing
     names = [(rng.choice(text.GIVEN), rng.choice(text.FAMILY)) for _ in range(n)]
-    emails, aliases = _emails(rng, names)
+    names = [(_spelled(given, phrasing), _spelled(family, phrasing)) for given, family in names]
+    emails, aliases = _emails(rng, names, phrasing)
     tzs = _time_zones(rng, managers)
     quirks, suspended = _quirks(rng, managers, emails, aliases, profile)
     if profile.hard:
         _namesake(names, emails, aliases, quirks, suspended)
     drawn = list(names)  # _real_name draws by the name, so it gets the name drawn before any renaming
-    shown = _address_quirks(ids, names, emails, aliases, quirks, suspended)
+    shown = _address_quirks(ids, names, emails, aliases, quirks, suspended, phrasing)
     handles: set[str] = set()
     out = []
     for i, (given, family) in enumerate(names):
@@ -251,8 +309,10 @@ def _people(
                 handle=_handle(rng, emails[i], handles),
                 slack_id=slack_id(rng, "U") if has_slack else None,
                 slack_email=address
-                or (_slack_email(rng, emails[i], aliases[i], quirk) if has_slack else None),
-                slack_real_name=_name_shown(ids, _real_name(rng, *drawn[i], quirk, profile), names[i], quirk),
+                or (_slack_email(rng, emails[i], aliases[i], quirk, phrasing) if has_slack else None),
+                slack_real_name=_name_shown(
+                    ids, _real_name(rng, *drawn[i], quirk, profile), names[i], quirk, phrasing
+                ),
                 display_name=rng.choice(("", given, given.lower(), emails[i].split("@")[0])),
                 quirk=quirk,
                 suspended=i in suspended,
@@ -278,6 +338,7 @@ def _address_quirks(
     aliases: list[tuple[str, ...]],
     quirks: dict[int, str],
     suspended: set[int],
+    phrasing: str | None = None,
 ) -> dict[int, str]:
     """Give the people with an address quirk (set in `quirks`) and the address their Slack shows.
 
@@ -295,7 +356,7 @@ def _address_quirks(
         pool = [i for i in free if kind != "name" or counts[names[i]] == 1]
         for i in pool[: max(1, round(rate * n))]:
             quirks[i] = kind
-            shown[i] = _quirk_address(kind, names[i], emails[i], taken)
+            shown[i] = _quirk_address(kind, names[i], emails[i], taken, phrasing)
             free.remove(i)
     unique = [i for i in free if counts[names[i]] == 1]
     if len(unique) >= 2:
@@ -310,25 +371,40 @@ def _address_quirks(
         taken.add(f"{local}{k}")
         for i in (first, second):
             quirks[i] = "ambiguous_name"
-            shown[i] = _quirk_address("name", names[i], emails[i], taken)
+            shown[i] = _quirk_address("name", names[i], emails[i], taken, phrasing)
     return shown
 
 
-def _name_shown(ids: random.Random, real_name: str, name: tuple[str, str], quirk: str | None) -> str:
+def _name_shown(
+    ids: random.Random, real_name: str, name: tuple[str, str], quirk: str | None, phrasing: str | None = None
+) -> str:
     """Give Slack's real_name; for a name quirk the directory name, "Given Family" or "Family, Given"."""
     if quirk not in ("name", "ambiguous_name"):
         return real_name
     given, family = name
-    return f"{family}, {given}" if ids.random() < 0.5 else f"{given} {family}"
+    drawn = "family_given" if ids.random() < 0.5 else "given_family"
+    return (
+        f"{family}, {given}"
+        if _form("name_order", drawn, phrasing) == "family_given"
+        else f"{given} {family}"
+    )
 
 
-def _quirk_address(kind: str, name: tuple[str, str], primary: str, taken: set[str]) -> str:
+def _quirk_address(
+    kind: str, name: tuple[str, str], primary: str, taken: set[str], phrasing: str | None = None
+) -> str:
     """Give the address an address quirk's Slack profile shows (unused by anyone else)."""
     local = primary.split("@")[0]
     if kind == "non_editable":
-        return f"{local}@{DOMAIN_ALIAS}"
+        domain = "google_alias" if _form("non_editable", "google_alias", phrasing) == "google_alias" else ""
+        return f"{local}@{DOMAIN_ALIAS if domain else SECONDARY_DOMAIN}"
     given, family = (text.ascii_fold(part).lower().replace(" ", "") for part in name)
-    candidate = f"{given}_{family}" if kind == "other_email" else f"{given[:1]}.{family}"
+    if kind == "other_email":
+        form = _form("other_email", "underscore", phrasing)
+        candidate = f"{given}_{family}" if form == "underscore" else f"{given}.{_former(given, family)}"
+    else:
+        form = _form("name_address", "initial_dot_family", phrasing)
+        candidate = f"{given[:1]}.{family}" if form == "initial_dot_family" else f"{family}.{given}"
     k = 1
     while (candidate if k == 1 else f"{candidate}{k}") in taken:
         k += 1
@@ -337,8 +413,17 @@ def _quirk_address(kind: str, name: tuple[str, str], primary: str, taken: set[st
     return f"{chosen}@{DOMAIN}"
 
 
-def _emails(rng: random.Random, names: list[tuple[str, str]]) -> tuple[list[str], list[tuple[str, ...]]]:
-    """Give primary emails (`first.last`, a digit on collision) and `flast` aliases for ~40%."""
+def _former(given: str, family: str) -> str:
+    """Give a family name the person had before (an old address keeps it), other than `family`."""
+    pool = [text.ascii_fold(f) for f in text.FAMILY if text.ascii_fold(f) != family]
+    return pool[sum(map(ord, given + family)) % len(pool)]
+
+
+def _emails(
+    rng: random.Random, names: list[tuple[str, str]], phrasing: str | None = None
+) -> tuple[list[str], list[tuple[str, ...]]]:
+    """Give primary emails (`first.last`, a digit on collision) and aliases for ~40%: `flast`, or `firstl`
+    in phrasing b."""
     taken: set[str] = set()
     emails = []
     for given, family in names:
@@ -351,7 +436,8 @@ def _emails(rng: random.Random, names: list[tuple[str, str]]) -> tuple[list[str]
         emails.append(f"{candidate}@{DOMAIN}")
     alias_out: list[tuple[str, ...]] = []
     for given, family in names:
-        short = f"{text.ascii_fold(given)[:1]}{text.ascii_fold(family)}"
+        g, f = text.ascii_fold(given), text.ascii_fold(family)
+        short = f"{g[:1]}{f}" if _form("alias", "flast", phrasing) == "flast" else f"{g}{f[:1]}"
         if rng.random() < 0.4 and short not in taken:
             taken.add(short)
             alias_out.append((f"{short}@{DOMAIN}",))
@@ -410,7 +496,12 @@ def _quirks(
         free = free[count:]
     if "alias" not in quirks.values() and free:  # nobody drew an alias: give one to make the quirk
         quirks[free[0]] = "alias"
-        first = emails[free[0]].split("@")[0].split(".")[0]
+        parts = emails[free[0]].split("@")[0].split(".")
+        first = (
+            parts[0]
+            if _form("alias", "first_nn", profile.phrasing) == "first_nn"
+            else parts[-1].rstrip("0123456789")
+        )
         aliases[free[0]] = (f"{first}{rng.randint(10, 99)}@{DOMAIN}",)
     return quirks, leavers
 
@@ -455,7 +546,9 @@ def _handle(rng: random.Random, email: str, taken: set[str]) -> str:
     return choice
 
 
-def _slack_email(rng: random.Random, primary: str, aliases: tuple[str, ...], quirk: str | None) -> str | None:
+def _slack_email(
+    rng: random.Random, primary: str, aliases: tuple[str, ...], quirk: str | None, phrasing: str | None = None
+) -> str | None:
     """Give the email Slack shows: the primary, an alias, a case variant, or nothing (hidden)."""
     if quirk == "hidden":
         return None
@@ -463,13 +556,13 @@ def _slack_email(rng: random.Random, primary: str, aliases: tuple[str, ...], qui
         return aliases[0]
     if quirk == "case":
         local, domain = primary.split("@")
-        return rng.choice(
-            (
-                f"{'.'.join(p.capitalize() for p in local.split('.'))}@{domain.capitalize()}",
-                primary.upper(),
-                f"{local}@{domain.upper()}",
-            )
-        )
+        variants = {
+            "title": f"{'.'.join(p.capitalize() for p in local.split('.'))}@{domain.capitalize()}",
+            "upper": primary.upper(),
+            "upper_domain": f"{local}@{domain.upper()}",
+            "upper_local": f"{local.upper()}@{domain}",
+        }
+        return variants[_form("case", rng.choice(("title", "upper", "upper_domain")), phrasing)]
     return primary
 
 
@@ -480,25 +573,36 @@ def _real_name(rng: random.Random, given: str, family: str, quirk: str | None, p
     directory's; the hard one also writes it lower-cased, without accents or with stray spaces.
     """
     full = f"{given} {family}"
-    if quirk == "hidden" and profile.hard:
+    if quirk == "hidden":
         folded = f"{text.ascii_fold(given).capitalize()} {text.ascii_fold(family).capitalize()}"
-        return rng.choice((full, full.lower(), folded, f" {given}  {family} "))
-    if quirk == "hidden" or rng.random() > profile.renamed_share:
+        hidden = {"full": full, "lower": full.lower(), "folded": folded, "spaced": f" {given}  {family} "}
+        drawn = rng.choice(QUIRK_FORMS["hidden_name"]) if profile.hard else "full"
+        return hidden[_form("hidden_name", drawn, profile.phrasing)]
+    if rng.random() > profile.renamed_share:
         return full
-    if given in text.NICKNAMES:
-        return f"{text.NICKNAMES[given]} {family}"
-    initial = rng.choice("ABCDEJKLMRS")
-    return rng.choice((full.lower(), f"{given} {family[:1]}.", f"{given} {initial}. {family}"))
+    initial = "" if given in text.NICKNAMES else rng.choice("ABCDEJKLMRS")
+    drawn = "nickname" if given in text.NICKNAMES else rng.choice(("lower", "initial", "middle_initial"))
+    form = _form("renamed", drawn, profile.phrasing)
+    if form == "nickname" and given not in text.NICKNAMES:
+        form = "middle_initial"  # the lower-case name's counterpart when the name has no nickname
+    renamed = {
+        "nickname": f"{text.NICKNAMES.get(given, given)} {family}",
+        "lower": full.lower(),
+        "initial": f"{given} {family[:1]}.",
+        "middle_initial": f"{given} {initial or 'J'}. {family}",
+    }
+    return renamed[form]
 
 
-def _externals(rng: random.Random, n: int) -> tuple[External, ...]:
+def _externals(rng: random.Random, n: int, phrasing: str | None = None) -> tuple[External, ...]:
     """Give partner and client contacts; two partner contacts are Slack guests."""
     out: list[External] = []
     taken: set[str] = set()
     zones = [name for name, _ in text.TIME_ZONES]
     for i in range(max(4, n // 6)):
         domain, company = text.COMPANIES[0] if i % 5 in (0, 2) else text.COMPANIES[1]
-        given, family = rng.choice(text.GIVEN), rng.choice(text.FAMILY)
+        given = _spelled(rng.choice(text.GIVEN), phrasing)
+        family = _spelled(rng.choice(text.FAMILY), phrasing)
         local = text.email_local(given, family)
         while local in taken:
             local += str(rng.randint(1, 9))
@@ -513,6 +617,33 @@ def _externals(rng: random.Random, n: int) -> tuple[External, ...]:
                 slack_id(rng, "U") if guest else None,
             )
         )
+    return tuple(out)
+
+
+def _guest_forms(
+    externals: tuple[External, ...], staff: tuple[Person, ...], phrasing: str | None
+) -> tuple[External, ...]:
+    """Give the contacts, the Slack guests renamed after employees when the guest family's form is a namesake.
+
+    Each guest takes the full name of a different employee who posts under their own visible email, so
+    the guest's address (at the partner's domain) is the only thing telling the two apart.
+    """
+    if _form("guest", "plain", phrasing) == "plain":
+        return externals
+    hosts = iter(p for p in staff if p.index and p.posts and p.quirk is None)
+    taken = {e.email.split("@")[0] for e in externals}
+    out = []
+    for e in externals:
+        host = next(hosts, None) if e.slack_id else None
+        if host is None:
+            out.append(e)
+            continue
+        local, k = text.email_local(host.given, host.family), 1
+        while (local if k == 1 else f"{local}{k}") in taken:
+            k += 1
+        local = local if k == 1 else f"{local}{k}"
+        taken.add(local)
+        out.append(replace(e, email=f"{local}@{e.email.split('@')[1]}", name=host.full_name))
     return tuple(out)
 
 

@@ -4,7 +4,10 @@
 noise, near-miss phrasing, identity quirks, moved and cancelled instances and meeting density, and adds
 bursts of unrelated chatter around meetings. Every hard-only feature draws from its own RNG stream, and
 every rate is read from here, so the standard profile consumes its RNGs exactly as before. `phrasing`
-restricts every phrase bank to one of its two halves, to measure detection on wording it was not tuned on.
+restricts every phrase bank to one of its two halves, to measure detection on wording it was not tuned on,
+and every identity quirk family (alias forms, case, hidden-email names, name order and accents, old
+addresses, domain aliases, guests: `_org.QUIRK_FORMS`) to one half of its forms, to measure people
+mapping the same way.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ class Profile:
     bare_huddle_share: float = 0.1  # huddles carrying `room` without the subtype
     burst_share: float = 0.0  # held meetings with a channel that get a burst of unrelated chatter
     # The hard profile also draws evidence and hard negatives from the casual banks of _text (HARD_BANKS).
-    phrasing: str | None = None  # "a" or "b": one half of every phrase bank (_text.half); None: both
+    # "a" or "b": one half of every phrase bank (_text.half) and identity quirk family; None: both, as before
+    phrasing: str | None = None
 
 
 STANDARD = Profile("standard")

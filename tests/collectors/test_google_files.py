@@ -63,12 +63,21 @@ def test_drive_files_map_owners_times_and_trash(tmp_path: Path) -> None:
     ]
 
 
-def test_drive_file_with_an_unreadable_time_names_file_and_record(tmp_path: Path) -> None:
-    """A createdTime that is not RFC 3339: a DataError naming files.json and the file id, not the value."""
-    root = _workspace(tmp_path, "drive/files.json", {"files": [{"id": "d9", "createdTime": "yesterday"}]})
-    with pytest.raises(DataError, match=r"files\.json: file d9 has an unreadable time —") as raised:
-        _table(root, "drive_files")
-    assert "yesterday" not in str(raised.value)
+def test_drive_file_with_an_unreadable_time_is_quarantined_and_the_others_kept(tmp_path: Path) -> None:
+    """A createdTime that is not RFC 3339 leaves that file out (`unreadable_time`, keyed by its id, the
+    value kept as its raw value); the dump's other files are stored."""
+    files = {"files": [{"id": "d9", "createdTime": "yesterday"}, {"id": "d10", "name": "Kept"}]}
+    [chunk] = [c for c in collect_workspace(_workspace(tmp_path, "drive/files.json", files), {})
+               if c.table == "drive_files"]  # fmt: skip
+    assert chunk.batch.column("file_id").to_pylist() == ["d10"]
+    [q] = chunk.quarantined
+    assert (q.source, q.file, q.record_key, q.rule) == (
+        "drive",
+        "google/drive/files.json",
+        "d9",
+        "unreadable_time",
+    )
+    assert "yesterday" in q.raw_value
 
 
 def test_directory_users_map_aliases_organization_and_manager(tmp_path: Path) -> None:

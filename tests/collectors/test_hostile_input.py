@@ -109,6 +109,7 @@ def test_symbolic_links_in_an_export_folder_are_refused(tmp_path: Path, linked: 
     assert str(link) in raised.value.message
 
 
+@pytest.mark.slow  # 120 real .ics files, about 10 s
 def test_every_third_party_ics_file_parses_or_names_itself_in_a_data_error(third_party: Path) -> None:
     """All 120 files of icalendar's test suite: 82 parse (3 of them with one event quarantined for an
     unreadable DTSTART), 38 are refused with a DataError naming the file."""

@@ -61,6 +61,7 @@ def test_row1_an_open_ended_minutely_series_is_cut_at_the_instance_cap(tmp_path:
     assert note.raw_value == "5000 instances kept; the next starts 2026-01-04T11:20:00Z"
 
 
+@pytest.mark.slow  # ten years of daily instances to expand and bound, about 10 s
 def test_row2_a_daily_series_since_2016_stops_90_days_past_the_run(tmp_path: Path) -> None:
     """A daily series from 2016-01-04 without UNTIL: one instance a day up to 2027-03-04 12:00Z (the run at
     2026-12-04 12:00Z + MEETINTEL_ICS_HORIZON_DAYS 90); nothing quarantined."""

@@ -229,12 +229,18 @@ def test_day_file_holding_an_object_is_a_data_error(tmp_path: Path) -> None:
         list(collect_workspace(folder, {}))
 
 
-def test_message_without_ts_names_the_file(tmp_path: Path) -> None:
-    """`ts` is the message key; a message without it raises a DataError naming its day file."""
+def test_message_without_ts_is_quarantined_and_the_file_kept(tmp_path: Path) -> None:
+    """`ts` is the message key; a message without it is left out (`missing_key`, naming its day file) and
+    the file's other messages are stored."""
     folder = write_export(tmp_path / "export")
-    write_json(folder / "proj-x" / "2026-09-08.json", [{"type": "message", "text": "no ts"}])
-    with pytest.raises(DataError, match=r"proj-x/2026-09-08\.json: 1 message\(s\) without `ts`"):
-        list(collect_workspace(folder, {}))
+    day = [{"type": "message", "text": "no ts"}, {"type": "message", "ts": "1788775200.000100", "text": "ok"}]
+    write_json(folder / "proj-x" / "2026-09-08.json", day)
+    chunks = [c for c in collect_workspace(folder, {}) if c.table == "slack_messages"]
+    texts = [t for c in chunks for t in c.batch.column("text").to_pylist()]
+    assert "ok" in texts and "no ts" not in texts
+    [q] = [q for c in chunks for q in c.quarantined]
+    assert (q.rule, q.file) == ("missing_key", "proj-x/2026-09-08.json")
+    assert q.record_key.endswith("/(no ts)") and "no ts" in q.raw_value
 
 
 def test_folder_unknown_to_the_conversation_lists_is_a_data_error(tmp_path: Path) -> None:

@@ -23,7 +23,8 @@ def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     "command",
     [[], ["run"], ["status"], ["query"], ["export"], ["evaluate"], ["archive"], ["archive", "list"],
-     ["archive", "prune"], ["sandbox"], ["sandbox", "generate"], ["sandbox", "serve"]],
+     ["archive", "prune"], ["quarantine"], ["quarantine", "list"], ["sandbox"], ["sandbox", "generate"],
+     ["sandbox", "serve"]],
 )  # fmt: skip
 def test_every_command_has_help(command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"])

@@ -57,9 +57,13 @@ def copy(published: Path, tmp_path: Path) -> Path:
 
 
 def _digest(folder: Path) -> dict[str, str]:
-    """Give the SHA-256 of every file under `folder` (symlinks by their target), to prove nothing changed."""
+    """Give the SHA-256 of every file under `folder` (symlinks by their target), to prove nothing changed.
+
+    Run logs are left out: every run, a failed one too, adds its own `runs/<id>/run.log`."""
     found = {}
     for path in sorted(folder.rglob("*")):
+        if path.name == "run.log":
+            continue
         if path.is_symlink():
             found[str(path.relative_to(folder))] = os.readlink(path)
         elif path.is_file():

@@ -193,3 +193,29 @@ def test_a_removed_file_in_a_zip_export_removes_its_messages(ws: Path, tmp_path:
     _collect(state, ws)
     _collect(tmp_path / "fresh.duckdb", ws)
     assert _keys(state) == _keys(tmp_path / "fresh.duckdb")
+
+
+def test_a_removed_file_takes_its_quarantined_records_and_the_others_stay(ws: Path, tmp_path: Path) -> None:
+    """A calendar .json whose only event ends before it starts and a Slack day file whose message has no
+    `ts` are quarantined; once the calendar file leaves the workspace, its quarantine row goes in the next
+    run and the day file's stays."""
+    backwards = {
+        "id": "backwards",
+        "status": "confirmed",
+        "summary": "Backwards",
+        "start": {"dateTime": "2026-09-08T15:00:00+02:00"},
+        "end": {"dateTime": "2026-09-08T14:00:00+02:00"},
+    }
+    calendar = ws / "google" / "calendar" / "bad@acme.example.json"
+    calendar.write_text(json.dumps({"kind": "calendar#events", "timeZone": "UTC", "items": [backwards]}))
+    day = _first_day_file(ws).parent / "2026-08-01.json"
+    day.write_text(json.dumps([{"type": "message", "text": "no ts"}]))
+    state = tmp_path / "state.duckdb"
+    _collect(state, ws)
+    with StateStore(state) as store:
+        assert store.quarantine_counts() == {"end_before_start": 1, "missing_key": 1}
+    calendar.unlink()
+    _collect(state, ws)
+    with StateStore(state) as store:
+        left = store.con.execute("SELECT file, rule FROM quarantine").fetchall()
+    assert left == [(day.relative_to(ws).as_posix(), "missing_key")]

@@ -444,3 +444,17 @@ def test_a_document_the_event_carries_links_a_strangers_recap() -> None:
             ["posted 30 min after start (during the meeting)", "links a document attached to the event"],
         )
     ]
+
+
+def test_a_recap_naming_no_meeting_needs_the_meetings_channel_soon_after_it_ended() -> None:
+    """Without the title, a link or a document, a recap links only in a channel already tied to the meeting
+    and only shortly after the end: elsewhere, or hours later, the word alone names no meeting."""
+    ev = event("ev1", T0, attendees=TEAM[:2], summary="Design review")
+    anchor = message("C1", at(-120), "Agenda for Design review: open risks", user="U1", seq=1)
+    soon = message("C1", at(75), "quick recap: we agreed to ship on Thursday", user="U2", seq=2)
+    elsewhere = message("C9", at(70), "recap for anyone who missed it: all settled", user="U1", seq=3)
+    late = message("C1", at(60 * 5), "recap: two follow-ups still open", user="U2", seq=4)
+    result = correlated([anchor, soon, elsewhere, late], [ev], slack_channels=CHANNELS)
+    assert (link_of(result, soon) or {}).get("meeting_id") == "cal:ev1"
+    assert link_of(result, elsewhere) is None
+    assert link_of(result, late) is None

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from core.errors import DataError
-from intelligence.evaluate import evaluate
+from intelligence.evaluate import evaluate, shorten
 from intelligence.models import EVIDENCE, MEETING_EVIDENCE, MEETINGS, PEOPLE
 from tests.intelligence.raw_builders import store
 
@@ -153,3 +153,33 @@ def test_truth_without_its_blocks_is_a_data_error(con: duckdb.DuckDBPyConnection
     """A truth object missing the meetings block is refused with a hint."""
     with pytest.raises(DataError, match="meetings"):
         evaluate(con, {"generator": {}, "not_meetings": [], "slack_user_emails": {}})
+
+
+def test_every_mistake_is_listed_with_truth_pipeline_and_reason(con: duckdb.DuckDBPyConnection) -> None:
+    """One miss per mistake: the noise message linked, the message linked to the cancelled event, e4 never
+    reported, e1 reported twice, focus time f1 reported, cancelled e2 reported held, and Bob unmapped."""
+    e = evaluate(con, TRUTH)
+    assert [(m.figure, m.what, m.subject) for m in e.misses] == [
+        ("detection", "false positive", 'C1 9.9 ""'),
+        ("correlation", "wrong meeting", 'C1 1.2 ""'),
+        ("calendar", "missed", "event e4"),
+        ("calendar", "duplicated", "event e1"),
+        ("calendar", "wrong status", "event e2"),
+        ("calendar", "extra", "event f1"),
+        ("people", "wrong person", "U2"),
+    ]
+    wrong = e.misses_of("correlation")[0]
+    assert (wrong.truth, wrong.pipeline, wrong.reason) == (
+        '? (?) of m-1 "Sync" (event e1, 2026-09-08 13:00)',
+        '? (?) linked to cal:e2 "" (held)',
+        "no rule matched",
+    )
+    assert e.misses_of("people")[0].pipeline == "slack:U2 (no email) (match ?)"
+
+
+def test_a_miss_quotes_the_message_shortened_and_without_control_characters() -> None:
+    """Escape sequences and control characters go, whitespace folds to single spaces, and a long text is
+    cut to 120 characters ending in an ellipsis."""
+    assert shorten("join \x1b[31mnow\x1b[0m\n\tplease\x07") == "join now please"
+    long = shorten("word " * 40)
+    assert (len(long), long[-1]) == (120, "…")

@@ -17,20 +17,16 @@ from tests.intelligence.test_detect import detect_one
 CASUAL_CASES = [
     # (text, kind, role): the casual phrasings of the hard profile, one or more per detector
     ("things to cover in Design review: risks, timeline", "agenda", "pre"),
-    ("Platform sync at 3pm — topics so far: risks; timeline. add yours in thread", "agenda", "pre"),
     ("omw, 2 min", "joining", "signal"),
     ("2 min late to Platform daily, sorry", "joining", "signal"),
     ("dialing in now", "joining", "signal"),
     ("jumping on <https://meet.google.com/abc-defg-hij>", "joining", "signal"),
     ("wrap-up from Design review: risks done, timeline next week", "recap", "post"),
-    ("Design review takeaways: risks, timeline", "recap", "post"),
     ("owners from Design review:\n• <@U2> — send the deck", "action_items", "post"),
     ("bumping Tundra weekly check-in 90 min", "reschedule", "pre"),
     ("Platform daily moved an hour today, calendar is updated", "reschedule", "pre"),
     ("calling off Design review today, nothing urgent", "cancellation", "signal"),
-    ("Mobile standup won't happen today, see you next time", "cancellation", "signal"),
     ("<@U2> free for a call?", "call_request", "pre"),
-    ("<@U2> 5 min to talk this through?", "call_request", "pre"),
     ("can I grab you for 10 min?", "call_request", "pre"),
 ]
 
@@ -43,7 +39,6 @@ NEAR_MISSES = [
     "moving the dashboard to next week, not ready yet",
     "moving staging to next week, not ready yet",
     "joining <#C123ABC|proj-atlas> too, for the pricing page updates",
-    "I'll recap the pricing page in the newsletter",
     "sharing my screen recording of the bug, see thread",
     "starting the web rollout now, shout if anything breaks",
     "our weekly sync doc is a mess, can someone tidy it?",

@@ -24,7 +24,8 @@ if not hasattr(sandbox, "generate_workspace") or not hasattr(collectors, "collec
 def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[CorrelationResult, dict]:
     """Give the correlation of a generated org (people=20, days=5, seed=3) and its truth.json."""
     out = tmp_path_factory.mktemp("org")
-    sandbox.generate_workspace(out, people=20, days=5, seed=3)
+    # half `a` of the phrase banks: the rules are tuned on it (half `b` is measured in QUALITY.md)
+    sandbox.generate_workspace(out, people=20, days=5, seed=3, phrasing="a")
     parts: dict[str, list[pa.Table]] = {}
     for chunk in collectors.collect_workspace(out, {}):
         parts.setdefault(chunk.table, []).append(chunk.batch)
@@ -73,9 +74,9 @@ def test_huddles_and_ad_hoc_calls_are_found_once(run: tuple[CorrelationResult, d
 
 
 def test_every_evidence_message_links_to_its_true_meeting(run: tuple[CorrelationResult, dict]) -> None:
-    """Each of the 79 true evidence messages links to its own meeting, and no noise message links at all.
+    """Each of the 85 true evidence messages links to its own meeting, and no noise message links at all.
 
-    Recorded figures at this seed: evidence precision 1.000 and recall 1.000 (79 of 79). Larger orgs
+    Recorded figures at this seed: evidence precision 1.000 and recall 1.000 (85 of 85). Larger orgs
     (people=150, days=30, seed=7) give 0.992/0.992: the misses are chatter posted while the poster had
     two overlapping meetings.
     """
@@ -91,5 +92,5 @@ def test_every_evidence_message_links_to_its_true_meeting(run: tuple[Correlation
             start_of[link["meeting_id"]] if true_meeting and not true_meeting["calendar_event_id"] else None
         )
     expected = {k: m["calendar_event_id"] or m["start"][:16] for k, m in owner.items()}
-    assert len(expected) == 79
+    assert len(expected) == 85
     assert linked == expected
