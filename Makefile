@@ -32,9 +32,9 @@ test: install browser
 	$(BIN)/python -m pytest -q
 
 # The fast lane for the edit-test loop: lint, types and the tests not marked slow (no Prefect server,
-# no kill trials, no browser).
+# no kill trials, no browser), on every core: without a Prefect server, xdist workers share nothing.
 check: lint
-	$(BIN)/python -m pytest -q -m "not slow" -p no:cacheprovider
+	$(BIN)/python -m pytest -q -m "not slow" -p no:cacheprovider -n auto
 
 # Rewrite tests/fixtures/golden/ from the current exports, after a deliberate change to a report.
 golden: install

@@ -41,30 +41,27 @@ def _is_private(part: str) -> bool:
     return part.startswith("_") and not part.startswith("__")
 
 
-def private_imports(owner: str, path: Path) -> list[str]:
+def private_imports(owner: str, path: Path, root: Path = REPO) -> list[str]:
     """Give the imports in `path` (of package `owner`) that reach into another package's private module."""
     found = []
     for line, name in _imports(path):
         parts = name.split(".")
         if parts[0] in PACKAGES and parts[0] != owner and any(map(_is_private, parts[1:])):
-            found.append(f"{path.relative_to(REPO)}:{line} imports {name}")
+            found.append(f"{path.relative_to(root)}:{line} imports {name}")
     return found
 
 
-def test_private_imports_are_found() -> None:
+def test_private_imports_are_found(tmp_path: Path) -> None:
     """The walker itself: a private module of another package is caught, one's own and public ones are not."""
-    sample = REPO / "tests" / "_architecture_sample.py"
+    sample = tmp_path / "sample.py"
     sample.write_text(
         "from intelligence._sql import duration_sql\nfrom exports._sql import lit\nimport core.sql\n"
         "from collectors import collect_workspace\n"
     )
-    try:
-        assert private_imports("exports", sample) == [
-            "tests/_architecture_sample.py:1 imports intelligence._sql",
-            "tests/_architecture_sample.py:1 imports intelligence._sql.duration_sql",
-        ]
-    finally:
-        sample.unlink()
+    assert private_imports("exports", sample, tmp_path) == [
+        "sample.py:1 imports intelligence._sql",
+        "sample.py:1 imports intelligence._sql.duration_sql",
+    ]
 
 
 @pytest.mark.parametrize("owner", [*PACKAGES, "benchmarks"])
