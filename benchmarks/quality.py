@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.labels import EXPORTS, Score, score
 from flows.evaluate import run_evaluation
 from intelligence.models import Evaluation
 from sandbox import generate_workspace
@@ -135,11 +136,47 @@ def _phrasing_section(
         "",
         "Rows meeting each target: " + ", ".join(f"{name}: {n}/{len(rows)}" for name, n in met.items()) + ".",
         "",
+        "The wording rules were re-derived from half `a`: every alternative of the language patterns in "
+        "`intelligence/_patterns.py` that no half-a text matches was removed, unless it is the kind's own "
+        "word or hand-labelled real messages use it (a comment there gives the rule). Half b is measured, "
+        "never read: only its figures and its misses counted by kind are looked at.",
+        "",
     ]
 
 
+def _real_section(scores: list[Score]) -> list[str]:
+    """Give the lines of the real-messages section: the detector against hand labels of real exports."""
+    lines = [
+        "## Real messages",
+        "",
+        "The detector on the real Slack exports among the test fixtures, against labels written by hand "
+        "before the detector was run on them (`tests/fixtures/labels/`: every message a broad keyword net "
+        "flags plus a seeded sample of the rest; the labelling guide is its README). Figures from "
+        "`python benchmarks/labels.py score`; `tests/intelligence/test_real_labels.py` holds them as floors.",
+        "",
+        "| export | labelled | evidence | detected right | false alarms | missed | precision | recall |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for s in scores:
+        evidence = s.true_positive + s.false_negative
+        lines.append(
+            f"| {s.export} | {s.labelled} | {evidence} | {s.true_positive} | {s.false_positive} | "
+            f"{s.false_negative} | {_ratio(s.precision)} | {_ratio(s.recall)} |"
+        )
+    return [*lines, ""]
+
+
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def render(
-    results: Results, phrasing: list[tuple[Evaluation, float]], people: int, days: int, command: str
+    results: Results,
+    phrasing: list[tuple[Evaluation, float]],
+    real: list[Score],
+    people: int,
+    days: int,
+    command: str,
 ) -> str:
     """Give the text of QUALITY.md: `results` per profile in seed order, then the held-out phrasing rows."""
     out = [
@@ -162,6 +199,7 @@ def render(
     for profile, rows in results.items():
         out += [f"## {profile} profile", "", _HEADER, *(_row(e, s) for e, s in rows), ""]
     out += _phrasing_section(phrasing, people, days, command)
+    out += _real_section(real)
     out += [
         "## Definitions",
         "",
@@ -187,9 +225,14 @@ def render(
         "in the same change as the detector rules that handle them; the held-out seeds draw new messages "
         "from the same template banks, so they test generalisation across orgs and days, not to unseen "
         "phrasing. Real workspaces will phrase things in ways neither bank has.",
-        "- The held-out-phrasing table measures wording the rules are not to be tuned on, but the rules in "
-        "place were written before the banks were split, on both halves; until they are re-derived from "
-        "half a alone, its figures are an upper bound on how the detector does on phrasing it never saw.",
+        "- The held-out-phrasing table is the honest figure for wording the rules never saw; the tables "
+        "above mix both halves, so half of their messages are such wording too. Meeting talk with no "
+        "wording the rules know (during-call chatter, recaps, arrivals) is what half b loses; timing "
+        "against the calendar alone does not recover it without as many false alarms, because the "
+        "generator's unrelated chatter comes from the same people in the same channels at the same time.",
+        "- The real exports are community workspaces whose meetings are in-person meetups coordinated in "
+        "free text, with no join links, huddles or calendar bots: the structural signals the detector rests "
+        "on are absent there, which is what their recall shows.",
         "- The correlation mistakes left are of two sorts: a recap posted after two same-titled meetings "
         "of one day (it goes to the nearer, later one), and generic joining or during chatter posted "
         "while its author had two overlapping meetings discussed in the same channel.",
@@ -218,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
             )
     phrasing = _held_out_phrasing(args.work, args.people, args.days)
     command = f"python -m benchmarks.quality --people {args.people} --days {args.days}"
-    args.out.write_text(render(results, phrasing, args.people, args.days, command), encoding="utf-8")
+    real = [score(export) for export in EXPORTS]
+    args.out.write_text(render(results, phrasing, real, args.people, args.days, command), encoding="utf-8")
     seeds_met = all(all(e.targets().values()) for rows in results.values() for e, _ in rows)
     return 0 if seeds_met and all(all(phrasing_targets(e).values()) for e, _ in phrasing) else 1
 
