@@ -58,9 +58,11 @@ def _directory_keys(s: ScratchSpace) -> str:
 def _norm_name_sql(expr: str) -> str:
     """SQL giving a name as people compare it: accents folded, lower case, single spaces, trimmed.
 
-    "Family, Given" (one comma) is turned round to "Given Family".
+    "Family, Given" (one comma) is turned round to "Given Family". Apostrophes go and hyphens become spaces:
+    a Slack profile typed on a keyboard without them ("Dsouza", "Anne Marie") is still the same name.
     """
     folded = f"replace(lower(strip_accents(coalesce({expr}, ''))), 'ł', 'l')"  # strip_accents keeps Ł
+    folded = f"replace(regexp_replace({folded}, '[''’ʼ`]', '', 'g'), '-', ' ')"
     turned = f"regexp_replace({folded}, '^\\s*([^,]*[^,\\s])\\s*,\\s*([^,]*[^,\\s])\\s*$', '\\2 \\1')"
     return f"nullif(trim(regexp_replace({turned}, '\\s+', ' ', 'g')), '')"
 

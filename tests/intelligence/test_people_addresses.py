@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import duckdb
 import pytest
 
 from core.tables.derived import PEOPLE_MATCHES
 from intelligence import map_people
+from intelligence._people import _norm_name_sql
 from tests.intelligence.raw_builders import T0, attendee, directory_user, event, raw_connection, slack_user
 
 # A small firm on two domains: northwind.test is its own, and its Google domain alias nw-mail.test.
@@ -129,3 +131,28 @@ def test_people_unmatched_counts_the_people_tied_to_no_directory_person() -> Non
     """PeopleResult.unmatched counts match = unmatched (unknown, foreign and ambiguous identities)."""
     con = raw_connection(directory_users=DIRECTORY, slack_users=SLACK, calendar_events=EVENTS)
     assert map_people(con).unmatched == 3
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Siobhan O'Neill", "Siobhan ONeill"),
+        ("Siobhan O’Neill", "siobhan oneill"),
+        ("Marie-Claire Dubois", "Marie Claire Dubois"),
+        ("Dubois, Marie-Claire", "marie claire dubois"),
+        ("  Zoë   Łukasik ", "Zoe Lukasik"),
+    ],
+)
+def test_names_compare_without_apostrophes_hyphens_accents_or_order(a: str, b: str) -> None:
+    """Two spellings of one name give the same key, so the unique-name fallback finds the person."""
+    con = duckdb.connect()
+    rows = con.execute(f"SELECT {_norm_name_sql('$a')}, {_norm_name_sql('$b')}", {"a": a, "b": b}).fetchall()
+    assert rows[0][0] == rows[0][1] != ""
+
+
+def test_different_names_stay_different_after_folding() -> None:
+    con = duckdb.connect()
+    rows = con.execute(
+        f"SELECT {_norm_name_sql('$a')}, {_norm_name_sql('$b')}", {"a": "Ana Lima", "b": "Anal Ima"}
+    ).fetchall()
+    assert rows[0][0] == "ana lima" and rows[0][1] == "anal ima"
