@@ -7,7 +7,6 @@ flow start it (marked slow).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
@@ -20,10 +19,11 @@ from typer.testing import CliRunner
 
 from checkpoints import StateStore
 from checkpoints.store import DAMAGED_HINT
-from flows import cli, stages
+from flows import cli
 from flows.cli import EXIT_FAILED, app
 from sandbox import ServerSettings, generate_workspace
 from tests.conftest import REPO
+from tests.flows.published import build_and_publish, digest
 
 runner = CliRunner()
 ESC = "\x1b"
@@ -40,13 +40,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Give a folder with a workspace `ws`, a state `state.duckdb` and published reports in `out`."""
     root = tmp_path_factory.mktemp("published")
     generate_workspace(root / "ws", people=12, days=3, seed=13, start=date(2026, 9, 7))
-    with StateStore(root / "state.duckdb") as store:
-        run_id = store.start_run("incremental")
-        stages.collect(store, root / "ws", run_id)
-        stages.detect(store)
-        stages.correlate_stage(store)
-        stages.aggregate(store)
-        stages.export(store, root / "out", run_id)
+    build_and_publish(root)
     return root
 
 
@@ -54,21 +48,6 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def copy(published: Path, tmp_path: Path) -> Path:
     """Give a private copy of `published` (tests break and chmod it)."""
     return Path(shutil.copytree(published, tmp_path / "copy", symlinks=True))
-
-
-def _digest(folder: Path) -> dict[str, str]:
-    """Give the SHA-256 of every file under `folder` (symlinks by their target), to prove nothing changed.
-
-    Run logs are left out: every run, a failed one too, adds its own `runs/<id>/run.log`."""
-    found = {}
-    for path in sorted(folder.rglob("*")):
-        if path.name == "run.log":
-            continue
-        if path.is_symlink():
-            found[str(path.relative_to(folder))] = os.readlink(path)
-        elif path.is_file():
-            found[str(path.relative_to(folder))] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return found
 
 
 def _run(root: Path, *extra: str, out: Path | None = None) -> tuple[int, str]:
@@ -89,7 +68,7 @@ def _unwritable(copy: Path) -> Path:
 def test_an_unwritable_out_folder_fails_in_one_line_before_any_run_starts(copy: Path) -> None:
     """Row 9: the folder is named with what to do; no run folder, no ledger entry, reports and state kept."""
     out = _unwritable(copy)
-    reports, state = _digest(copy / "out"), _digest(copy)
+    reports, state = digest(copy / "out"), digest(copy)
     try:
         code, output = _run(copy, out=out)
     finally:
@@ -99,8 +78,8 @@ def test_an_unwritable_out_folder_fails_in_one_line_before_any_run_starts(copy: 
     assert f"error: cannot write reports to {out} ({reason})\n" in output
     assert f"what to do: make {out} a folder you can write to (create it, or `chmod u+w` it)" in output
     assert "Traceback" not in output
-    assert _digest(copy / "out") == reports
-    assert _digest(copy) == state
+    assert digest(copy / "out") == reports
+    assert digest(copy) == state
 
 
 @pytest.mark.parametrize(
@@ -118,13 +97,13 @@ def test_a_truncated_state_file_says_what_doctor_says(copy: Path) -> None:
     state = copy / "state.duckdb"
     with state.open("r+b") as f:
         f.truncate(20_000)
-    before = _digest(copy)
+    before = digest(copy)
     code, output = _run(copy)
     assert code == EXIT_FAILED
     assert f"error: the state file {state} is damaged: it cannot be opened as a DuckDB database (" in output
     assert f"what to do: {DAMAGED_HINT}" in " ".join(output.split())
     assert "IOException" not in output and "Traceback" not in output
-    assert _digest(copy) == before
+    assert digest(copy) == before
     doctor = runner.invoke(app, ["doctor", "-s", str(state), "-o", str(copy / "out")])
     assert DAMAGED_HINT in " ".join(doctor.output.split())
 
@@ -158,7 +137,7 @@ def test_a_live_run_where_every_source_fails_is_failed_not_partial(
     monkeypatch.setenv("MEETINTEL_GOOGLE_TOKEN", tokens.google_token)
     monkeypatch.setenv("MEETINTEL_RETRY_ATTEMPTS", "1")
     monkeypatch.setenv("MEETINTEL_RETRY_BASE_DELAY", "0.01")
-    reports = _digest(copy / "out")
+    reports = digest(copy / "out")
     with StateStore(copy / "state.duckdb") as store:
         version = store.data_version()
     dead = "http://127.0.0.1:9"  # the discard port: nothing listens
@@ -166,7 +145,7 @@ def test_a_live_run_where_every_source_fails_is_failed_not_partial(
     assert code == EXIT_FAILED, output
     assert "error: every source failed (" in output
     assert "what to do: nothing was collected and the published reports are unchanged" in output
-    assert _digest(copy / "out") == reports
+    assert digest(copy / "out") == reports
     with StateStore(copy / "state.duckdb") as store:
         assert store.data_version() == version
         assert store.runs(1)[0].status == "failed"
@@ -178,7 +157,7 @@ def test_a_failed_run_prints_one_error_and_no_traceback_or_leak_report(copy: Pat
     `nanobind: leaked` lines at exit; the published reports are unchanged."""
     day = sorted((copy / "ws" / "slack").glob("*/*.json"))[0]
     day.write_text("[{broken")
-    reports = _digest(copy / "out")
+    reports = digest(copy / "out")
     env = {**os.environ, "PREFECT_LOGGING_LEVEL": "INFO", "PYTHONPATH": str(REPO)}
     env.pop("PREFECT_API_URL", None)  # its own temporary server, as a user's first run
     proc = subprocess.run(
@@ -200,4 +179,4 @@ def test_a_failed_run_prints_one_error_and_no_traceback_or_leak_report(copy: Pat
     assert "what to do: re-export the channel or remove the file" in output
     assert "Traceback" not in output
     assert "nanobind" not in output
-    assert _digest(copy / "out") == reports
+    assert digest(copy / "out") == reports

@@ -4,7 +4,6 @@ setting; the published reports and the state survive."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import zipfile
@@ -15,9 +14,10 @@ import pytest
 from typer.testing import CliRunner
 
 from checkpoints import StateStore
-from flows import cli, stages
+from flows import cli
 from flows.cli import EXIT_FAILED, app
 from sandbox import generate_workspace
+from tests.flows.published import build_and_publish, digest
 
 runner = CliRunner()
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_server")]
@@ -39,13 +39,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for path in sorted(folder.rglob("*.json")):
             zf.write(path, path.relative_to(folder).as_posix())
     shutil.rmtree(folder)
-    with StateStore(root / "state.duckdb") as store:
-        run_id = store.start_run("incremental")
-        stages.collect(store, root / "ws", run_id)
-        stages.detect(store)
-        stages.correlate_stage(store)
-        stages.aggregate(store)
-        stages.export(store, root / "out", run_id)
+    build_and_publish(root)
     return root
 
 
@@ -58,14 +52,6 @@ def _run(root: Path) -> tuple[int, str]:
     args = ["run", "-w", str(root / "ws"), "-o", str(root / "out"), "-s", str(root / "state.duckdb")]
     result = runner.invoke(app, args)
     return result.exit_code, result.output
-
-
-def _digest(folder: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and not p.is_symlink() and p.name != "run.log"  # every run adds its log
-    }
 
 
 def _ics(root: Path, *lines: str) -> None:
@@ -121,7 +107,7 @@ def test_row5_a_zip_bomb_stops_with_the_setting_named_and_keeps_reports_and_stat
     archive = copy / "ws" / "slack.zip"
     with zipfile.ZipFile(archive, "a", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
         zf.writestr("general/2026-09-30.json", b"[" + b" " * (64 << 20) + b"]")
-    reports = _digest(copy / "out")
+    reports = digest(copy / "out")
     with StateStore(copy / "state.duckdb") as store:
         version = store.data_version()
     code, output = _run(copy)
@@ -129,7 +115,7 @@ def test_row5_a_zip_bomb_stops_with_the_setting_named_and_keeps_reports_and_stat
     assert f"error: {archive}!general/2026-09-30.json: ZIP entry expands to " in output
     assert "more than MEETINTEL_ZIP_MAX_RATIO (200); refusing to extract it" in output
     assert "Missing closing brace" not in output
-    assert _digest(copy / "out") == reports
+    assert digest(copy / "out") == reports
     with StateStore(copy / "state.duckdb") as store:
         assert store.data_version() == version
 
