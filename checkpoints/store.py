@@ -17,7 +17,7 @@ from checkpoints._ddl import BOOKKEEPING, create_table_sql
 from checkpoints.models import RunRecord
 from core.chunks import Chunk, Cursor, FileStamp, LiveChunk, Quarantined
 from core.errors import ConfigurationError, DataError
-from core.sql import lit
+from core.sql import ident, lit
 from core.tables import RAW_TABLES
 
 # 2: directory_users gained other_emails; an older state is rebuilt by `meetintel run --full-refresh`.
@@ -158,12 +158,10 @@ class StateStore:
         """Delete the rows of `scope`, and the stamps and quarantine rows of `paths` (a file read again
         lists its bad records anew; a file gone leaves none behind)."""
         table, column, value = scope
-        if table not in RAW_TABLES:
-            pass  # a stamp naming no raw table (a damaged ledger) has no rows to delete
-        elif column is None:
-            self.con.execute(f"DELETE FROM {table}")
-        else:
-            self.con.execute(f'DELETE FROM {table} WHERE "{column}" = ?', [value])
+        # A stamp naming no raw table (a damaged ledger) has no rows to delete.
+        if table in RAW_TABLES:
+            where = "" if column is None else f" WHERE {ident(column)} = ?"
+            self.con.execute(f"DELETE FROM {ident(table)}{where}", [] if column is None else [value])
         self.con.execute("DELETE FROM file_stamps WHERE list_contains(?, path)", [paths])
         self.con.execute("DELETE FROM quarantine WHERE list_contains(?, file)", [paths])
 

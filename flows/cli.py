@@ -109,8 +109,7 @@ def _check_out(out: Path) -> None:
     """Refuse an --out that cannot hold reports, before any run folder or ledger entry is made."""
     try:
         out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):
-            pass
+        tempfile.TemporaryFile(dir=out).close()  # proves the folder takes a new file, and leaves none
     except OSError as exc:
         raise ConfigurationError(
             f"cannot write reports to {out} ({exc.strerror or exc})",

@@ -268,6 +268,18 @@ def _meeting_why(state: _State, meeting_id: str) -> str:
     return "; ".join(reasons[:REASONS_SHOWN]) or "no reasons given"
 
 
+def _message_miss(state: _State, key: Key, figure: str, what: str, truth: str) -> Miss:
+    """Give the miss of one Slack message: the message, the truth, what the pipeline said and why."""
+    return Miss(
+        figure=figure,
+        what=what,
+        subject=_message(state, key),
+        truth=truth,
+        pipeline=_said(state, key),
+        reason=_why(state, key),
+    )
+
+
 def _true_role(entry: Mapping[str, Any], meeting: Mapping[str, Any]) -> str:
     """Give what the truth says of an evidence message: its kind and role, and its meeting."""
     return f"{_kind_role(entry.get('kind'), entry.get('role'))} of {_true_meeting(meeting)}"
@@ -284,28 +296,12 @@ def _detection_misses(
     """Give a miss per true evidence message no meeting claimed, and per other message one did."""
     hard = {(h["channel_id"], h["ts"]): h.get("why") for h in truth.get("hard_negatives") or []}
     out = [
-        Miss(
-            figure="detection",
-            what="missed",
-            subject=_message(state, key),
-            truth=_true_role(*true_ev[key]),
-            pipeline=_said(state, key),
-            reason=_why(state, key),
-        )
+        _message_miss(state, key, "detection", "missed", _true_role(*true_ev[key]))
         for key in sorted(set(true_ev) - set(state.links))
     ]
     for key in sorted(set(state.links) - set(true_ev)):
         note = f" (hard negative: {hard[key]})" if hard.get(key) else ""
-        out.append(
-            Miss(
-                figure="detection",
-                what="false positive",
-                subject=_message(state, key),
-                truth=f"not meeting evidence{note}",
-                pipeline=_said(state, key),
-                reason=_why(state, key),
-            )
-        )
+        out.append(_message_miss(state, key, "detection", "false positive", f"not meeting evidence{note}"))
     return out
 
 
@@ -337,16 +333,7 @@ def _correlation(
         if _right_meeting(key, true_ev[key][1], state.meetings[state.links[key]]):
             correct += 1
             continue
-        wrong.append(
-            Miss(
-                figure="correlation",
-                what="wrong meeting",
-                subject=_message(state, key),
-                truth=_true_role(*true_ev[key]),
-                pipeline=_said(state, key),
-                reason=_why(state, key),
-            )
-        )
+        wrong.append(_message_miss(state, key, "correlation", "wrong meeting", _true_role(*true_ev[key])))
     return correct, total, wrong
 
 

@@ -146,7 +146,12 @@ def test_piped_output_is_a_plain_line_per_stage_start_and_end_and_json_is_one_ob
     # The same workspace from a fresh state gives the same figures in both forms.
     for stage, line in zip(summary["stages"], lines[1:10:2], strict=True):
         assert f"{stage['rows_in']:,} rows in, {stage['rows_out']:,} rows out" in line
-    assert summary["counts"]["meetings"] == summary["stages"][-2]["rows_out"] > 0
+    # The count is the meetings.json the run published, and what the aggregate stage wrote.
+    published = json.loads((tmp_path / "json" / "out" / "latest" / "meetings.json").read_text())
+    assert summary["counts"]["meetings"] == summary["stages"][-2]["rows_out"] == len(published)
+    assert len(published) == len(
+        json.loads((tmp_path / "plain" / "out" / "latest" / "meetings.json").read_text())
+    )
     assert any(path.endswith("meetings.json") for path in summary["reports"])
     log = Path(summary["log"])
     assert log.name == "run.log" and log.parent.name == summary["run_id"]
