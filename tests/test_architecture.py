@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("core", "collectors", "intelligence", "aggregation", "checkpoints", "exports", "flows", "sandbox")
-# What each product package may import of the others (core is open to all; flows may import everything).
+PACKAGES = ("core", "collectors", "intelligence", "aggregation", "checkpoints", "exports", "flows", "sandbox", "service")
+# What each product package may import of the others (core is open to all; flows and service, the two
+# entry points, may import everything).
 ALLOWED: dict[str, set[str]] = {
     "core": set(),
     "collectors": {"core"},
@@ -20,6 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "exports": {"core"},
     "sandbox": {"core"},
     "flows": set(PACKAGES) | {"prefect"},
+    "service": set(PACKAGES) | {"prefect"},
 }
 
 

@@ -1,0 +1,1 @@
+"""The product's HTTP app (`meetintel serve`): monitoring API, health, metrics, Slack Events receiver, status page."""
