@@ -21,10 +21,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.logging import RichHandler
 
-from collectors import RedactingFilter, redact
-from exports.health import RUN_LOG
 from flows._terminal import plain
 from flows.settings import Settings
+
+# collectors' redaction and exports' names load when a run starts logging, not when the CLI starts: they
+# bring the API clients' resilience code and the report writers, which `meetintel status` never needs.
 
 FILE_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 _FLOWS = Path(__file__).resolve().parent
@@ -57,16 +58,19 @@ class CleanFormatter(logging.Formatter):
     def __init__(
         self, fmt: str, secrets: Sequence[str], tracebacks: bool = True, datefmt: str = "%Y-%m-%d %H:%M:%S"
     ) -> None:
+        from collectors import redact
+
         super().__init__(fmt, datefmt=datefmt)
         self.secrets, self.tracebacks = list(secrets), tracebacks
+        self.redact = redact
 
     def format(self, record: logging.LogRecord) -> str:
         if self.tracebacks or not record.exc_info:
-            return redact(plain(super().format(record)), self.secrets)
+            return self.redact(plain(super().format(record)), self.secrets)
         saved = record.exc_info, record.exc_text
         record.exc_info, record.exc_text = None, None
         try:
-            return redact(plain(super().format(record)), self.secrets)
+            return self.redact(plain(super().format(record)), self.secrets)
         finally:
             record.exc_info, record.exc_text = saved
 
@@ -101,6 +105,8 @@ class RunLog:
 
     def place(self, run_id: str | None) -> Path:
         """Move the log into the run's folder (created if the run exported nothing); give where it is."""
+        from exports.health import RUN_LOG
+
         if run_id is None or not self.path.exists():
             return self.path
         target = self.out / "runs" / run_id / RUN_LOG
@@ -113,6 +119,8 @@ class RunLog:
 @contextmanager
 def run_logging(console: Console, out: Path, *, verbose: bool, secrets: Sequence[str]) -> Iterator[RunLog]:
     """Route every record to `console` (quiet unless `verbose`) and all of them to the run's log file."""
+    from collectors import RedactingFilter
+
     root, ours = logging.getLogger(), logging.getLogger("meetintel")
     swapped = [h for h in root.handlers if _is_console(h)]
     level = ours.level

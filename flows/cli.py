@@ -1,4 +1,9 @@
-"""The `meetintel` command line."""
+"""The `meetintel` command line.
+
+Import at the top only what building the command table needs (typer, rich, core.errors): each command
+imports the layers it uses in its own body, so `meetintel status` and `--help` start in a fraction of a
+second without DuckDB's reports, the API clients or Prefect (tests/flows/test_cli_imports.py holds this).
+"""
 
 from __future__ import annotations
 
@@ -10,25 +15,23 @@ import tempfile
 import traceback
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pyarrow as pa
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from aggregation import MeetingFilter, filter_meetings, scoped_reports
-from checkpoints import RunRecord, StateStore
-from core.chunks import QUARANTINE_RULES
 from core.errors import ConfigurationError, MeetintelError
-from core.tables import MEETING_RECORDS, REPORT_MEETINGS
-from exports import FORMULA_LEADS, apply_retention, compress_runs, list_runs
-from flows._logging import secret_values
-from flows._screen import RunScreen, print_json, run_summary
 from flows._terminal import plain, quiet_tracebacks, safe
-from flows.params import ExportOptions, LiveEndpoints
-from flows.settings import Settings
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from aggregation import MeetingFilter
+    from checkpoints import RunRecord, StateStore
+    from flows._screen import RunScreen
+    from flows.params import ExportOptions, LiveEndpoints
+    from flows.settings import Settings
 
 # Offline by default: no telemetry calls from Prefect (set before Prefect is imported).
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -119,6 +122,8 @@ def _check_out(out: Path) -> None:
 
 def _check_state(state: Path) -> None:
     """Open the state once before Prefect starts, so a damaged or unreachable file fails in one line."""
+    from checkpoints import StateStore
+
     try:
         StateStore(state).close()
     except OSError as exc:
@@ -174,6 +179,10 @@ def run(
     end. The full log goes to OUT/runs/<id>/run.log. Exit codes: 0 completed, 1 failed, 3 partial (a source
     was skipped; the next run catches up).
     """
+    from flows._screen import RunScreen, print_json, run_summary
+    from flows.params import ExportOptions, LiveEndpoints
+    from flows.settings import Settings
+
     screen = RunScreen(console, err, json_out=as_json, verbose=verbose)
     try:
         settings = Settings.from_cli(
@@ -221,6 +230,8 @@ def run(
 
 def _failed_json(screen: RunScreen, error: str, hint: str | None) -> None:
     """With --json, still give scripts one JSON object when the run failed (the message goes to stderr)."""
+    from flows._screen import print_json
+
     if screen.mode == "json":
         print_json(
             {"status": "failed", "error": plain(error), "hint": plain(hint or ""), "log": screen.log_path}
@@ -230,6 +241,7 @@ def _failed_json(screen: RunScreen, error: str, hint: str | None) -> None:
 def _run_flow(
     settings: Settings, full_refresh: bool, live: LiveEndpoints, export: ExportOptions, screen: RunScreen
 ) -> RunRecord:
+    from flows._logging import secret_values
     from flows.pipeline import meeting_intelligence  # Prefect loads only for commands that need it
 
     quiet_tracebacks()
@@ -249,6 +261,7 @@ def _run_against_sandbox(
     settings: Settings, workspace: Path, full_refresh: bool, export: ExportOptions, screen: RunScreen
 ) -> RunRecord:
     """Serve `workspace` on a free loopback port and run the flow live against it, then stop the server."""
+    from flows.params import LiveEndpoints
     from sandbox import SandboxServer, ServerSettings
 
     # The sandbox runs Slack's rate windows 60x faster, and the client's buckets follow, so a demo org
@@ -292,6 +305,10 @@ def status(
     state: StateOpt = None, limit: Annotated[int, typer.Option(help="How many runs to show.")] = 10
 ) -> None:
     """Show the latest runs from the runs ledger."""
+    from checkpoints import StateStore
+    from core.tables import MEETING_RECORDS
+    from flows.settings import Settings
+
     try:
         settings = Settings.from_cli(state=state)
         if not settings.state.exists():
@@ -335,6 +352,10 @@ ScoreOpt = Annotated[float | None, typer.Option(help="Minimum correlation score 
 
 def _filter(**given: object) -> MeetingFilter:
     """Give a meeting filter from CLI options, or say which option is wrong."""
+    from pydantic import ValidationError
+
+    from aggregation import MeetingFilter
+
     try:
         return MeetingFilter.model_validate({k: v for k, v in given.items() if v is not None})
     except ValidationError as exc:
@@ -344,6 +365,10 @@ def _filter(**given: object) -> MeetingFilter:
 
 
 def _open_reports(state: Path | None) -> StateStore:
+    from checkpoints import StateStore
+    from core.tables import REPORT_MEETINGS
+    from flows.settings import Settings
+
     settings = Settings.from_cli(state=state)
     if not settings.state.exists():
         raise ConfigurationError(f"no state file at {settings.state}", "run `meetintel run` first")
@@ -373,6 +398,8 @@ def query(
     limit: Annotated[int, typer.Option(help="At most this many meetings (0: all).")] = 50,
 ) -> None:
     """Find meetings by date, person, team, channel, origin, status, text or score."""
+    from aggregation import filter_meetings
+
     if output not in ("table", "json", "csv"):
         raise _fail(ConfigurationError(f"--format {output!r} is not known", "use table, json or csv"))
     try:
@@ -401,20 +428,22 @@ def query(
 
 
 def _print_csv(table: pa.Table) -> None:
+    from exports import FORMULA_LEADS
+
     writer = csv.writer(sys.stdout)
     writer.writerow(table.column_names)
     for row in table.to_pylist():
-        writer.writerow([_cell(v) for v in row.values()])
+        writer.writerow([_cell(v, FORMULA_LEADS) for v in row.values()])
 
 
-def _cell(value: object) -> object:
+def _cell(value: object, formula_leads: tuple[str, ...]) -> object:
     """Give a CSV cell: ISO-8601 UTC times, and text a spreadsheet would run as a formula neutralised."""
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if not isinstance(value, str):
         return value
     value = plain(value)  # stdout may be a terminal: no escape sequences from the data
-    return "'" + value if value.startswith(FORMULA_LEADS) else value
+    return "'" + value if value.startswith(formula_leads) else value
 
 
 def _shown(value: object) -> str:
@@ -456,6 +485,9 @@ def export_cmd(
     redact_text: RedactOpt = False,
 ) -> None:
     """Write JSON, CSV, Excel and HTML reports for the meetings matching the filters."""
+    from aggregation import scoped_reports
+    from core.tables import REPORT_MEETINGS
+    from flows.params import ExportOptions
     from flows.stages import write_all
 
     try:
@@ -486,6 +518,9 @@ def export_cmd(
 @archive_app.command("list")
 def archive_list(out: OutOpt = None) -> None:
     """List the report runs kept under OUT/runs/."""
+    from exports import list_runs
+    from flows.settings import Settings
+
     settings = Settings.from_cli(out=out)
     runs = list_runs(settings.out)
     table = Table(title=f"report runs in {safe(settings.out)}")
@@ -509,6 +544,9 @@ def archive_prune(
     keep_days: Annotated[int | None, typer.Option(min=1, help="Keep runs younger than D days.")] = None,
 ) -> None:
     """Compress older runs and delete those outside the retention policy (the published run stays)."""
+    from exports import apply_retention, compress_runs
+    from flows.settings import Settings
+
     settings = Settings.from_cli(out=out, keep_runs=keep_runs, keep_days=keep_days)
     try:
         compress_runs(settings.out)
@@ -523,6 +561,10 @@ def quarantine_list(
     state: StateOpt = None, limit: Annotated[int, typer.Option(min=1, help="How many records to show.")] = 50
 ) -> None:
     """List quarantined records (newest first) and their counts by rule, with what each rule means."""
+    from checkpoints import StateStore
+    from core.chunks import QUARANTINE_RULES
+    from flows.settings import Settings
+
     try:
         settings = Settings.from_cli(state=state)
         if not settings.state.exists():
@@ -596,6 +638,7 @@ def doctor(
 ) -> None:
     """Check the state's and the reports' health. Exit 0 healthy, 1 problems found, 2 repaired."""
     from flows.doctor import diagnose, format_health, repair
+    from flows.settings import Settings
 
     try:
         settings = Settings.from_cli(state=state, out=out)

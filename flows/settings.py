@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from collectors import (
-    BreakerPolicy,
-    GoogleAuth,
-    GoogleConfig,
-    InputBounds,
-    LiveConfig,
-    RetryPolicy,
-    SlackConfig,
-    SlackRates,
-)
+from collectors import InputBounds
 from core.errors import ConfigurationError
+
+if TYPE_CHECKING:  # the live models load with the API clients' resilience code: only live runs import them
+    from collectors import BreakerPolicy, GoogleConfig, LiveConfig, RetryPolicy, SlackConfig
 
 
 class Settings(BaseSettings):
@@ -111,6 +105,8 @@ class Settings(BaseSettings):
 
     def live_config(self) -> LiveConfig:
         """Give the live-collection config for every source that has credentials."""
+        from collectors import LiveConfig
+
         slack = self._slack()
         google = self._google()
         if slack is None and google is None:
@@ -128,6 +124,8 @@ class Settings(BaseSettings):
             ) from exc
 
     def _slack(self) -> SlackConfig | None:
+        from collectors import SlackConfig, SlackRates
+
         token = self.slack_token or _secret_block(self.slack_token_block)
         if token is None:
             return None
@@ -151,6 +149,8 @@ class Settings(BaseSettings):
             ) from exc
 
     def _google(self) -> GoogleConfig | None:
+        from collectors import GoogleAuth, GoogleConfig
+
         token = self.google_token or _secret_block(self.google_token_block)
         if self.google_service_account_file is not None:
             auth = GoogleAuth(
@@ -169,9 +169,13 @@ class Settings(BaseSettings):
         )
 
     def _retry(self) -> RetryPolicy:
+        from collectors import RetryPolicy
+
         return RetryPolicy(max_attempts=self.retry_attempts, base_delay=self.retry_base_delay)
 
     def _breaker(self) -> BreakerPolicy:
+        from collectors import BreakerPolicy
+
         return BreakerPolicy(fail_max=self.breaker_fail_max, reset_timeout=self.breaker_reset_seconds)
 
 
