@@ -14,6 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from checkpoints._ddl import BOOKKEEPING, create_table_sql
+from checkpoints.dataset import RawDataset, attach_dataset
 from checkpoints.models import RunRecord
 from core.chunks import Chunk, Cursor, FileStamp, LiveChunk, Quarantined
 from core.errors import ConfigurationError, DataError
@@ -57,8 +58,13 @@ def _now() -> datetime:
 class StateStore:
     """A DuckDB state database. Every write method commits atomically or not at all."""
 
-    def __init__(self, path: Path, *, memory_limit: str = "200MB", threads: int = 2) -> None:
+    def __init__(
+        self, path: Path, *, memory_limit: str = "200MB", threads: int = 2, storage: str | None = None
+    ) -> None:
+        """Open (or create) the state file; with `storage` (or one the state recorded) its partitioned raw
+        tables live in that Parquet dataset (`checkpoints.dataset`)."""
         self.path = Path(path)
+        self.dataset: RawDataset | None = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.con = duckdb.connect(str(self.path))
@@ -67,6 +73,7 @@ class StateStore:
         self.con.execute(f"SET memory_limit = '{memory_limit}'; SET threads = {int(threads)}")
         self.con.execute("SET preserve_insertion_order = false")
         self._ensure_schema()
+        self.dataset = attach_dataset(self.con, storage)
 
     def _ensure_schema(self) -> None:
         with self.transaction():
@@ -93,7 +100,7 @@ class StateStore:
 
     def transaction(self) -> _Transaction:
         """Give a context manager that commits on success and rolls back on any error."""
-        return _Transaction(self.con)
+        return _Transaction(self.con, self.dataset)
 
     # ---- raw data and its cursors -------------------------------------------------------------
 
@@ -160,8 +167,7 @@ class StateStore:
         table, column, value = scope
         # A stamp naming no raw table (a damaged ledger) has no rows to delete.
         if table in RAW_TABLES:
-            where = "" if column is None else f" WHERE {ident(column)} = ?"
-            self.con.execute(f"DELETE FROM {ident(table)}{where}", [] if column is None else [value])
+            self._delete_rows(table, column, value)
         self.con.execute("DELETE FROM file_stamps WHERE list_contains(?, path)", [paths])
         self.con.execute("DELETE FROM quarantine WHERE list_contains(?, file)", [paths])
 
@@ -190,7 +196,7 @@ class StateStore:
                 scope = chunk.replace_scope
                 if scope.table not in RAW_TABLES or scope.column not in RAW_TABLES[scope.table].schema.names:
                     raise DataError(f"replace scope {scope} names no raw table column", "report it as a bug")
-                self.con.execute(f'DELETE FROM {scope.table} WHERE "{scope.column}" = ?', [scope.value])
+                self._delete_rows(scope.table, scope.column, scope.value)
             self._upsert(table.name, chunk.batch, table.key, table.stub)
             self._mark_pending(table.name, chunk.batch)
             now = _now()
@@ -203,6 +209,19 @@ class StateStore:
             if chunk.batch.num_rows or chunk.replace_scope is not None:
                 self._bump("raw_version")
         return chunk.batch.num_rows
+
+    def _delete_rows(self, table: str, column: str | None, value: str | None) -> None:
+        """Delete the rows of raw `table` whose `column` is `value` (all of them for None), in the
+        caller's transaction: in the file, or by rewriting the dataset partitions that hold them."""
+        where = "" if column is None else f" WHERE {ident(column)} = ?"
+        params = [] if column is None else [value]
+        if self.dataset is not None and table in self.dataset.tables:
+            touched = self.dataset.delete_partitions(table, column, value)
+            self.dataset.rewrite(
+                table, touched, lambda part: self.con.execute(f"DELETE FROM {part}{where}", params)
+            )
+            return
+        self.con.execute(f"DELETE FROM {ident(table)}{where}", params)
 
     def _mark_pending(self, table: str, batch: pa.Table) -> None:
         """Queue upserted messages for detection (in the caller's transaction)."""
@@ -218,6 +237,11 @@ class StateStore:
         Rows matching `stub` (see `RawTable.stub`) take their missing fields from the row they replace.
         """
         if batch.num_rows == 0:
+            return
+        if self.dataset is not None and name in self.dataset.tables:
+            # The same upsert on a temp table of the partitions the batch touches, written back as files.
+            touched = self.dataset.upsert_partitions(name, batch)
+            self.dataset.rewrite(name, touched, lambda part: self._upsert(part, batch, key, stub))
             return
         keys = list(key)
         cols = ", ".join(f'"{c}"' for c in batch.schema.names)
@@ -323,7 +347,10 @@ class StateStore:
 
     def has_table(self, table: str) -> bool:
         sql = "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary"
-        return bool(self._scalar(sql, [table]))
+        if self._scalar(sql, [table]):
+            return True
+        # A raw table kept in the Parquet dataset is a view of the state file.
+        return self.dataset is not None and table in self.dataset.tables
 
     def _scalar(self, sql: str, params: list[object] | None = None) -> Any:
         """Give the first column of the first row, fetching the whole result so the connection is free."""
@@ -448,7 +475,8 @@ def prepare_refresh(state: Path) -> Path:
             fresh.con.execute(f"ATTACH {lit(state.as_posix())} AS old (READ_ONLY)")
             fresh.con.execute("INSERT INTO runs SELECT * FROM old.runs")
             fresh.con.execute(
-                "INSERT OR REPLACE INTO state_meta SELECT * FROM old.state_meta WHERE key IN ('breakers')"
+                "INSERT OR REPLACE INTO state_meta SELECT * FROM old.state_meta "
+                "WHERE key IN ('breakers', 'raw_storage')"
             )
             fresh.con.execute("DETACH old")
     return work
@@ -496,13 +524,28 @@ def _files_by_scope(
 
 
 class _Transaction:
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    """BEGIN … COMMIT on the state file; with a dataset, its manifest is written just before the COMMIT
+    (the commit point: a kill after it re-reads the chunk, whose upsert by key changes nothing)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, dataset: RawDataset | None = None) -> None:
         self.con = con
+        self.dataset = dataset
 
     def __enter__(self) -> None:
         self.con.execute("BEGIN TRANSACTION")
+        if self.dataset is not None:
+            self.dataset.begin()
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
+        if self.dataset is not None:
+            if exc_type:
+                self.dataset.rollback()
+            else:
+                try:
+                    self.dataset.commit()
+                except BaseException:
+                    self.con.execute("ROLLBACK")
+                    raise
         self.con.execute("ROLLBACK" if exc_type else "COMMIT")
 
 

@@ -1,0 +1,482 @@
+"""Raw tables as a partitioned Parquet dataset with a manifest, on a local folder or S3-compatible storage.
+
+Layout under `<uri>/<state id>/` (each state file owns one dataset, so a full refresh builds a new one
+beside the old and the swap of the state file switches both):
+
+```
+source=slack/table=slack_messages/channel_id=C01/month=2026-09/part-<uuid>.parquet
+source=calendar/table=calendar_events/calendar_id=ana%40example.com/month=2026-09/part-<uuid>.parquet
+_manifests/000000000007.json      the committed file list: one file per partition, rows, bytes, sha256
+```
+
+A write rewrites only the partitions it touches (copy on write) into new files, then writes manifest
+generation N+1 as a new object: that write is the commit point. Until then readers and a restarted run see
+generation N, whose files are never touched, so a SIGKILL at any instant leaves a valid dataset; files no
+manifest names are removed the next time the dataset is opened. The state's DuckDB transaction (cursors,
+file stamps, the queue of messages to detect) commits right after the manifest; a kill between the two
+leaves the rows written and the cursor not yet moved, so the next run reads that chunk again and its
+upsert by natural key changes nothing.
+
+DuckDB reads the dataset through Arrow (its httpfs extension is not needed): each raw table is a
+`pyarrow.dataset` over the manifest's files, registered on the connection as `_ds_<table>`, and the state
+file holds a view `<table>` over it, so every query of the pipeline reads the dataset lazily.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as pads
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from core.errors import ConfigurationError, DataError, RetriableError
+from core.sql import ident
+from core.tables import RAW_TABLES
+
+FORMAT = 1
+STORAGE_META = "raw_storage"  # state_meta key: the URI the state keeps its raw tables under
+MANIFESTS = "_manifests"
+KEEP_MANIFESTS = 3  # older generations are removed once a newer one is committed
+_MANIFEST_NAME = re.compile(r"^(\d{12})\.json$")
+NO_MONTH = "none"  # the month partition of rows without a time (a cancelled stub without a start)
+
+
+@dataclass(frozen=True)
+class Partitioning:
+    """How a raw table is split: by a scope column (channel, calendar) and the month of a time column.
+
+    `month_in_key`: the month follows from the natural key (a Slack ts fixes `posted_at`), so an upsert
+    touches only the months of its rows; otherwise (an event can move to another month) it rewrites every
+    month of the scopes it touches.
+    """
+
+    source: str
+    scope: str
+    time: str
+    month_in_key: bool
+
+
+PARTITIONED: dict[str, Partitioning] = {
+    "slack_messages": Partitioning("slack", "channel_id", "posted_at", month_in_key=True),
+    "calendar_events": Partitioning("calendar", "calendar_id", "start", month_in_key=False),
+}
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One Parquet file of the dataset, as the manifest lists it."""
+
+    path: str  # relative to the dataset root
+    rows: int
+    bytes: int
+    sha256: str
+
+
+@dataclass
+class Manifest:
+    """A committed generation: per table, per partition (its relative folder), the one file holding it."""
+
+    generation: int = 0
+    tables: dict[str, dict[str, DataFile]] = field(default_factory=dict)
+
+    def files(self, table: str) -> list[DataFile]:
+        return [self.tables.get(table, {})[p] for p in sorted(self.tables.get(table, {}))]
+
+    def to_json(self) -> str:
+        tables = {
+            t: {p: f.__dict__ for p, f in sorted(parts.items())} for t, parts in sorted(self.tables.items())
+        }
+        return json.dumps(
+            {"format": FORMAT, "generation": self.generation, "written_at": datetime.now(UTC).isoformat(),
+             "tables": tables},
+            indent=1,
+        )  # fmt: skip
+
+    @classmethod
+    def from_json(cls, text: str, where: str) -> Manifest:
+        try:
+            data = json.loads(text)
+            tables = {t: {p: DataFile(**f) for p, f in parts.items()} for t, parts in data["tables"].items()}
+            return cls(generation=int(data["generation"]), tables=tables)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DataError(
+                f"the dataset manifest {where} is damaged ({exc})",
+                "move it aside: the previous generation becomes current again",
+            ) from exc
+
+
+def open_storage(uri: str) -> tuple[pafs.FileSystem, str]:
+    """Give the filesystem and root path of a storage URI: a local folder, `file://…` or `s3://bucket/prefix`.
+
+    S3-compatible stores take pyarrow's query options, e.g.
+    `s3://meetintel/org-a?endpoint_override=minio.local:9000&scheme=http&region=us-east-1`; credentials
+    come from the usual AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY environment, never from the URI.
+    """
+    if "://" not in uri:
+        local = pafs.LocalFileSystem()
+        root = pafs.LocalFileSystem().normalize_path(str(_absolute(uri)))
+        return local, root
+    try:
+        fs, root = pafs.FileSystem.from_uri(uri)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ConfigurationError(
+            f"the storage URI {_shown(uri)} cannot be used: {exc}",
+            "give a folder, file:///path or s3://bucket/prefix (MEETINTEL_STORAGE or --storage)",
+        ) from exc
+    return fs, root.rstrip("/")
+
+
+def _absolute(path: str) -> str:
+    from pathlib import Path
+
+    return str(Path(path).expanduser().resolve())
+
+
+def _shown(uri: str) -> str:
+    """Give the URI without its query (which may name an endpoint's access details)."""
+    return uri.split("?", 1)[0]
+
+
+def partition_of(table: str, scope: str | None, month: str) -> str:
+    """Give the relative folder of one partition (hive style; the scope value percent-encoded)."""
+    part = PARTITIONED[table]
+    value = quote(scope if scope is not None else "__null__", safe="")
+    return f"source={part.source}/table={table}/{part.scope}={value}/month={month}"
+
+
+def months(column: pa.ChunkedArray) -> list[str]:
+    """Give each row's partition month (`YYYY-MM` in UTC, or `none`) of a UTC timestamp column."""
+    naive = pc.cast(column, pa.timestamp("us"))  # the same instants, read as UTC wall time
+    text = pc.strftime(naive, format="%Y-%m")
+    return [m if m is not None else NO_MONTH for m in text.to_pylist()]
+
+
+class RawDataset:
+    """The Parquet dataset of one state's partitioned raw tables, read and written on a DuckDB connection.
+
+    Writes happen inside `begin()` … `commit()` / `rollback()`: each rewrites partitions into new files and
+    re-registers the table so the rest of the transaction reads its own writes; `commit()` writes the new
+    manifest.
+    """
+
+    tables = frozenset(PARTITIONED)
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, uri: str, state_id: str) -> None:
+        self.con = con
+        self.uri = uri
+        self.fs, base = open_storage(uri)
+        self.root = f"{base}/{state_id}"
+        self._ensure_root()
+        self.committed = self._load_manifest()
+        self._staged: Manifest | None = None
+        self._written: list[str] = []
+        self.remove_orphans()
+        self.register()
+
+    # ---- reading -------------------------------------------------------------------------------
+
+    def arrow(self, table: str, manifest: Manifest | None = None) -> pads.Dataset:
+        """Give a lazy Arrow dataset over the files of `table` in `manifest` (by default the current one)."""
+        files = (manifest or self.current).files(table)
+        return self._over([f.path for f in files], table)
+
+    def _over(self, paths: Iterable[str], table: str) -> pads.Dataset:
+        return pads.dataset(
+            [f"{self.root}/{p}" for p in paths],
+            schema=RAW_TABLES[table].schema,
+            format="parquet",
+            filesystem=self.fs,
+        )
+
+    @property
+    def current(self) -> Manifest:
+        """Give the manifest the connection reads: the staged one inside a transaction."""
+        return self._staged or self.committed
+
+    def register(self, table: str | None = None) -> None:
+        """(Re-)register `_ds_<table>` on the connection over the current file list."""
+        for name in [table] if table else sorted(self.tables):
+            self.con.register(f"_ds_{name}", self.arrow(name))
+
+    def create_views(self) -> None:
+        """Create the state file's views `<table>` over the registered datasets (dropping empty tables of
+        the same name that a plain state made); refuse a state whose raw tables hold rows in the file."""
+        for name in sorted(self.tables):
+            kind = self.con.execute(
+                "SELECT 'table' FROM duckdb_tables() WHERE table_name = ? "
+                "AND database_name = current_database() UNION ALL SELECT 'view' FROM duckdb_views() "
+                "WHERE view_name = ? AND NOT temporary AND database_name = current_database()",
+                [name, name],
+            ).fetchall()
+            if kind and kind[0][0] == "table":
+                rows = self.con.execute(f"SELECT count(*) FROM {ident(name)}").fetchall()[0][0]
+                if rows:
+                    raise ConfigurationError(
+                        f"the state keeps {rows} rows of {name} in its DuckDB file, so its raw tables cannot "
+                        f"move to {_shown(self.uri)}",
+                        "use a new --state for Parquet storage, or run without --storage",
+                    )
+                self.con.execute(f"DROP TABLE {ident(name)}")
+            if not kind or kind[0][0] == "table":
+                self.con.execute(f"CREATE VIEW {ident(name)} AS SELECT * FROM {ident('_ds_' + name)}")
+
+    # ---- writing -------------------------------------------------------------------------------
+
+    def begin(self) -> None:
+        """Start a transaction: later writes go to a staged copy of the manifest."""
+        self._staged = Manifest(
+            self.committed.generation, {t: dict(p) for t, p in self.committed.tables.items()}
+        )
+        self._written = []
+
+    def rewrite(self, table: str, touched: set[str], change: Callable[[str], object]) -> None:
+        """Load the partitions `touched` of `table` into a temp table, let `change(temp name)` edit it with
+        SQL, and stage the result as new files (a partition left empty is dropped)."""
+        staged = self._require_staged(table)
+        parts = staged.tables.setdefault(table, {})
+        before = [parts[p].path for p in sorted(touched) if p in parts]
+        self.con.register("_ds_touched", self._over(before, table))
+        try:
+            self.con.execute("CREATE OR REPLACE TEMP TABLE _ds_part AS SELECT * FROM _ds_touched")
+        finally:
+            self.con.unregister("_ds_touched")
+        try:
+            change("_ds_part")
+            for p in touched:
+                parts.pop(p, None)
+            parts.update(self._write_partitions(table))
+        finally:
+            self.con.execute("DROP TABLE IF EXISTS temp.main._ds_part")
+        self.register(table)
+
+    def upsert_partitions(self, table: str, batch: pa.Table) -> set[str]:
+        """Give the partitions an upsert of `batch` into `table` must rewrite."""
+        part = PARTITIONED[table]
+        scopes = batch.column(part.scope).to_pylist()
+        if part.month_in_key:
+            return {
+                partition_of(table, s, m)
+                for s, m in zip(scopes, months(batch.column(part.time)), strict=True)
+            }
+        return self.scope_partitions(table, set(scopes))
+
+    def scope_partitions(self, table: str, scopes: set[str | None] | None) -> set[str]:
+        """Give the stored partitions of `scopes` of `table` (every partition when `scopes` is None)."""
+        parts = self.current.tables.get(table, {})
+        if scopes is None:
+            return set(parts)
+        prefixes = {partition_of(table, s, "").rsplit("month=", 1)[0] for s in scopes}
+        return {p for p in parts if p.rsplit("month=", 1)[0] in prefixes}
+
+    def delete_partitions(self, table: str, column: str | None, value: str | None) -> set[str]:
+        """Give the partitions a delete of `table` rows whose `column` is `value` must rewrite."""
+        if column is not None and column == PARTITIONED[table].scope:
+            return self.scope_partitions(table, {value})
+        return self.scope_partitions(table, None)
+
+    def commit(self) -> None:
+        """Write the staged manifest as the next generation (the commit point), then drop replaced files."""
+        staged, self._staged = self._staged, None
+        if staged is None:
+            return
+        if staged.tables == self.committed.tables:
+            self._remove(self._written)
+            return
+        staged.generation = self.committed.generation + 1
+        try:
+            self._write_manifest(staged)
+        except OSError as exc:
+            self._staged = staged
+            self.rollback()
+            raise RetriableError(
+                f"cannot write the dataset manifest under {_shown(self.uri)}: {exc}",
+                "check the storage is reachable and writable, then run again (nothing was committed)",
+            ) from exc
+        old, self.committed = self.committed, staged
+        live = self._paths(staged)
+        self._remove([p for p in self._paths(old) | set(self._written) if p not in live])
+        self._written = []
+        self._prune_manifests()
+
+    def rollback(self) -> None:
+        """Forget the staged writes: their files are removed and the committed generation is read again."""
+        self._staged = None
+        self._remove(self._written)
+        self._written = []
+        self.register()
+
+    # ---- upkeep --------------------------------------------------------------------------------
+
+    def remove_orphans(self) -> list[str]:
+        """Remove data files that no committed manifest names (left by a write killed before its commit)."""
+        live = self._paths(self.committed)
+        found = self.fs.get_file_info(pafs.FileSelector(self.root, recursive=True, allow_not_found=True))
+        prefix = self.root + "/"
+        orphans = [
+            f.path.removeprefix(prefix)
+            for f in found
+            if f.type == pafs.FileType.File and f.path.endswith(".parquet")
+        ]
+        orphans = [p for p in orphans if p not in live]
+        self._remove(orphans)
+        return orphans
+
+    def verify(self) -> list[str]:
+        """Give the files of the committed manifest that are missing or whose checksum differs."""
+        bad = []
+        for parts in self.committed.tables.values():
+            for f in parts.values():
+                try:
+                    with self.fs.open_input_stream(f"{self.root}/{f.path}") as stream:
+                        data = stream.read()
+                except (FileNotFoundError, OSError):
+                    bad.append(f.path)
+                    continue
+                if hashlib.sha256(data).hexdigest() != f.sha256:
+                    bad.append(f.path)
+        return sorted(bad)
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        """Give per table the number of partitions, rows and bytes of the committed generation."""
+        return {
+            t: {"partitions": len(p), "rows": sum(f.rows for f in p.values()),
+                "bytes": sum(f.bytes for f in p.values())}
+            for t, p in sorted(self.committed.tables.items())
+        }  # fmt: skip
+
+    # ---- internals -----------------------------------------------------------------------------
+
+    def _require_staged(self, table: str) -> Manifest:
+        if self._staged is None:
+            raise DataError(
+                f"a write of {table} outside a transaction of the state store",
+                "report it as a bug: dataset writes go through StateStore.transaction()",
+            )
+        return self._staged
+
+    def _write_partitions(self, table: str) -> dict[str, DataFile]:
+        """Write the rows of the temp table `_ds_part` as one new file per partition; give them."""
+        part = PARTITIONED[table]
+        keys = ", ".join(ident(k) for k in RAW_TABLES[table].key)
+        rows = self.con.sql(f"SELECT * FROM _ds_part ORDER BY {keys}").to_arrow_table()
+        if rows.num_rows == 0:
+            return {}
+        labels = [
+            partition_of(table, s, m)
+            for s, m in zip(rows.column(part.scope).to_pylist(), months(rows.column(part.time)), strict=True)
+        ]
+        order = pc.sort_indices(pa.array(labels), sort_keys=[("", "ascending")])  # stable: key order kept
+        rows = rows.take(order)
+        labels = [labels[i] for i in order.to_pylist()]
+        written: dict[str, DataFile] = {}
+        start = 0
+        for end in range(1, len(labels) + 1):
+            if end == len(labels) or labels[end] != labels[start]:
+                written[labels[start]] = self._write_file(labels[start], rows.slice(start, end - start))
+                start = end
+        return written
+
+    def _write_file(self, partition: str, rows: pa.Table) -> DataFile:
+        sink = pa.BufferOutputStream()
+        pq.write_table(rows, sink, compression="zstd")
+        data = sink.getvalue().to_pybytes()
+        path = f"{partition}/part-{uuid.uuid4().hex}.parquet"
+        self.fs.create_dir(f"{self.root}/{partition}", recursive=True)
+        with self.fs.open_output_stream(f"{self.root}/{path}") as out:
+            out.write(data)
+        self._written.append(path)
+        return DataFile(path, rows.num_rows, len(data), hashlib.sha256(data).hexdigest())
+
+    def _ensure_root(self) -> None:
+        try:
+            self.fs.create_dir(f"{self.root}/{MANIFESTS}", recursive=True)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot use the storage {_shown(self.uri)}: {exc}",
+                "check the bucket or folder exists and the credentials (AWS_* variables) may write to it",
+            ) from exc
+
+    def _manifest_names(self) -> list[str]:
+        found = self.fs.get_file_info(pafs.FileSelector(f"{self.root}/{MANIFESTS}", allow_not_found=True))
+        names = [f.base_name for f in found if f.type == pafs.FileType.File]
+        return sorted(n for n in names if _MANIFEST_NAME.match(n))
+
+    def _load_manifest(self) -> Manifest:
+        names = self._manifest_names()
+        if not names:
+            return Manifest()
+        where = f"{self.root}/{MANIFESTS}/{names[-1]}"
+        with self.fs.open_input_stream(where) as stream:
+            return Manifest.from_json(stream.read().decode("utf-8"), where)
+
+    def _write_manifest(self, manifest: Manifest) -> None:
+        """Write generation N as a new object: a local file through a temporary name and a rename, an S3
+        object in one PUT (both appear whole or not at all)."""
+        final = f"{self.root}/{MANIFESTS}/{manifest.generation:012d}.json"
+        data = manifest.to_json().encode("utf-8")
+        if self.fs.type_name == "local":
+            tmp = f"{self.root}/{MANIFESTS}/.{manifest.generation:012d}.json.tmp"
+            with self.fs.open_output_stream(tmp) as out:
+                out.write(data)
+            self.fs.move(tmp, final)
+        else:
+            with self.fs.open_output_stream(final) as out:
+                out.write(data)
+
+    def _prune_manifests(self) -> None:
+        names = self._manifest_names()
+        for name in names[:-KEEP_MANIFESTS]:
+            self.fs.delete_file(f"{self.root}/{MANIFESTS}/{name}")
+
+    @staticmethod
+    def _paths(manifest: Manifest) -> set[str]:
+        return {f.path for parts in manifest.tables.values() for f in parts.values()}
+
+    def _remove(self, paths: Iterable[str]) -> None:
+        for p in paths:
+            try:
+                self.fs.delete_file(f"{self.root}/{p}")
+            except FileNotFoundError:
+                continue
+
+
+def attach_dataset(con: duckdb.DuckDBPyConnection, storage: str | None) -> RawDataset | None:
+    """Open the raw dataset of the state on `con`, or give None for a single-file state.
+
+    A storage URI given for a state that has none yet is recorded in its `state_meta`, so every later
+    opener (status, doctor, the service, a full refresh) finds the dataset without being told; a different
+    URI for a state that already has one is refused.
+    """
+    rows = con.execute("SELECT key, value FROM state_meta WHERE key IN (?, 'state_id')", [STORAGE_META])
+    meta = dict(rows.fetchall())
+    recorded = meta.get(STORAGE_META)
+    if storage and recorded and storage != recorded:
+        raise ConfigurationError(
+            f"the state keeps its raw tables under {_shown(recorded)}, not {_shown(storage)}",
+            "pass the same --storage (or none: the state remembers it), or use a new --state",
+        )
+    uri = recorded or storage
+    if not uri:
+        return None
+    dataset = RawDataset(con, uri, str(meta["state_id"]))
+    con.execute("BEGIN TRANSACTION")
+    try:
+        # Also on a state that recorded the URI without views yet (a full refresh's fresh state file).
+        dataset.create_views()
+        con.execute("INSERT OR REPLACE INTO state_meta VALUES (?, ?)", [STORAGE_META, uri])
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+    return dataset
