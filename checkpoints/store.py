@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import uuid
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Iterable, Iterator, Mapping, Set
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -17,7 +19,7 @@ from checkpoints._ddl import BOOKKEEPING, create_table_sql
 from checkpoints.dataset import RawDataset, attach_dataset
 from checkpoints.models import RunRecord
 from core.chunks import Chunk, Cursor, FileStamp, LiveChunk, Quarantined
-from core.errors import ConfigurationError, DataError
+from core.errors import ConfigurationError, DataError, RetriableError
 from core.sql import ident, lit
 from core.tables import RAW_TABLES
 
@@ -462,6 +464,45 @@ class StateStore:
         ]
 
 
+def writer_lock_path(state: Path) -> Path:
+    """Give the lock file beside `state` that the run writing it holds (`hold_state`)."""
+    return state.with_name(state.name + ".lock")
+
+
+@contextlib.contextmanager
+def hold_state(state: Path, owner: str) -> Iterator[None]:
+    """Hold the state file for one writer (a run) until the block ends; refuse a second writer.
+
+    Runs on one state queue on Prefect's concurrency limit; this lock is the last line of defence (two
+    `meetintel run` commands, or a run outside Prefect). The OS releases it when the holder dies, so a
+    killed run never leaves the state locked. The refusal is retriable: the other run will finish.
+    """
+    path = writer_lock_path(Path(state))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise RetriableError(
+                f"the state file {state} is being written by {holder}; a second run may not write it at "
+                "the same time",
+                "wait for that run to finish (`meetintel status` lists it) and run again; deployments on "
+                "one state queue on the Prefect concurrency limit named after the state",
+            ) from None
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{owner} (pid {os.getpid()}, since {_now():%Y-%m-%d %H:%M:%S} UTC)")
+            handle.flush()
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def prepare_refresh(state: Path) -> Path:
     """Give a fresh state file beside `state` for a full refresh, carrying over the runs ledger and meta.
 
@@ -473,7 +514,7 @@ def prepare_refresh(state: Path) -> Path:
     with StateStore(work) as fresh:
         if state.exists():
             fresh.con.execute(f"ATTACH {lit(state.as_posix())} AS old (READ_ONLY)")
-            fresh.con.execute("INSERT INTO runs SELECT * FROM old.runs")
+            fresh.con.execute("INSERT INTO runs BY NAME SELECT * FROM old.runs")
             fresh.con.execute(
                 "INSERT OR REPLACE INTO state_meta SELECT * FROM old.state_meta "
                 "WHERE key IN ('breakers', 'raw_storage')"
@@ -483,7 +524,18 @@ def prepare_refresh(state: Path) -> Path:
 
 
 def swap_in(work: Path, state: Path) -> None:
-    """Atomically make the refreshed state file the state (all connections to both must be closed)."""
+    """Atomically make the refreshed state file the state (all connections to both must be closed).
+
+    Ledger rows written to `state` while the refresh ran (other runs, or the refresh's own entry) are
+    carried over first, so swapping the file in loses none of them.
+    """
+    if state.exists():
+        with StateStore(work) as fresh:
+            fresh.con.execute(f"ATTACH {lit(state.as_posix())} AS old (READ_ONLY)")
+            with fresh.transaction():
+                fresh.con.execute("DELETE FROM runs WHERE run_id IN (SELECT run_id FROM old.runs)")
+                fresh.con.execute("INSERT INTO runs BY NAME SELECT * FROM old.runs")
+            fresh.con.execute("DETACH old")
     os.replace(work, state)
     Path(f"{state}.wal").unlink(missing_ok=True)
 

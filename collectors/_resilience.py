@@ -261,8 +261,8 @@ class SourceStats:
 class _BreakerLog(pybreaker.CircuitBreakerListener):
     """Log every breaker state change at WARNING, so operators see it in the flow's logs."""
 
-    def __init__(self, source: str, stats: SourceStats) -> None:
-        self.source, self.stats = source, stats
+    def __init__(self, source: str, stats: SourceStats, notify: Callable[[BreakerChange], None]) -> None:
+        self.source, self.stats, self.notify = source, stats, notify
 
     def state_change(self, cb: pybreaker.CircuitBreaker, old_state: Any, new_state: Any) -> None:
         old = getattr(old_state, "name", old_state)
@@ -273,6 +273,17 @@ class _BreakerLog(pybreaker.CircuitBreakerListener):
             new_state.name,
             self.stats.last_error,
         )
+        self.notify(BreakerChange(self.source, str(old), str(new_state.name), self.stats.last_error))
+
+
+@dataclass(frozen=True)
+class BreakerChange:
+    """A breaker's state change (`closed`, `open`, `half-open`), told to `Guard.on_change` callbacks."""
+
+    source: str
+    old: str
+    new: str
+    last_error: str | None
 
 
 def _not_counted(exc: BaseException) -> bool:
@@ -321,14 +332,20 @@ class Guard:
         self._sleep = sleep
         self._policy = breaker
         self._storage = pybreaker.CircuitMemoryStorage(pybreaker.STATE_CLOSED)
+        # Told of every breaker state change (the flow turns them into events; collectors stay Prefect-free).
+        self.on_change: list[Callable[[BreakerChange], None]] = []
         self.breaker = self._new_breaker()
+
+    def _notify(self, change: BreakerChange) -> None:
+        for callback in list(self.on_change):
+            callback(change)
 
     def _new_breaker(self) -> pybreaker.CircuitBreaker:
         return pybreaker.CircuitBreaker(
             fail_max=self._policy.fail_max,
             reset_timeout=self._policy.reset_timeout,
             exclude=[_not_counted],
-            listeners=[_BreakerLog(self.source, self.stats)],
+            listeners=[_BreakerLog(self.source, self.stats, self._notify)],
             state_storage=self._storage,
             name=self.source,
         )
