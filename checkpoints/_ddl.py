@@ -47,5 +47,8 @@ CREATE TABLE IF NOT EXISTS quarantine (
     "at" TIMESTAMPTZ);
 CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR PRIMARY KEY, mode VARCHAR, started_at TIMESTAMPTZ, ended_at TIMESTAMPTZ,
-    status VARCHAR, rows_read JSON, rows_written JSON, stages JSON, errors JSON, sources JSON);
+    status VARCHAR, rows_read JSON, rows_written JSON, stages JSON, errors JSON, sources JSON,
+    resources JSON, error_classes JSON);
 """
+# Ledger columns added after the first release: a state made before them gains them when it is opened.
+RUNS_ADDED = ("resources", "error_classes")

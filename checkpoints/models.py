@@ -42,6 +42,17 @@ class SourceStatus(BaseModel):
     skipped_units: list[str] = Field(default_factory=list)
 
 
+class StageResources(BaseModel):
+    """What one stage used of the machine, sampled with psutil while it ran (the process tree's)."""
+
+    cpu_percent_peak: float = 0.0  # of one core; 200 means two cores busy
+    rss_peak_bytes: int = 0
+    disk_free_min_bytes: int = 0  # the least free space seen under the report folder and the state
+    net_sent_bytes: int = 0  # the machine's network counters over the stage
+    net_recv_bytes: int = 0
+    samples: int = 0
+
+
 class RunRecord(BaseModel):
     """One entry of the runs ledger."""
 
@@ -55,3 +66,5 @@ class RunRecord(BaseModel):
     stages: list[StageStat] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)
     sources: list[SourceStatus] = Field(default_factory=list)  # live runs only
+    error_classes: list[str] = Field(default_factory=list)  # the class of each of `errors`, in order
+    resources: dict[str, StageResources] = Field(default_factory=dict)  # by stage

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from checkpoints._ddl import BOOKKEEPING, create_table_sql
+from checkpoints._ddl import BOOKKEEPING, RUNS_ADDED, create_table_sql
 from checkpoints.dataset import RawDataset, attach_dataset
 from checkpoints.models import RunRecord
 from core.chunks import Chunk, Cursor, FileStamp, LiveChunk, Quarantined
@@ -82,6 +82,8 @@ class StateStore:
             for table in RAW_TABLES.values():
                 self.con.execute(create_table_sql(table.name, table.schema))
             self.con.execute(BOOKKEEPING)
+            for column in RUNS_ADDED:
+                self.con.execute(f"ALTER TABLE runs ADD COLUMN IF NOT EXISTS {column} JSON")
             self.con.execute(
                 "INSERT INTO state_meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
                 [SCHEMA_VERSION],
@@ -417,7 +419,9 @@ class StateStore:
         """Open a ledger entry for a run and give its id."""
         run_id = f"{_now():%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
         self.con.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, NULL, 'running', '{}', '{}', '[]', '[]', '[]')",
+            "INSERT INTO runs (run_id, mode, started_at, ended_at, status, rows_read, rows_written, stages, "
+            "errors, sources, resources, error_classes) "
+            "VALUES (?, ?, ?, NULL, 'running', '{}', '{}', '[]', '[]', '[]', '{}', '[]')",
             [run_id, mode, _now()],
         )
         return run_id
@@ -426,7 +430,7 @@ class StateStore:
         """Close a run's ledger entry with its status and figures."""
         self.con.execute(
             "UPDATE runs SET ended_at = ?, status = ?, rows_read = ?, rows_written = ?, stages = ?, "
-            "errors = ?, sources = ? WHERE run_id = ?",
+            "errors = ?, sources = ?, resources = ?, error_classes = ? WHERE run_id = ?",
             [
                 _now(),
                 record.status,
@@ -435,6 +439,8 @@ class StateStore:
                 json.dumps([s.model_dump() for s in record.stages]),
                 json.dumps(record.errors),
                 json.dumps([src.model_dump() for src in record.sources]),
+                json.dumps({stage: r.model_dump() for stage, r in record.resources.items()}),
+                json.dumps(record.error_classes),
                 record.run_id,
             ],
         )
@@ -443,7 +449,7 @@ class StateStore:
         """Give the latest runs, newest first."""
         rows = self.con.execute(
             "SELECT run_id, mode, status, started_at, ended_at, rows_read, rows_written, stages, errors, "
-            "sources "
+            "sources, resources, error_classes "
             "FROM runs ORDER BY started_at DESC LIMIT ?",
             [limit],
         ).fetchall()
@@ -459,6 +465,8 @@ class StateStore:
                 stages=json.loads(r[7]),
                 errors=json.loads(r[8]),
                 sources=json.loads(r[9] or "[]"),
+                resources=json.loads(r[10] or "{}"),
+                error_classes=json.loads(r[11] or "[]"),
             )
             for r in rows
         ]

@@ -334,6 +334,8 @@ class Guard:
         self._storage = pybreaker.CircuitMemoryStorage(pybreaker.STATE_CLOSED)
         # Told of every breaker state change (the flow turns them into events; collectors stay Prefect-free).
         self.on_change: list[Callable[[BreakerChange], None]] = []
+        self.forced: str | None = None  # an operator's override: "force-open" or "force-closed"
+        self._forced_reason = ""
         self.breaker = self._new_breaker()
 
     def _notify(self, change: BreakerChange) -> None:
@@ -369,6 +371,8 @@ class Guard:
 
     def is_open(self) -> bool:
         """Give True while the breaker is open and its reset timeout has not passed."""
+        if self.forced is not None:
+            return self.forced == "force-open"
         if self.breaker.current_state != pybreaker.STATE_OPEN:
             return False
         opened_at = self._storage.opened_at
@@ -378,12 +382,23 @@ class Guard:
 
     def open_reason(self) -> str:
         """Give why the breaker is open and when it lets a trial call through."""
+        if self.forced == "force-open":
+            why = self._forced_reason or "forced open by an operator override"
+            return f"{self.source} circuit breaker is {why}; `meetintel breaker auto {self.source}` lifts it"
         opened_at = self._storage.opened_at
         until = (opened_at + timedelta(seconds=self.breaker.reset_timeout)) if opened_at else None
         when = until.strftime("%Y-%m-%d %H:%M:%S UTC") if until else "its reset timeout"
         last = f"; last error: {self.stats.last_error}" if self.stats.last_error else ""
         failures = f"{self.breaker.fail_max} consecutive failures"
         return f"{self.source} circuit breaker is open after {failures}{last}; calls resume after {when}"
+
+    def force(self, mode: str, reason: str = "") -> None:
+        """Hold the breaker open ("force-open") or closed ("force-closed") whatever the calls do, or give it
+        back to its own counting ("auto"): the manual override of an operator."""
+        if mode not in ("auto", "force-open", "force-closed"):
+            raise ValueError(f"unknown breaker override {mode!r}")
+        self.forced = None if mode == "auto" else mode
+        self._forced_reason = reason
 
     def breaker_snapshot(self) -> BreakerSnapshot:
         """Give the breaker's state, failure count and opening time."""
