@@ -137,6 +137,18 @@ def open_storage(uri: str) -> tuple[pafs.FileSystem, str]:
     return fs, root.rstrip("/")
 
 
+def storage_uri(storage: str | None, s3_endpoint: str | None = None) -> str | None:
+    """Give the storage URI with an S3-compatible endpoint (`host:port` or `http(s)://host:port`) added as
+    pyarrow's `endpoint_override` and `scheme` options; a URI that names its endpoint already is kept."""
+    if not storage or not s3_endpoint or not storage.startswith("s3://") or "endpoint_override=" in storage:
+        return storage
+    scheme, _, host = s3_endpoint.rpartition("://")
+    options = f"endpoint_override={quote(host.rstrip('/'), safe=':')}"
+    if scheme:
+        options += f"&scheme={quote(scheme, safe='')}"
+    return storage + ("&" if "?" in storage else "?") + options
+
+
 def _absolute(path: str) -> str:
     from pathlib import Path
 

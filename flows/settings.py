@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     workspace: Path | None = Field(default=None, description="workspace snapshot folder")
     out: Path = Field(default=Path("out"), description="report folder")
     state: Path = Field(default=Path("meetintel-state.duckdb"), description="state DuckDB file")
+    # Where raw tables go as a partitioned Parquet dataset: a folder or s3://bucket/prefix (None: in the
+    # state file). An S3-compatible store's endpoint (host:port or http(s)://host:port) comes separately;
+    # its keys from the usual AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY variables.
+    storage: str | None = None
+    s3_endpoint: str | None = None
 
     report_tz: str = "UTC"  # time zone of dates in the Excel and HTML reports
     keep_runs: int | None = Field(default=20, ge=1)  # report runs kept under out/runs/
