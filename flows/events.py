@@ -45,15 +45,10 @@ def org_resource(org: str) -> dict[str, str]:
     return {"prefect.resource.id": f"meetintel.org.{org}", "prefect.resource.name": org}
 
 
-def emit(
-    name: str, org: str, payload: Mapping[str, object], related: list[dict[str, str]] | None = None
-) -> Event | None:
-    """Emit event `name` about org `org` with `payload`; give the event (None when events are off)."""
-    return emit_event(event=name, resource=org_resource(org), payload=dict(payload), related=related)
+def emit(name: str, org: str, payload: Mapping[str, object]) -> Event | None:
+    """Emit event `name` about org `org` with `payload`; give the event (None when events are off).
 
-
-def flow_run_related(flow_run_id: str | None) -> list[dict[str, str]]:
-    """Give the related resource of the flow run that emits an event, so the UI links the two."""
-    if not flow_run_id:
-        return []
-    return [{"prefect.resource.id": f"prefect.flow-run.{flow_run_id}", "prefect.resource.role": "flow-run"}]
+    Inside a flow run, Prefect relates the event to the run, its flow and its deployment, so the UI
+    shows it on the run's page and triggers can match the deployment.
+    """
+    return emit_event(event=name, resource=org_resource(org), payload=dict(payload))

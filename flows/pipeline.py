@@ -106,14 +106,10 @@ def _announce_breakers(sources: LiveSources, org: str, run_id: str) -> None:
         if name is None:  # half-open: a trial call decides which of the two follows
             return
         payload = {"run_id": run_id, "source": change.source, "from": change.old, "to": change.new}
-        events.emit(name, org, payload | {"last_error": change.last_error}, _related())
+        events.emit(name, org, payload | {"last_error": change.last_error})
 
     for guard in sources.guards().values():
         guard.on_change.append(told)
-
-
-def _related() -> list[dict[str, str]]:
-    return events.flow_run_related(_flow_run_id())
 
 
 # Stage results are kept by Prefect under a key of the task's inputs and code; the inputs carry the state's
@@ -404,9 +400,7 @@ def _run(
     with _store(state) as store:
         record = RunRecord(run_id=store.start_run(mode), mode=mode)
     source = workspace or "live APIs"
-    events.emit(
-        events.RUN_STARTED, org, {"run_id": record.run_id, "mode": mode, "source": source}, _related()
-    )
+    events.emit(events.RUN_STARTED, org, {"run_id": record.run_id, "mode": mode, "source": source})
     work = str(prepare_refresh(Path(state))) if full_refresh else state
     progress = cast(  # called from a sync flow, so Prefect runs it and returns the id
         UUID,
@@ -544,10 +538,9 @@ def _announce_run(
     latest = Path(out).absolute() / "latest"
     files = [str(latest / name) for name in REPORT_FILES if (latest / name).exists()]
     exported = any(s.stage == "export" and not s.skipped for s in record.stages)
-    related = _related()
     if exported and record.status != "failed":
         published = {"run_id": record.run_id, "out": str(Path(out).absolute()), "latest": str(latest)}
-        events.emit(events.REPORTS_PUBLISHED, org, published | {"reports": files}, related)
+        events.emit(events.REPORTS_PUBLISHED, org, published | {"reports": files})
     reasons = list(record.errors) + [
         f"{s.source} {s.status}: {s.reason}" for s in record.sources if s.status != "ok"
     ]
@@ -564,4 +557,4 @@ def _announce_run(
         "cache_hits": cache.hits,
         "cache_lookups": cache.lookups,
     }
-    events.emit(events.RUN_EVENTS.get(record.status, events.RUN_FAILED), org, payload, related)
+    events.emit(events.RUN_EVENTS.get(record.status, events.RUN_FAILED), org, payload)
