@@ -1,20 +1,22 @@
-"""One settings object, read at the edge from CLI options and MEETINTEL_* environment variables."""
+"""One settings object, read at the edge from CLI options, MEETINTEL_* environment variables and the profiles
+of meetintel.toml (flows.profiles)."""
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, cast, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from collectors import InputBounds
 from core.errors import ConfigurationError
 
 if TYPE_CHECKING:  # the live models load with the API clients' resilience code: only live runs import them
     from collectors import BreakerPolicy, GoogleConfig, LiveConfig, RetryPolicy, SlackConfig
+    from flows.ops import Policy
 
 
 class Settings(BaseSettings):
@@ -70,6 +72,69 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(default=InputBounds.max_text_chars, ge=1)
     max_title_chars: int = Field(default=InputBounds.max_title_chars, ge=1)
 
+    # The monitoring service (`meetintel serve`) and its alerts.
+    slack_signing_secret: SecretStr | None = None  # the Slack app's signing secret, for POST /slack/events
+    api_tokens_file: Path | None = None  # SHA-256 hashes of the API's bearer tokens (`meetintel token`)
+    serve_host: str = "127.0.0.1"  # loopback unless told otherwise
+    serve_port: int = Field(default=8765, ge=0, le=65535)
+    serve_refresh_seconds: float = Field(default=2.0, gt=0)  # how often the service reads the figures again
+    pseudonym_salt: SecretStr | None = None  # analysts' pseudonyms; the exports' MEETINTEL_PSEUDONYM_SALT
+    deployment_incremental: str = "meeting_intelligence/incremental-hourly"  # what POST /api/runs starts
+    deployment_full_refresh: str = "meeting_intelligence/full-refresh-weekly"
+    run_interval_minutes: float = Field(default=60, gt=0)  # the schedule: how often a run is expected
+    health_stale_runs: float = Field(default=2, gt=0)  # last run older than this many intervals: yellow
+    health_dead_runs: float = Field(default=6, gt=0)  # ...this many: red
+    health_disk_yellow_mb: float = Field(default=2048, ge=0)  # free space under --out and the state
+    health_disk_red_mb: float = Field(default=512, ge=0)
+    health_memory_yellow_percent: float = Field(default=85, ge=0, le=100)
+    health_memory_red_percent: float = Field(default=95, ge=0, le=100)
+    alert_webhook_url: str | None = None  # alerts are POSTed here as JSON
+    alert_block: str | None = None  # or sent through this Prefect notification block
+    alert_partial_runs: int = Field(default=3, ge=1)  # partial runs in a row that raise an alert
+    alert_error_rate: float = Field(default=0.05, ge=0, le=1)  # quarantined share of a run's rows read
+    alert_breaker_open_minutes: float = Field(default=60, ge=0)
+    alert_disk_free_mb: float = Field(default=1024, ge=0)
+    trend_runs: int = Field(default=20, ge=3, le=50)  # runs the trends and anomaly flags look at
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Options, then the environment, then the profile and [default] of meetintel.toml."""
+        from flows.profiles import ProfileSource
+
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            ProfileSource(settings_cls),
+            file_secret_settings,
+        )
+
+    def policy(self) -> Policy:
+        """Give the health and alert thresholds (the MEETINTEL_HEALTH_* and MEETINTEL_ALERT_* settings)."""
+        from flows.ops import Policy
+
+        return Policy(
+            run_interval_minutes=self.run_interval_minutes,
+            stale_factor=self.health_stale_runs,
+            dead_factor=self.health_dead_runs,
+            disk_yellow_mb=self.health_disk_yellow_mb,
+            disk_red_mb=self.health_disk_red_mb,
+            memory_yellow_percent=self.health_memory_yellow_percent,
+            memory_red_percent=self.health_memory_red_percent,
+            partial_runs=self.alert_partial_runs,
+            error_rate=self.alert_error_rate,
+            breaker_open_minutes=self.alert_breaker_open_minutes,
+            disk_free_mb=self.alert_disk_free_mb,
+            trend_runs=self.trend_runs,
+        )
+
     @field_validator("report_tz")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -89,9 +154,7 @@ class Settings(BaseSettings):
         try:
             return cls.model_validate(given)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            name = "MEETINTEL_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
-            raise ConfigurationError(f"setting {name} is invalid: {first['msg']}", "fix or unset it") from exc
+            raise invalid_setting(exc, given, set(cls.model_fields)) from exc
 
     def input_bounds(self) -> InputBounds:
         """Give the bounds the offline readers keep (the MEETINTEL_ICS_*, _ZIP_* and _MAX_* settings)."""
@@ -182,6 +245,45 @@ class Settings(BaseSettings):
         from collectors import BreakerPolicy
 
         return BreakerPolicy(fail_max=self.breaker_fail_max, reset_timeout=self.breaker_reset_seconds)
+
+
+def invalid_setting(exc: ValidationError, given: dict[str, object], known: set[str]) -> ConfigurationError:
+    """Say which setting is invalid, where its value came from (option, variable, file and table) and what
+    it may be."""
+    from flows.profiles import origin_of
+
+    first = exc.errors()[0]
+    key = str(first["loc"][0]) if first["loc"] else ""
+    if key not in known:
+        return ConfigurationError(f"settings are invalid: {first['msg']}", "fix or unset the setting")
+    where = origin_of(key, given, known)
+    if where == "--" + key.replace("_", "-"):
+        place = f"option {where}"
+    elif where.startswith("MEETINTEL_"):
+        place = f"setting {where}"
+    else:
+        place = f"setting {key} in {where}"
+    return ConfigurationError(
+        f"{place} is invalid: {first['msg']}", f"fix or unset it; it takes {_allowed(key)}"
+    )
+
+
+_KINDS: dict[object, str] = {int: "a whole number", float: "a number", str: "text", bool: "true or false"}
+
+
+def _allowed(key: str) -> str:
+    """Give the values setting `key` takes, in words ("a whole number >= 1, or nothing")."""
+    f = Settings.model_fields[key]
+    args = get_args(f.annotation) or (f.annotation,)
+    names = [_KINDS.get(a, getattr(a, "__name__", repr(a))) for a in args if a is not type(None)]
+    bounds = [
+        f"{sign} {getattr(m, attr)}"
+        for m in f.metadata
+        for attr, sign in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
+        if getattr(m, attr, None) is not None
+    ]
+    text = " or ".join(names) + (" " + " and ".join(bounds) if bounds else "")
+    return text + (", or nothing" if type(None) in args else "")
 
 
 def _secret_block(name: str | None) -> SecretStr | None:
