@@ -38,7 +38,7 @@ from collectors import LiveSources, build_live_sources
 from core.chunks import QUARANTINE_RULES
 from core.errors import ConfigurationError, FatalError, MeetintelError, RetriableError
 from core.tables import MEETING_RECORDS, PEOPLE_RECORDS, REPORT_MEETINGS
-from flows import events, stages
+from flows import _dask, events, stages
 from flows._progress import ArtifactFeed, current
 from flows.params import ExportOptions, LiveEndpoints
 from flows.settings import Settings
@@ -479,7 +479,12 @@ def _run_stages(
     _require_a_source(record.sources)
     options = export or ExportOptions()
     steps = {
-        "detect": lambda: detect_task(state, _version(state), org, return_state=True),
+        # On a Dask task runner detection fans out per partition over the workers (flows._dask).
+        "detect": lambda: (
+            _dask.detect_fanned(state, org)
+            if _dask.fans_out()
+            else detect_task(state, _version(state), org, return_state=True)
+        ),
         "correlate": lambda: correlate_task(state, _version(state), org, return_state=True),
         "aggregate": lambda: aggregate_task(state, _version(state), org, return_state=True),
         "export": lambda: export_task(
