@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import shutil
 import stat
@@ -174,21 +175,37 @@ class SlackExport:
 
 
 def _folder_entries(folder: Path) -> dict[str, ExportEntry]:
-    """Give the metadata files and day files of an export folder with their content stamps."""
+    """Give the metadata files and day files of an export folder with their content stamps.
+
+    The same files as `folder.glob("*.json")` and `folder.glob("*/*.json")`, listed with `os.scandir`: its
+    entries know whether they are plain files and folders, so a plain file under a plain folder costs one
+    lstat. Anything else goes through `refuse_special`, which names what it is and refuses it. (Every run
+    stamps every file; at L the path-by-path checks took 0.4 s of the 0.7 s this takes.)
+    """
     entries: dict[str, ExportEntry] = {}
-    for path in folder.glob("*.json"):
-        refuse_special(folder, path)
-        entries[path.name] = _stamp_file(path, path.name)
-    for path in folder.glob("*/*.json"):
-        name = f"{path.parent.name}/{path.name}"
-        if _DAY_FILE.match(name):
-            refuse_special(folder, path)
-            entries[name] = _stamp_file(path, name)
+    with os.scandir(folder) as listing:
+        top = list(listing)
+    for entry in top:
+        if entry.name.endswith(".json"):
+            entries[entry.name] = _stamp_entry(folder, entry, entry.name, inside_link=False)
+    for sub in top:
+        if not sub.is_dir():  # follows a link, as glob does: a linked folder's files are refused below
+            continue
+        with os.scandir(sub.path) as listing:
+            for entry in listing:
+                name = f"{sub.name}/{entry.name}"
+                if entry.name.endswith(".json") and _DAY_FILE.match(name):
+                    entries[name] = _stamp_entry(folder, entry, name, inside_link=sub.is_symlink())
     return entries
 
 
-def _stamp_file(path: Path, name: str) -> ExportEntry:
-    return ExportEntry(name, path.stat().st_size, content_fingerprint(path))
+def _stamp_entry(folder: Path, entry: os.DirEntry[str], name: str, *, inside_link: bool) -> ExportEntry:
+    """Give the stamp of a listed file, refusing links, special files and files in a linked folder."""
+    path = Path(entry.path)
+    if inside_link or not entry.is_file(follow_symlinks=False):
+        refuse_special(folder, path)  # raises: a link, a pipe, a device or a folder
+    size = entry.stat(follow_symlinks=False).st_size
+    return ExportEntry(name, size, content_fingerprint(path))
 
 
 def _open_zip(source: Path) -> zipfile.ZipFile:
