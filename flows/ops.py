@@ -9,8 +9,10 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Literal
 
+import psutil
 from pydantic import BaseModel, Field
 
 from checkpoints import RunRecord
@@ -94,6 +96,41 @@ def _ago(delta: timedelta) -> str:
 def finished_runs(snap: MonitorSnapshot | None) -> list[RunRecord]:
     """Give the runs that ended, newest first."""
     return [r for r in (snap.runs if snap else []) if r.status != "running"]
+
+
+# ---- machine readings ----
+
+
+def disk_free(path: Path) -> int:
+    """Give the bytes free on the file system holding `path` (or its nearest existing parent)."""
+    probe = path.resolve()
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    return int(psutil.disk_usage(str(probe)).free)
+
+
+def prefect_status(api_url: str | None) -> tuple[Color, str]:
+    """Give the Prefect API's colour: green when its /health answers, red when it does not."""
+    if not api_url:
+        return ("green", "no Prefect API configured (PREFECT_API_URL); each run starts a temporary server")
+    import httpx
+
+    try:
+        answer = httpx.get(api_url.rstrip("/") + "/health", timeout=1.0)
+    except httpx.HTTPError as exc:
+        return ("red", f"Prefect API at {api_url} unreachable: {type(exc).__name__}")
+    if answer.status_code != 200:
+        return ("red", f"Prefect API at {api_url} answered HTTP {answer.status_code}")
+    return ("green", f"Prefect API at {api_url} healthy")
+
+
+def machine_readings(out: Path, state: Path, prefect_api_url: str | None) -> Readings:
+    """Give free disk under `out` and the state's folder, memory use and the Prefect API's health now."""
+    return Readings(
+        disk_free_bytes={"out": disk_free(out), "state": disk_free(state.parent)},
+        memory_percent=psutil.virtual_memory().percent,
+        prefect=prefect_status(prefect_api_url),
+    )
 
 
 # ---- health --------------------------------------------------------------------------------------

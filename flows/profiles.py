@@ -42,6 +42,11 @@ def use(profile: str | None = None, file: Path | None = None) -> None:
     _choice.file, _choice.profile = file, profile
 
 
+def current() -> Choice:
+    """Give the file and profile chosen for this process."""
+    return _choice
+
+
 def config_file() -> Path | None:
     """Give the configuration file in force, or None when there is none."""
     if _choice.file is not None:

@@ -1,1 +1,2 @@
-"""The product's HTTP app (`meetintel serve`): monitoring API, health, metrics, Slack Events receiver, status page."""
+"""The product's HTTP app (`meetintel serve`): monitoring API, health, metrics, Slack Events receiver and
+the status page."""

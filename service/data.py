@@ -39,7 +39,7 @@ from flows.monitor import (
     snapshot_from_state,
     snapshot_path,
 )
-from flows.ops import Alert, Color, Health, Readings, alerts, health
+from flows.ops import Alert, Color, Health, Readings, alerts, disk_free, health, prefect_status
 from service.config import ServiceConfig
 
 log = logging.getLogger("meetintel.service")
@@ -161,29 +161,6 @@ class Reports:
             return int(total), rows.to_pylist()
         finally:
             con.close()
-
-
-def _disk_free(path: Path) -> int:
-    """Give the bytes free on the file system holding `path` (or its nearest existing parent)."""
-    probe = path.resolve()
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    return int(psutil.disk_usage(str(probe)).free)
-
-
-def prefect_status(api_url: str | None) -> tuple[Color, str]:
-    """Give the Prefect API's colour: green when its /health answers, red when it does not."""
-    if not api_url:
-        return ("green", "no Prefect API configured (PREFECT_API_URL); each run starts a temporary server")
-    import httpx
-
-    try:
-        answer = httpx.get(api_url.rstrip("/") + "/health", timeout=1.0)
-    except httpx.HTTPError as exc:
-        return ("red", f"Prefect API at {api_url} unreachable: {type(exc).__name__}")
-    if answer.status_code != 200:
-        return ("red", f"Prefect API at {api_url} answered HTTP {answer.status_code}")
-    return ("green", f"Prefect API at {api_url} healthy")
 
 
 def _writer_holds(state: Path) -> bool:
@@ -315,7 +292,7 @@ class ServiceData:
         if time.monotonic() - self._prefect_at > PREFECT_EVERY:
             self._prefect = prefect_status(self.config.prefect_api_url)
             self._prefect_at = time.monotonic()
-        disks = {"out": _disk_free(self.config.out), "state": _disk_free(self.config.state.parent)}
+        disks = {"out": disk_free(self.config.out), "state": disk_free(self.config.state.parent)}
         return Readings(
             disk_free_bytes=disks,
             memory_percent=psutil.virtual_memory().percent,
