@@ -27,6 +27,9 @@ def sparkline(values: Sequence[float], flags: Sequence[bool] = ()) -> dict[str, 
     """Give an inline-SVG sparkline of `values`: the polyline's points and the flagged points' circles."""
     if not values:
         return {"points": "", "marks": [], "width": WIDTH, "height": HEIGHT}
+    if len(values) == 1:  # one run so far: a flat line, so the cell is not empty
+        values = [values[0], values[0]]
+        flags = [False, *flags[:1]]
     low, high = min(values), max(values)
     span = (high - low) or 1.0
     step = WIDTH / max(len(values) - 1, 1)
