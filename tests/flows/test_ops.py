@@ -8,7 +8,7 @@ import pytest
 
 from checkpoints import RunRecord, SourceStatus, StageStat
 from flows.monitor import BreakerOverrides, BreakerState, MonitorSnapshot, Override
-from flows.ops import Policy, Readings, alerts, anomalies, error_groups, health, trends
+from flows.ops import CLASS_HINTS, Policy, Readings, alerts, anomalies, error_groups, health, trends
 
 NOW = datetime(2026, 9, 10, 12, 0, tzinfo=UTC)
 GB = 1024**3
@@ -172,3 +172,19 @@ def test_errors_are_grouped_by_class_and_source_with_first_and_last_seen() -> No
     data = groups[("DataError", "slack")]
     assert data.count == 3
     assert data.message.startswith("quarantined (missing_key): the record has no key")
+
+
+def test_troubleshooting_covers_every_error_class() -> None:
+    """docs/troubleshooting.md has a section per class of core.errors and per class /api/errors names."""
+    from pathlib import Path
+
+    import core.errors
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "troubleshooting.md").read_text(encoding="utf-8")
+    sections = {
+        line.removeprefix("## ").split(" ")[0] for line in text.splitlines() if line.startswith("## ")
+    }
+    classes = {n for n, v in vars(core.errors).items() if isinstance(v, type) and issubclass(v, Exception)}
+    classes -= {"Exception"}
+    assert classes <= sections
+    assert set(CLASS_HINTS) <= sections
