@@ -184,16 +184,22 @@ class RawDataset:
 
     tables = frozenset(PARTITIONED)
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, uri: str, state_id: str) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, uri: str, state_id: str, *, read_only: bool = False
+    ) -> None:
+        """Open the dataset of state `state_id` under `uri` and register its tables on `con`; a writer
+        (not `read_only`) also creates the root and removes files no manifest names."""
         self.con = con
         self.uri = uri
         self.fs, base = open_storage(uri)
         self.root = f"{base}/{state_id}"
-        self._ensure_root()
+        if not read_only:
+            self._ensure_root()
         self.committed = self._load_manifest()
         self._staged: Manifest | None = None
         self._written: list[str] = []
-        self.remove_orphans()
+        if not read_only:
+            self.remove_orphans()
         self.register()
 
     # ---- reading -------------------------------------------------------------------------------
@@ -461,6 +467,16 @@ class RawDataset:
                 self.fs.delete_file(f"{self.root}/{p}")
             except FileNotFoundError:
                 continue
+
+
+def read_dataset(con: duckdb.DuckDBPyConnection) -> RawDataset | None:
+    """Register the raw dataset a state recorded on a (read-only) connection to it, writing nothing; give
+    None for a single-file state (doctor and other readers use this)."""
+    rows = con.execute("SELECT key, value FROM state_meta WHERE key IN (?, 'state_id')", [STORAGE_META])
+    meta = dict(rows.fetchall())
+    if not meta.get(STORAGE_META):
+        return None
+    return RawDataset(con, str(meta[STORAGE_META]), str(meta["state_id"]), read_only=True)
 
 
 def attach_dataset(con: duckdb.DuckDBPyConnection, storage: str | None) -> RawDataset | None:

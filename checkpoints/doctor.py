@@ -13,19 +13,47 @@ of `exports.health`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
 from checkpoints import _health_checks as checks
+from checkpoints.dataset import read_dataset
 from checkpoints.store import DAMAGED_HINT, SCHEMA_VERSION, StateStore
+from core.errors import MeetintelError
 from core.health import ERROR, INFO, WARNING, Finding
 
 INTERRUPTED = '["interrupted; marked failed by meetintel doctor"]'
 _REQUIRED = ("file_stamps", "cursors", "pending_detection", "state_meta", "runs")
 
 __all__ = ["repair_state", "state_findings"]
+
+DATASET_HINT = (
+    "restore the files from the bucket's versioning or a backup, or run `meetintel run --full-refresh`: "
+    "it collects into a new dataset and keeps this one until it succeeds"
+)
+
+
+@dataclass(frozen=True)
+class _Dataset:
+    """The raw tables a state keeps in its Parquet dataset, and the files of it that fail their checksum."""
+
+    tables: frozenset[str]
+    damaged: list[str]
+    where: str
+
+    @classmethod
+    def of(cls, con: duckdb.DuckDBPyConnection) -> _Dataset:
+        """Register the state's dataset on `con` (read-only) and check its files; empty for one file."""
+        try:
+            found = read_dataset(con)
+        except OSError as exc:
+            raise MeetintelError(f"the state's Parquet dataset cannot be read: {exc}", DATASET_HINT) from exc
+        if found is None:
+            return cls(frozenset(), [], "")
+        return cls(found.tables, found.verify(), found.uri.split("?", 1)[0])
 
 
 def state_findings(state: Path) -> list[Finding]:
@@ -74,9 +102,16 @@ def _database_findings(state: Path, con: duckdb.DuckDBPyConnection) -> list[Find
         todo = "run `meetintel doctor --repair`: it drops those tables and the next run rebuilds them"
         return [Finding(ERROR, "derived-damaged", what, todo, names)]
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    missing = [t for t in (*checks.RAW_TABLES, *_REQUIRED) if t not in tables]
+    try:
+        dataset = _Dataset.of(con) if "state_meta" in tables else _Dataset(frozenset(), [], "")
+    except MeetintelError as exc:
+        return [Finding(ERROR, "dataset-unreachable", exc.message, exc.hint or DATASET_HINT)]
+    missing = [t for t in (*checks.RAW_TABLES, *_REQUIRED) if t not in tables | set(dataset.tables)]
     if missing:
         return [_damaged(state, f"{state} is not a meetintel state: tables missing: {', '.join(missing)}")]
+    if dataset.damaged:
+        what = f"{len(dataset.damaged)} Parquet files of {dataset.where} are missing or fail their checksum"
+        return [Finding(ERROR, "dataset-damaged", what, DATASET_HINT, tuple(dataset.damaged))]
     version = dict(con.execute("SELECT key, value FROM state_meta").fetchall()).get("schema_version")
     if version != SCHEMA_VERSION:
         what = f"{state} has schema version {version}, this meetintel writes version {SCHEMA_VERSION}"
