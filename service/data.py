@@ -203,10 +203,16 @@ class ServiceData:
     # ---- the view ----
 
     def view(self) -> View:
-        """Give the current view (refreshing first when the background thread has not made one lately)."""
+        """Give the current view. A request never waits for a refresh in progress: it gets the last view;
+        it refreshes itself only when there is none yet, or when no thread has made one lately."""
         current = self._view
-        stale = current is None or time.time() - current.at.timestamp() > 3 * self.config.refresh_seconds
-        return self.refresh() if stale or current is None else current
+        if current is None:
+            return self.refresh()
+        stale = time.time() - current.at.timestamp() > 3 * self.config.refresh_seconds
+        if stale and self._lock.acquire(blocking=False):
+            self._lock.release()
+            return self.refresh()
+        return current
 
     def refresh(self) -> View:
         """Read what changed and give the new view; alerts raised since the last view are sent."""
