@@ -50,6 +50,21 @@ MANIFESTS = "_manifests"
 KEEP_MANIFESTS = 3  # older generations are removed once a newer one is committed
 _MANIFEST_NAME = re.compile(r"^(\d{12})\.json$")
 NO_MONTH = "none"  # the month partition of rows without a time (a cancelled stub without a start)
+# Derived tables kept beside the raw ones as whole-table snapshots (for other tools and for audits): the
+# meetings with their links and people, and the records meetings.json and people.json are written from.
+SNAPSHOTS = frozenset(
+    {
+        "people",
+        "identity_links",
+        "meetings",
+        "meeting_participants",
+        "meeting_evidence",
+        "meeting_documents",
+        "meeting_records",
+        "people_records",
+    }
+)
+DERIVED = "derived"  # manifest key prefix and folder of the snapshots
 
 
 @dataclass(frozen=True)
@@ -278,6 +293,16 @@ class RawDataset:
             self.con.execute("DROP TABLE IF EXISTS temp.main._ds_part")
         self.register(table)
 
+    def snapshot(self, name: str, table: pa.Table) -> None:
+        """Stage a whole-table snapshot of derived table `name` (one of SNAPSHOTS; others are not kept)."""
+        if name not in SNAPSHOTS:
+            return
+        staged = self._require_staged(name)
+        folder = f"{DERIVED}/table={name}"
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, compression="zstd")
+        staged.tables[f"{DERIVED}:{name}"] = {folder: self._put(folder, sink.getvalue().to_pybytes(), table)}
+
     def upsert_partitions(self, table: str, batch: pa.Table) -> set[str]:
         """Give the partitions an upsert of `batch` into `table` must rewrite."""
         part = PARTITIONED[table]
@@ -408,9 +433,12 @@ class RawDataset:
     def _write_file(self, partition: str, rows: pa.Table) -> DataFile:
         sink = pa.BufferOutputStream()
         pq.write_table(rows, sink, compression="zstd")
-        data = sink.getvalue().to_pybytes()
-        path = f"{partition}/part-{uuid.uuid4().hex}.parquet"
-        self.fs.create_dir(f"{self.root}/{partition}", recursive=True)
+        return self._put(partition, sink.getvalue().to_pybytes(), rows)
+
+    def _put(self, folder: str, data: bytes, rows: pa.Table) -> DataFile:
+        """Write one new Parquet file into `folder` (never over an existing one); give its manifest entry."""
+        path = f"{folder}/part-{uuid.uuid4().hex}.parquet"
+        self.fs.create_dir(f"{self.root}/{folder}", recursive=True)
         with self.fs.open_output_stream(f"{self.root}/{path}") as out:
             out.write(data)
         self._written.append(path)

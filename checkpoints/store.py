@@ -395,6 +395,8 @@ class StateStore:
                 self.con.register("_derived", table)
                 self.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _derived")
                 self.con.unregister("_derived")
+                if self.dataset is not None:  # a Parquet copy beside the raw tables, same commit
+                    self.dataset.snapshot(name, table)
             self.set_meta("derived_version", version)
 
     # ---- meta ---------------------------------------------------------------------------------

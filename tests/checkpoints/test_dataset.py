@@ -57,10 +57,19 @@ def test_reports_from_the_dataset_equal_the_single_file_reports(
     with StateStore(tmp_path / "plain.duckdb") as one, StateStore(tmp_path / "pq.duckdb") as two:
         assert two.dataset is not None and one.dataset is None
         stats = two.dataset.stats()
-        assert {t: s["rows"] for t, s in stats.items()} == {
+        assert {t: s["rows"] for t, s in stats.items() if not t.startswith("derived:")} == {
             "calendar_events": one.count("calendar_events"),
             "slack_messages": one.count("slack_messages"),
         }
+        # Derived tables worth keeping are whole-table snapshots beside them, one file each.
+        assert {t: s["rows"] for t, s in stats.items() if t.startswith("derived:")} == {
+            f"derived:{name}": one.count(name)
+            for name in (
+                "identity_links", "meeting_documents", "meeting_evidence", "meeting_participants",
+                "meeting_records", "meetings", "people", "people_records",
+            )
+        }  # fmt: skip
+        assert stats["derived:meeting_records"]["rows"] == 53
         assert (stats["calendar_events"]["rows"], stats["slack_messages"]["rows"]) == (163, 1186)
         # Partitions: a channel-month or calendar-month each, one file per partition.
         assert (stats["slack_messages"]["partitions"], stats["calendar_events"]["partitions"]) == (10, 26)
@@ -71,7 +80,8 @@ def test_reports_from_the_dataset_equal_the_single_file_reports(
                 "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]
             ).fetchall() == [(0,)]
     files = parquet_files(lake / state_id)
-    assert len(files) == 36
+    assert len(files) == 44
+    assert sum(f.startswith("derived/table=") for f in files) == 8
     channel = sorted(f for f in files if "/table=slack_messages/" in f)[0]
     assert channel.startswith("source=slack/table=slack_messages/channel_id=C")
     assert "/month=2026-09/part-" in channel
@@ -191,13 +201,14 @@ def test_a_full_refresh_builds_a_new_dataset_and_keeps_the_old_until_the_swap(
         new_id = fresh.get_meta("state_id")
         assert fresh.dataset is not None and fresh.dataset.uri == str(lake)
     assert new_id != old_id
-    assert len(parquet_files(lake / old_id)) == len(parquet_files(lake / new_id)) == 36
+    assert len(parquet_files(lake / old_id)) == len(parquet_files(lake / new_id)) == 44
     swap_in(work, state)
     with StateStore(state) as store:
         assert store.get_meta("state_id") == new_id
         assert store.count("slack_messages") == 1186
     assert refreshed == first
-    assert sorted(p.name for p in (lake / new_id / MANIFESTS).iterdir())[-1] == "000000000002.json"
+    # Two raw commits (messages, events) and three of derived snapshots (people, meetings, reports).
+    assert sorted(p.name for p in (lake / new_id / MANIFESTS).iterdir())[-1] == "000000000005.json"
 
 
 def test_manifests_keep_the_last_three_generations(orgs: dict[str, Path], tmp_path: Path) -> None:
@@ -214,9 +225,9 @@ def test_manifests_keep_the_last_three_generations(orgs: dict[str, Path], tmp_pa
                     "slack_messages", batch.set_column(6, "text", [[f"edit {i}"]]), ("channel_id", "ts")
                 )
         root = lake / store.get_meta("state_id") / MANIFESTS
-        assert sorted(p.name for p in root.iterdir()) == [f"{g:012d}.json" for g in (4, 5, 6)]
+        assert sorted(p.name for p in root.iterdir()) == [f"{g:012d}.json" for g in (7, 8, 9)]
         reopened = RawDataset(store.con, str(lake), store.get_meta("state_id"))
-        assert reopened.committed.generation == 6
+        assert reopened.committed.generation == 9
         assert store.con.execute("SELECT text FROM slack_messages WHERE text LIKE 'edit%'").fetchall() == [
             ("edit 3",)
         ]
