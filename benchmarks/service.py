@@ -113,7 +113,7 @@ def _time(url: str, token: str, count: int) -> dict[str, dict[str, float]]:
     return figures
 
 
-def measure(size: str, count: int, writer_seconds: float) -> dict[str, object]:
+def measure(size: str, count: int, writer_seconds: float, reuse: bool = False) -> dict[str, object]:
     from service.tokens import create_token
 
     ws = _workspace(size)
@@ -121,7 +121,8 @@ def measure(size: str, count: int, writer_seconds: float) -> dict[str, object]:
     root.mkdir(parents=True, exist_ok=True)
     state, out, tokens = root / "state.duckdb", root / "out", root / "tokens.json"
     started = time.perf_counter()
-    _build(ws, state, out)
+    if not (reuse and state.exists() and (out / "LATEST").exists()):
+        _build(ws, state, out)
     build_seconds = time.perf_counter() - started
     tokens.unlink(missing_ok=True)
     token, _ = create_token(tokens, "bench", "analyst")
@@ -234,8 +235,11 @@ def main(argv: list[str] | None = None) -> int:
         "--writer-seconds", type=float, default=120.0, help="how long the writer keeps writing"
     )
     parser.add_argument("--write", type=Path, help="put the figures into this file (BENCHMARKS.md)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="serve the state built by an earlier run of this"
+    )
     args = parser.parse_args(argv)
-    result = measure(args.size, args.requests, args.writer_seconds)
+    result = measure(args.size, args.requests, args.writer_seconds, args.reuse)
     print(json.dumps(result, indent=1))
     section = markdown(result)
     print(section)

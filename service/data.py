@@ -107,9 +107,10 @@ class Reports:
                 else ident(f.name)
                 for f in schema
             )
-            source = (
-                f"read_csv({lit((folder / f'{short}.csv').as_posix())}, header = true, columns = {columns})"
-            )
+            # The dialect the CSV writer uses, given outright: sniffing the first rows can miss the quotes.
+            dialect = "header = true, delim = ',', quote = '\"', escape = '\"', auto_detect = false, "
+            dialect += "allow_quoted_nulls = false"  # "" is an empty text, an empty field a NULL
+            source = f"read_csv({lit((folder / f'{short}.csv').as_posix())}, {dialect}, columns = {columns})"
             plain.execute(f"CREATE TABLE {report_table(short)} AS SELECT {select} FROM {source}")
         private = duckdb.connect()
         private.execute("SET TimeZone = 'UTC'")

@@ -278,3 +278,23 @@ def test_the_status_page_shows_every_component(served: Served) -> None:
     for name in COMPONENTS:
         assert f"<td>{name}</td>" in answer.text
     assert "<script" not in answer.text and "http://" not in answer.text.replace(served.url, "")
+
+
+def test_meetings_carry_the_published_values_unchanged(served: Served, org: Org) -> None:
+    """The rows come from the published CSV tables; text with commas, quotes or formula leads reads back as
+    it was stored."""
+    cols = (
+        "meeting_id",
+        "title",
+        "status",
+        "origin",
+        "kind",
+        "organizer_email",
+        "channel_ids",
+        "score",
+        "reasons",
+    )
+    with StateStore(org.state) as store:
+        expected = filter_meetings(store.con, MeetingFilter()).select(list(cols)).to_pylist()
+    shown = served.get("/api/meetings", org.admin, limit=500).json()["items"]
+    assert [{c: m[c] for c in cols} for m in shown] == expected
