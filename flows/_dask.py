@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import duckdb
 import pyarrow as pa
@@ -34,9 +34,11 @@ from core.tables import RAW_TABLES
 from intelligence import detect_evidence
 
 if TYPE_CHECKING:
+    from prefect import Flow
     from prefect.task_runners import TaskRunner
 
 Executor = Literal["local", "dask"]
+F = TypeVar("F", bound="Flow[Any, Any]")
 PARTS_PER_WORKER = 2  # parts per worker thread: keeps every worker busy when parts differ in size
 
 
@@ -214,9 +216,35 @@ def record_storage(state: Path, storage: str | None) -> None:
         StateStore(state, storage=storage).close()
 
 
+@dataclass(frozen=True)
+class ScaleOut:
+    """How a run scales out: its executor (and Dask scheduler or local workers) and its raw storage URI."""
+
+    executor: Executor = "local"
+    scheduler: str | None = None
+    workers: int | None = None
+    storage: str | None = None  # the full URI, an S3 endpoint already applied (checkpoints.storage_uri)
+
+    def prepare(self, state: Path) -> None:
+        """Check the options fit together and let the state record its storage (before Prefect starts)."""
+        if self.workers is not None and self.workers < 1:
+            raise ConfigurationError(f"--workers must be at least 1, got {self.workers}", "pass 1 or more")
+        task_runner(self.executor, self.scheduler, self.workers)
+        record_storage(state, self.storage)
+
+    def flow(self, flow: F) -> F:
+        """Give `flow` with this executor's task runner (unchanged for the local executor)."""
+        if self.executor == "local":
+            return flow
+        return cast(
+            F, flow.with_options(task_runner=task_runner(self.executor, self.scheduler, self.workers))
+        )
+
+
 __all__ = [
     "DetectPart",
     "Executor",
+    "ScaleOut",
     "detect_fanned",
     "detect_part",
     "fans_out",
