@@ -43,7 +43,7 @@ PARTS_PER_WORKER = 2  # parts per worker thread: keeps every worker busy when pa
 
 
 def task_runner(
-    executor: Executor, scheduler: str | None = None, workers: int | None = None
+    executor: str, scheduler: str | None = None, workers: int | None = None
 ) -> TaskRunner[Any]:
     """Give the flow's task runner: the thread pool, or Dask (a running scheduler or a local cluster)."""
     from prefect.task_runners import ThreadPoolTaskRunner
@@ -220,7 +220,7 @@ def record_storage(state: Path, storage: str | None) -> None:
 class ScaleOut:
     """How a run scales out: its executor (and Dask scheduler or local workers) and its raw storage URI."""
 
-    executor: Executor = "local"
+    executor: str = "local"  # local | dask
     scheduler: str | None = None
     workers: int | None = None
     storage: str | None = None  # the full URI, an S3 endpoint already applied (checkpoints.storage_uri)

@@ -54,6 +54,6 @@ def test_executor_options_that_do_not_fit_together_are_refused() -> None:
     with pytest.raises(ConfigurationError, match="both --dask-scheduler and --workers"):
         task_runner("dask", scheduler="tcp://127.0.0.1:8786", workers=2)
     with pytest.raises(ConfigurationError, match="unknown executor 'ray'"):
-        task_runner("ray")  # type: ignore[arg-type]
+        task_runner("ray")
     assert type(task_runner("dask", workers=3)).__name__ == "DaskTaskRunner"
     assert type(task_runner("local")).__name__ == "ThreadPoolTaskRunner"
