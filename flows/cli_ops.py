@@ -1,7 +1,7 @@
 """Operations commands of `meetintel`: serve, token, breaker, config, health and errors.
 
-Each command imports what it needs when it runs (FastAPI, uvicorn and the service only for `serve`), so the
-other commands start fast.
+Each command imports what it needs when it runs (the settings, and FastAPI, uvicorn and the service only for
+`serve`), so building the command table stays light and the other commands start fast.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from rich.table import Table
 
 from core.errors import ConfigurationError, MeetintelError
 from flows._terminal import safe
-from flows.settings import Settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from flows.settings import Settings
     from service.config import ServiceConfig
 
 console = Console()
@@ -54,6 +54,13 @@ def _fail(exc: MeetintelError) -> typer.Exit:
     if exc.hint:
         err.print(f"[yellow]what to do:[/] {safe(exc.hint)}")
     return typer.Exit(EXIT_FAILED)
+
+
+def _settings(**options: object) -> Settings:
+    """Give the settings (imported here: the command table loads without them)."""
+    from flows.settings import Settings
+
+    return Settings.from_cli(**options)
 
 
 def _print_json(data: object) -> None:
@@ -90,7 +97,7 @@ def serve(
     import uvicorn
 
     try:
-        settings = Settings.from_cli(state=state, out=out, serve_host=host, serve_port=port)
+        settings = _settings(state=state, out=out, serve_host=host, serve_port=port)
         app = build_app(settings)
     except MeetintelError as exc:
         raise _fail(exc) from None
@@ -135,7 +142,7 @@ def build_app(settings: Settings) -> FastAPI:
 
 
 def _tokens_file(file: Path | None) -> Path:
-    path = file or Settings.from_cli().api_tokens_file
+    path = file or _settings().api_tokens_file
     if path is None:
         raise ConfigurationError(
             "no tokens file is set",
@@ -232,7 +239,7 @@ def _breaker_rows(state: Path) -> list[dict[str, object]]:
 def breaker_status(state: StateOpt = None, output: FormatOpt = "table") -> None:
     """Show each source's breaker as the last run left it, and the override the next run applies."""
     try:
-        rows = _breaker_rows(Settings.from_cli(state=state).state)
+        rows = _breaker_rows(_settings(state=state).state)
     except MeetintelError as exc:
         raise _fail(exc) from None
     if output == "json":
@@ -257,7 +264,7 @@ def _set(source: str, mode: str, state: Path | None) -> None:
     from flows.monitor import set_override
 
     try:
-        path = Settings.from_cli(state=state).state
+        path = _settings(state=state).state
         set_override(path, source, mode, f"cli {os.environ.get('USER', 'unknown')}")
     except MeetintelError as exc:
         raise _fail(exc) from None
@@ -306,10 +313,10 @@ def config_show(
     try:
         if profile is not None:
             profiles.use(profile, profiles.current().file)
-        settings = Settings.from_cli()
-        known = set(Settings.model_fields)
+        settings = _settings()
+        known = set(type(settings).model_fields)
         rows = []
-        for key in Settings.model_fields:
+        for key in type(settings).model_fields:
             value = getattr(settings, key)
             shown = "**********" if isinstance(value, SecretStr) else value
             rows.append({"setting": key, "value": shown, "source": profiles.origin_of(key, {}, known)})
@@ -338,7 +345,7 @@ def health_cmd(state: StateOpt = None, out: OutOpt = None, output: FormatOpt = "
     from flows.ops import health, machine_readings
 
     try:
-        settings = Settings.from_cli(state=state, out=out)
+        settings = _settings(state=state, out=out)
         snap = current_snapshot(settings.state) if settings.state.exists() else None
         readings = machine_readings(settings.out, settings.state, os.environ.get("PREFECT_API_URL") or None)
         if not settings.state.exists():
@@ -364,7 +371,7 @@ def errors_cmd(state: StateOpt = None, output: FormatOpt = "table") -> None:
     from flows.ops import error_groups
 
     try:
-        settings = Settings.from_cli(state=state)
+        settings = _settings(state=state)
         if not settings.state.exists():
             raise ConfigurationError(f"no state file at {settings.state}", "run `meetintel run` first")
         groups = error_groups(current_snapshot(settings.state))

@@ -76,7 +76,10 @@ def _duck(t: pa.DataType) -> str:
 
 
 def _unneutralised(col: str) -> str:
-    """SQL undoing the CSV writer's formula guard (a quote before a leading =, +, -, @, tab or CR)."""
+    """SQL undoing the CSV writer's formula guard (a quote before a leading =, +, -, @, tab or CR).
+
+    A text that itself began with a quote and one of those loses its quote: the CSV cannot tell them apart.
+    """
     leads = ", ".join(lit(c) for c in FORMULA_LEADS)
     guarded = f"left({col}, 1) = '''' AND substr({col}, 2, 1) IN ({leads})"
     return f"CASE WHEN {guarded} THEN substr({col}, 2) ELSE {col} END"
