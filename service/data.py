@@ -273,13 +273,16 @@ class ServiceData:
         if state_mtime is None:
             self._state_note = ("red", f"no state file at {state}: run `meetintel run` first")
             return self._snap
+        # DuckDB writes go to the write-ahead log first: the state changed when either file did.
+        state_mtime = max(state_mtime, _mtime(Path(f"{state}.wal")) or 0.0)
+        if _writer_holds(state):
+            self._state_note = ("green" if self._snap else "yellow", self._writing_note())
+            return self._snap
+        self._state_note = None
         newer = self._snap is None or state_mtime > self._snap.written_at.timestamp() + 1.0
         settled = time.time() - state_mtime >= STABLE_SECONDS
-        if newer and state_mtime != self._read_state_mtime:
-            if _writer_holds(state) or not settled:
-                self._state_note = ("green", self._writing_note())
-            else:
-                self._read_state(state, state_mtime)
+        if newer and state_mtime != self._read_state_mtime and settled:
+            self._read_state(state, state_mtime)
         return self._snap
 
     def _writing_note(self) -> str:
