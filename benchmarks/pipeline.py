@@ -1,31 +1,64 @@
 """Run the pipeline's stages once on a workspace and print their figures as JSON (a `make bench` child).
 
 The stages run as plain functions, exactly as the Prefect tasks call them, so the figures are the
-pipeline's own cost; `benchmarks/run.py` times the Prefect flow separately.
+pipeline's own cost; `benchmarks/run.py` times the Prefect flow separately. A thread samples this
+process's RSS every 20 ms and keeps the peak of each stage, so the figures say which stage holds memory.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from pathlib import Path
+
+import psutil
 
 from checkpoints import StateStore
 from flows import stages
 
 
+class StagePeaks:
+    """This process's peak RSS (MB) during each stage, sampled in a thread."""
+
+    def __init__(self) -> None:
+        self.current = "start"
+        self.peaks: dict[str, float] = {}
+        self._proc = psutil.Process()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            rss = self._proc.memory_info().rss / 2**20
+            self.peaks[self.current] = max(self.peaks.get(self.current, 0.0), rss)
+            self._stop.wait(0.02)
+
+    def stop(self) -> dict[str, float]:
+        self._stop.set()
+        self._thread.join()
+        return {k: round(v, 1) for k, v in self.peaks.items()}
+
+
 def main(workspace: str, state: str, out: str) -> None:
+    peaks = StagePeaks()
     started = time.perf_counter()
     with StateStore(Path(state)) as store:
         run_id = store.start_run("bench")
-        stats = [
-            stages.collect(store, Path(workspace), run_id),
-            stages.detect(store),
-            stages.correlate_stage(store),
-            stages.aggregate(store),
+        steps = [
+            ("collect", lambda: stages.collect(store, Path(workspace), run_id)),
+            ("detect", lambda: stages.detect(store)),
+            ("correlate", lambda: stages.correlate_stage(store)),
+            ("aggregate", lambda: stages.aggregate(store)),
+            ("export", lambda: stages.export(store, Path(out), run_id)[0]),
         ]
-        stats.append(stages.export(store, Path(out), run_id)[0])
+        stats = []
+        for name, step in steps:
+            peaks.current = name
+            stats.append(step())
+        peaks.current = "end"
         meetings = store.count("meeting_records")
     print(
         json.dumps(
@@ -33,6 +66,7 @@ def main(workspace: str, state: str, out: str) -> None:
                 "wall": time.perf_counter() - started,
                 "meetings": meetings,
                 "stages": [s.model_dump() for s in stats],
+                "stage_peak_rss_mb": peaks.stop(),
             }
         )
     )
