@@ -318,7 +318,7 @@ def error_groups(snap: MonitorSnapshot | None) -> list[ErrorGroup]:
             elif s.status == "failed":
                 message, hint = _split(s.reason or "the source failed")
                 add(
-                    "FatalError" if "refused" in message.lower() else "RetriableError",
+                    "AuthError" if "refused" in message.lower() else "RetriableError",
                     s.source,
                     at,
                     message,
