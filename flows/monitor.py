@@ -12,6 +12,7 @@ Both are written atomically (a temporary name, then a rename).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -204,6 +205,44 @@ def current_snapshot(state: Path) -> MonitorSnapshot | None:
         return snapshot_from_state(state)
     except ConfigurationError:
         return read_snapshot(state)
+
+
+# ---- is a run holding the state? ----------------------------------------------------------------
+
+PROC_LOCKS = Path("/proc/locks")
+
+
+def _held_inodes() -> set[tuple[int, int, int]] | None:
+    """Give (major, minor, inode) of each file a process holds a lock on; None when the OS does not say."""
+    try:
+        lines = PROC_LOCKS.read_text(encoding="ascii", errors="replace").splitlines()
+    except OSError:
+        return None
+    held = set()
+    for line in lines:
+        parts = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 1234 fe:00:2335282 0 EOF" (a blocked waiter's line has "->" first)
+        fields = [p for p in parts if p != "->"]
+        if len(fields) >= 6 and fields[5].count(":") == 2:
+            major, minor, inode = fields[5].split(":")
+            held.add((int(major, 16), int(minor, 16), int(inode)))
+    return held
+
+
+def state_in_use(state: Path) -> bool | None:
+    """Give whether a process holds `state`: the run's writer lock (`STATE.lock`) or DuckDB's own lock on the
+    file. None when the OS does not tell (no /proc/locks); the caller then goes by the lock file's content."""
+    held = _held_inodes()
+    if held is None:
+        return None
+    for path in (_base(Path(state)).with_name(_base(Path(state)).name + ".lock"), _base(Path(state))):
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        if (os.major(st.st_dev), os.minor(st.st_dev), st.st_ino) in held:
+            return True
+    return False
 
 
 # ---- breaker overrides ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from checkpoints import RunRecord
 from core.chunks import QUARANTINE_RULES
-from flows.monitor import BreakerOverrides, MonitorSnapshot
+from flows.monitor import BreakerOverrides, MonitorSnapshot, state_in_use
 
 Color = Literal["green", "yellow", "red"]
 _RANK: dict[str, int] = {"green": 0, "yellow": 1, "red": 2}
@@ -68,6 +68,7 @@ class Readings(BaseModel):
     memory_percent: float = 0.0
     prefect: tuple[Color, str] = ("green", "no Prefect API configured; each run starts a temporary server")
     state_note: tuple[Color, str] | None = None  # how the state store was read (None: fresh, green)
+    writer_active: bool | None = None  # whether a run holds the state now (None: not known)
 
 
 class Component(BaseModel):
@@ -130,6 +131,7 @@ def machine_readings(out: Path, state: Path, prefect_api_url: str | None) -> Rea
         disk_free_bytes={"out": disk_free(out), "state": disk_free(state.parent)},
         memory_percent=psutil.virtual_memory().percent,
         prefect=prefect_status(prefect_api_url),
+        writer_active=state_in_use(state),
     )
 
 
@@ -144,7 +146,7 @@ def health(
     now: datetime,
 ) -> Health:
     """Give each component's colour and reason, and the overall colour (the worst of them)."""
-    parts = [_state(snap, readings), _last_run(snap, policy, now)]
+    parts = [_state(snap, readings), _last_run(snap, policy, now, readings.writer_active)]
     parts += _sources(snap, overrides, policy, now)
     parts.append(Component(name="prefect_api", status=readings.prefect[0], reason=readings.prefect[1]))
     parts += [_disk(label, free, policy) for label, free in sorted(readings.disk_free_bytes.items())]
@@ -163,7 +165,7 @@ def _state(snap: MonitorSnapshot | None, readings: Readings) -> Component:
     )
 
 
-def _last_run(snap: MonitorSnapshot | None, policy: Policy, now: datetime) -> Component:
+def _last_run(snap: MonitorSnapshot | None, policy: Policy, now: datetime, writer: bool | None) -> Component:
     runs = snap.runs if snap else []
     if not runs:
         return Component(
@@ -172,6 +174,13 @@ def _last_run(snap: MonitorSnapshot | None, policy: Policy, now: datetime) -> Co
     last = runs[0]
     if last.status == "running":
         since = now - (last.started_at or now)
+        if writer is False and since > timedelta(minutes=1):
+            return Component(
+                name="last_run",
+                status="yellow",
+                reason=f"run {last.run_id} started {_ago(since)} ago and never ended, and no process holds "
+                "the state: it was stopped or killed; the next run carries on from its checkpoints",
+            )
         return Component(
             name="last_run", status="green", reason=f"run {last.run_id} running for {_ago(since)}"
         )

@@ -38,6 +38,7 @@ from flows.monitor import (
     read_snapshot,
     snapshot_from_state,
     snapshot_path,
+    state_in_use,
 )
 from flows.ops import Alert, Color, Health, Readings, alerts, disk_free, health, prefect_status
 from service.config import ServiceConfig
@@ -168,7 +169,10 @@ class Reports:
 
 
 def _writer_holds(state: Path) -> bool:
-    """Give whether a run says it is writing `state` (its lock file names the holder while it runs)."""
+    """Give whether a run holds `state` (the OS's lock table; else the lock file naming its holder)."""
+    in_use = state_in_use(state)
+    if in_use is not None:
+        return in_use
     lock = state.with_name(state.name + ".lock")
     try:
         return lock.stat().st_size > 0
@@ -196,6 +200,7 @@ class ServiceData:
         self._snap_mtime: float | None = None
         self._read_state_mtime: float | None = None
         self._state_note: tuple[Color, str] | None = None
+        self._writer: bool | None = None  # whether a run holds the state, at the last refresh
         self._prefect: tuple[Color, str] = ("green", "not checked yet")
         self._prefect_at = 0.0
         self._raised: set[str] = set()
@@ -275,7 +280,8 @@ class ServiceData:
             return self._snap
         # DuckDB writes go to the write-ahead log first: the state changed when either file did.
         state_mtime = max(state_mtime, _mtime(Path(f"{state}.wal")) or 0.0)
-        if _writer_holds(state):
+        self._writer = _writer_holds(state)
+        if self._writer:
             self._state_note = ("green" if self._snap else "yellow", self._writing_note())
             return self._snap
         self._state_note = None
@@ -311,6 +317,7 @@ class ServiceData:
             memory_percent=psutil.virtual_memory().percent,
             prefect=self._prefect,
             state_note=self._state_note,
+            writer_active=self._writer,
         )
 
     def _sample(self, readings: Readings, now: datetime) -> dict[str, list[float]]:

@@ -25,6 +25,7 @@ from flows.monitor import (
     set_override,
     snapshot_from_state,
     snapshot_path,
+    state_in_use,
 )
 from flows.settings import Settings
 from sandbox import SandboxServer, ServerSettings, generate_workspace
@@ -150,3 +151,21 @@ def test_a_live_collection_skips_a_source_forced_open_and_says_why(tmp_path: Pat
     assert reason.endswith("; `meetintel breaker auto slack` lifts it")
     assert [e for e in requests if e.startswith("slack")] == []  # not one call to Slack
     assert [e for e in requests if e.startswith("directory")] == ["directory.users.list"]
+
+
+def test_state_in_use_sees_another_process_holding_the_state(tmp_path: Path) -> None:
+    state = tmp_path / "s.duckdb"
+    StateStore(state).close()
+    assert state_in_use(state) is False
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(state)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        assert state_in_use(state) is True
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert state_in_use(state) is False

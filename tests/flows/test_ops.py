@@ -188,3 +188,18 @@ def test_troubleshooting_covers_every_error_class() -> None:
     classes -= {"Exception"}
     assert classes <= sections
     assert set(CLASS_HINTS) <= sections
+
+
+def test_a_run_left_running_with_no_process_on_the_state_is_yellow() -> None:
+    started = run(99).model_copy(update={"status": "running", "ended_at": None})
+    s = snap([run(98), started])
+    for writer, status in ((True, "green"), (None, "green"), (False, "yellow")):
+        readings = READINGS.model_copy(update={"writer_active": writer})
+        (last,) = [
+            c for c in health(s, BreakerOverrides(), readings, HOURLY, NOW).components if c.name == "last_run"
+        ]
+        assert last.status == status
+    assert last.reason == (
+        "run r99 started 61 min ago and never ended, and no process holds the state: it was stopped or "
+        "killed; the next run carries on from its checkpoints"
+    )
