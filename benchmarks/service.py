@@ -249,4 +249,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # Run as `python benchmarks/service.py`, this folder comes first on the path and its name would hide the
+    # `service` package: look in the repository instead.
+    sys.path[0] = str(REPO)
     raise SystemExit(main())
