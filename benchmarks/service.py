@@ -121,9 +121,10 @@ def measure(size: str, count: int, writer_seconds: float, reuse: bool = False) -
     root.mkdir(parents=True, exist_ok=True)
     state, out, tokens = root / "state.duckdb", root / "out", root / "tokens.json"
     started = time.perf_counter()
-    if not (reuse and state.exists() and (out / "LATEST").exists()):
+    built = not (reuse and state.exists() and (out / "LATEST").exists())
+    if built:
         _build(ws, state, out)
-    build_seconds = time.perf_counter() - started
+    build_seconds = time.perf_counter() - started if built else None
     tokens.unlink(missing_ok=True)
     token, _ = create_token(tokens, "bench", "analyst")
     port = _free_port()
@@ -188,6 +189,8 @@ def _wait(url: str) -> None:
 
 def markdown(result: dict) -> str:
     """Give the BENCHMARKS.md section for one measurement."""
+    seconds = result["build_seconds"]
+    built = f"built by the stages in {seconds:.0f} s" if seconds is not None else "built by an earlier run"
     rows = []
     for phase in ("idle", "busy"):
         for route, f in result[phase].items():
@@ -202,7 +205,7 @@ def markdown(result: dict) -> str:
             "",
             f"`benchmarks/service.py` on {datetime.now(UTC):%Y-%m-%d}: {os.cpu_count()} cores, "
             f"{platform.machine()}, Python {platform.python_version()}. `meetintel serve` in its own "
-            f"process over the {result['size']} state (built in {result['build_seconds']:.0f} s); sequential "
+            f"process over the {result['size']} state ({built}); sequential "
             "requests with an analyst token, timed by the client over loopback. *A run writing the state*: a "
             "second process holds the state's writer lock and rebuilds its derived tables (correlate and "
             f"aggregate) over and over ({result['writer']}), the whole time the requests run. "
