@@ -108,7 +108,10 @@ class Tokens:
         except OSError:
             return None
         if stamp != self._stamp or self._tokens is None:
-            self._tokens, self._stamp = load_tokens(self.path), stamp
+            try:
+                self._tokens, self._stamp = load_tokens(self.path), stamp
+            except ConfigurationError as exc:  # the server's fault, not the request's: a 503, not a 400
+                raise MeetintelError(exc.message, exc.hint) from exc
         return match_token(self._tokens, presented)
 
 
