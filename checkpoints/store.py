@@ -19,7 +19,7 @@ from checkpoints._ddl import BOOKKEEPING, RUNS_ADDED, create_table_sql
 from checkpoints.dataset import RawDataset, attach_dataset
 from checkpoints.models import RunRecord
 from core.chunks import Chunk, Cursor, FileStamp, LiveChunk, Quarantined
-from core.errors import ConfigurationError, DataError, RetriableError
+from core.errors import ConfigurationError, DataError, MeetintelError, RetriableError
 from core.sql import ident, lit
 from core.tables import RAW_TABLES
 
@@ -34,11 +34,13 @@ DAMAGED_HINT = (
 )
 
 
-def _open_error(path: Path, exc: duckdb.Error) -> ConfigurationError | DataError:
+def _open_error(path: Path, exc: duckdb.Error) -> MeetintelError:
     """Classify why the state file would not open, with what to do about it."""
     text = str(exc).splitlines()[0]
     if "lock" in text.lower():
-        return ConfigurationError(
+        # Another process has the file open (a reader, or a run outside the concurrency limit): transient,
+        # so a Prefect task retries it rather than failing the run for good.
+        return RetriableError(
             f"the state file {path} is in use by another process ({text})",
             "wait for the other meetintel process to finish, or stop it",
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -141,6 +142,12 @@ async def _body(request: Request) -> bytes:
     return body
 
 
+def _org(request: Request) -> str | None:
+    """Give the org the events are about: the app's `meetintel_org`, else MEETINTEL_ORG (the same value the
+    deployments' triggers match), else None (the Slack team id is used)."""
+    return getattr(request.app.state, "meetintel_org", None) or os.environ.get("MEETINTEL_ORG") or None
+
+
 @router.post("/slack/events", summary="Slack Events API receiver")
 async def slack_events(request: Request) -> JSONResponse:
     """Answer Slack's URL verification; turn signed activity events into `meetintel.slack.activity`."""
@@ -162,6 +169,6 @@ async def slack_events(request: Request) -> JSONResponse:
     # Slack retries a delivery with a new signature and the same event id: acknowledge, emit once.
     if payload["event_id"] and not seen_events.add(f"event:{payload['event_id']}", now):
         return JSONResponse({"ok": True, "emitted": False, "reason": "event already received"})
-    org = getattr(request.app.state, "meetintel_org", None) or str(payload["team_id"] or "slack")
+    org = _org(request) or str(payload["team_id"] or "slack")
     emit(SLACK_ACTIVITY, org_slug(org), payload)
     return JSONResponse({"ok": True, "emitted": True, "event": SLACK_ACTIVITY})
