@@ -9,7 +9,17 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("core", "collectors", "intelligence", "aggregation", "checkpoints", "exports", "flows", "sandbox", "service")
+PACKAGES = (
+    "core",
+    "collectors",
+    "intelligence",
+    "aggregation",
+    "checkpoints",
+    "exports",
+    "flows",
+    "sandbox",
+    "service",
+)
 # What each product package may import of the others (core is open to all; flows and service, the two
 # entry points, may import everything).
 ALLOWED: dict[str, set[str]] = {
