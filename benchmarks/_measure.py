@@ -1,8 +1,9 @@
 """Measuring helpers for `make bench`: a child's whole process tree, the load, new messages, the scaling plot.
 
 Every figure `benchmarks/run.py` writes comes from a child process measured here: wall time, the child's
-own peak RSS (wait4, exact) and the peak of the whole process tree's RSS (psutil, sampled), which counts
-what the child starts — Prefect's temporary API server, a sandbox server — beside it.
+own peak RSS and the peak of the whole process tree's summed RSS, which counts what the child starts —
+Prefect's temporary API server, a sandbox server — beside it. Both are sampled with psutil every 50 ms;
+wait4's figure is kept too, but it is the largest single process of the tree, the child's or a descendant's.
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ class Measured:
 
     output: dict
     wall: float
-    peak_rss_mb: float
-    tree_peak_mb: float = 0.0
+    peak_rss_mb: float  # the child process's own, sampled
+    tree_peak_mb: float = 0.0  # the child and its descendants, summed, sampled
+    largest_mb: float = 0.0  # wait4's ru_maxrss: the largest single process of the tree
     load_before: float = 0.0
     load_after: float = 0.0
     samples: int = 0
@@ -58,6 +60,7 @@ class TreeSampler:
     def __init__(self, pid: int) -> None:
         self.root = psutil.Process(pid)
         self.peak_mb = 0.0
+        self.root_peak_mb = 0.0
         self.samples = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -70,23 +73,25 @@ class TreeSampler:
         self._stop.set()
         self._thread.join()
 
-    def sample(self) -> float:
-        """Give the tree's summed RSS in MB now (processes that end while being read count as 0)."""
-        total = 0
+    def sample(self) -> tuple[float, float]:
+        """Give the root's RSS and the tree's summed RSS in MB now (a process ending meanwhile counts 0)."""
+        sizes = []
         try:
             procs = [self.root, *self.root.children(recursive=True)]
         except psutil.Error:
-            return 0.0
+            return 0.0, 0.0
         for proc in procs:
             try:
-                total += proc.memory_info().rss
+                sizes.append(proc.memory_info().rss / 2**20)
             except psutil.Error:
-                continue
-        return total / 2**20
+                sizes.append(0.0)
+        return sizes[0], sum(sizes)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak_mb = max(self.peak_mb, self.sample())
+            root, tree = self.sample()
+            self.root_peak_mb = max(self.root_peak_mb, root)
+            self.peak_mb = max(self.peak_mb, tree)
             self.samples += 1
             self._stop.wait(SAMPLE_SECONDS)
 
@@ -112,8 +117,8 @@ def run_child(
 ) -> Measured:
     """Run a child (a Python script by default), sample its process tree, and give its figures.
 
-    `env` adds to this process's environment (a None value removes the variable). The child's own peak
-    RSS comes from wait4; its stdout's last JSON line is its output.
+    `env` adds to this process's environment (a None value removes the variable). The child's stdout's
+    last JSON line is its output.
     """
     before = load()
     command = [sys.executable, *args] if python else list(args)
@@ -141,8 +146,9 @@ def run_child(
     return Measured(
         last_json(text),
         wall,
+        sampler.root_peak_mb,
+        max(sampler.peak_mb, sampler.root_peak_mb),
         usage.ru_maxrss / 1024,
-        max(sampler.peak_mb, usage.ru_maxrss / 1024),
         before,
         load(),
         sampler.samples,

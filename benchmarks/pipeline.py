@@ -3,6 +3,8 @@
 The stages run as plain functions, exactly as the Prefect tasks call them, so the figures are the
 pipeline's own cost; `benchmarks/run.py` times the Prefect flow separately. A thread samples this
 process's RSS every 20 ms and keeps the peak of each stage, so the figures say which stage holds memory.
+
+    python benchmarks/pipeline.py WORKSPACE STATE OUT [collect]   (collect: that stage alone)
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ class StagePeaks:
         return {k: round(v, 1) for k, v in self.peaks.items()}
 
 
-def main(workspace: str, state: str, out: str) -> None:
+def main(workspace: str, state: str, out: str, only: str = "") -> None:
+    """Run every stage (or only the one named `only`) on a fresh state and print the figures."""
     peaks = StagePeaks()
     started = time.perf_counter()
     with StateStore(Path(state)) as store:
@@ -55,7 +58,7 @@ def main(workspace: str, state: str, out: str) -> None:
             ("export", lambda: stages.export(store, Path(out), run_id)[0]),
         ]
         stats = []
-        for name, step in steps:
+        for name, step in steps if not only else [s for s in steps if s[0] == only]:
             peaks.current = name
             stats.append(step())
         peaks.current = "end"
@@ -73,4 +76,4 @@ def main(workspace: str, state: str, out: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:5])
