@@ -161,3 +161,18 @@ def test_a_skipped_source_ends_in_a_completed_state_named_partial_with_breaker_e
     assert again.status == "completed"
     closed = [e for e in captured.meetintel() if e.event == "meetintel.source.breaker-closed"]
     assert [(e.payload["source"], e.payload["to"]) for e in closed] == [("drive", "closed")]
+
+
+def test_a_run_after_a_failed_export_resumes_after_the_last_finished_stage(
+    seed3: Path, tmp_path: Path, captured: Captured
+) -> None:
+    (tmp_path / "blocked").write_text("a file where the report folder's parent should be")
+    state = tmp_path / "state.duckdb"
+    with pytest.raises(Exception, match="blocked"):
+        meeting_intelligence(workspace=str(seed3), out=str(tmp_path / "blocked" / "out"), state=str(state))
+    [failed] = [e for e in captured.meetintel() if e.event == "meetintel.run.failed"]
+    assert (failed.payload["cache_hits"], failed.payload["cache_lookups"]) == (0, 3)  # export never finished
+    record = meeting_intelligence(workspace=str(seed3), out=str(tmp_path / "out"), state=str(state))
+    cached = {s.stage for s in record.stages if s.note.startswith("result cached by an earlier run")}
+    assert cached == {"correlate", "aggregate"}  # detect ran again and found nothing new; export ran
+    assert [s.stage for s in record.stages if not s.skipped] == ["collect", "export"]
