@@ -167,7 +167,7 @@ class Loopback:
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_UI_ENABLED": "false",
             "DO_NOT_TRACK": "1",
-            "PREFECT_LOGGING_LEVEL": "WARNING",
+            "PREFECT_LOGGING_LEVEL": "INFO",
             "PREFECT_WORKER_QUERY_SECONDS": "2",
             "PREFECT_WORKER_PREFETCH_SECONDS": "5",
             "PYTHONPATH": str(REPO),
