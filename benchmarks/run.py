@@ -242,23 +242,23 @@ def bench_size(size: str, flow: bool, api_url: str | None, profile: bool) -> dic
     print("  stages…", flush=True)
     raw = root / "profile.raw" if profile else None
     full = _stages(ws, state, out, raw)
-    noop = _stages(ws, state, out)
-    plus = root / "workspace-plus"
-    added = add_new_messages(ws, plus, NEW_FRACTION)
-    new = _stages(plus, state, out)
-    with duckdb.connect(str(state), read_only=True) as con:
-        messages = con.execute("SELECT count(*) FROM slack_messages").fetchall()[0][0] - added
     result: dict = {
         "size": size,
         "people_days": list(ALL_SIZES[size]),
-        "messages": messages,
-        "added": added,
         "floor": floor,
         "full": full,
-        "noop": noop,
-        "new": new,
         "generate_seconds": meta["seconds"],
+        "added": 0,
     }
+    plus = root / "workspace-plus"
+    if size != "XL":  # XL answers time and memory at 10x L; its incremental runs would add minutes
+        result["noop"] = _stages(ws, state, out)
+        result["added"] = add_new_messages(ws, plus, NEW_FRACTION)
+        result["new"] = _stages(plus, state, out)
+    with duckdb.connect(str(state), read_only=True) as con:
+        result["messages"] = (
+            con.execute("SELECT count(*) FROM slack_messages").fetchall()[0][0] - result["added"]
+        )
     if raw is not None and raw.exists():
         result["profile"] = profile_top(raw)
     if flow:
@@ -380,10 +380,12 @@ def _size_lines(results: list[dict]) -> list[str]:
         server = f"{r['flow_noop_server'].wall:.1f}" if "flow_noop_server" in r else "-"
         temp = f"{r['flow_noop'].wall:.1f}" if "flow_noop" in r else "-"
         fl = r["floor"].output
+        new = f"{r['new'].wall:.1f}" if "new" in r else "-"
+        size = r["size"] + (f" (earlier run, {r['measured_at']})" if r.get("earlier") else "")
         lines.append(
-            f"| {r['size']} | {r['people_days'][0]} × {r['people_days'][1]} | {r['messages']:,} | "
+            f"| {size} | {r['people_days'][0]} × {r['people_days'][1]} | {r['messages']:,} | "
             f"{r['full'].wall:.1f} | {r['full'].peak_rss_mb:.0f} | {flow} | {server} / {temp} | "
-            f"{r['new'].wall:.1f} | {_collect_seconds(r['full']):.1f} | {fl['auto_seconds']:.1f} / "
+            f"{new} | {_collect_seconds(r['full']):.1f} | {fl['auto_seconds']:.1f} / "
             f"{fl['columns_seconds']:.1f} | {r['generate_seconds']:.1f} | {r['full'].load_before:.1f} |"
         )
     return lines
@@ -565,16 +567,32 @@ def write_svg(results: list[dict], path: Path) -> None:
     path.write_text(scaling_svg(series, "meetintel at S to " + results[-1]["size"] + " (dashed: linear)"))
 
 
-def _save(results: list[dict], cost: dict | None, server_start: float | None) -> None:
-    """Keep the raw figures beside the data, for the record and for re-rendering."""
+RESULTS = DATA / "bench-results.json"
+MEASURED = ("floor", "full", "noop", "new", "flow", "flow_noop", "flow_noop_server", "flow_new_server")
+
+
+def _save(results: list[dict], cost: dict | None, server_start: float | None, command: str) -> None:
+    """Keep the raw figures of each size beside the data (sizes not measured now keep theirs)."""
 
     def plain(v: object) -> object:
         return v.as_json() if isinstance(v, Measured) else v
 
-    raw = [{k: plain(v) for k, v in r.items()} for r in results]
-    (DATA / "bench-results.json").write_text(
-        json.dumps({"results": raw, "prefect_cost": cost, "server_start": server_start}, indent=1)
-    )
+    kept = json.loads(RESULTS.read_text()).get("sizes", {}) if RESULTS.exists() else {}
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    for r in results:
+        kept[r["size"]] = {**{k: plain(v) for k, v in r.items()}, "measured_at": stamp, "command": command}
+    figures = {"sizes": kept, "prefect_cost": cost, "server_start": server_start}
+    RESULTS.write_text(json.dumps(figures, indent=1))
+
+
+def earlier(size: str) -> dict | None:
+    """Give the figures of `size` from an earlier run (bench-data/bench-results.json), or None."""
+    if not RESULTS.exists():
+        return None
+    r = json.loads(RESULTS.read_text()).get("sizes", {}).get(size)
+    if r is None:
+        return None
+    return {k: (Measured(**v) if k in MEASURED and isinstance(v, dict) else v) for k, v in r.items()}
 
 
 def main() -> None:
@@ -586,6 +604,9 @@ def main() -> None:
     parser.add_argument("--out", default="BENCHMARKS.md", help="Markdown file to write")
     parser.add_argument("--no-flow", action="store_true", help="skip `meetintel run` (Prefect) runs")
     parser.add_argument("--no-profile", action="store_true", help="do not profile the L stages with py-spy")
+    parser.add_argument(
+        "--with-earlier", default="", help="sizes to show from an earlier run, e.g. XL (not measured now)"
+    )
     args = parser.parse_args()
     sizes = args.sizes.split(",") + (["XL"] if args.xl and "XL" not in args.sizes else [])
     PREFECT_HOME.mkdir(parents=True, exist_ok=True)
@@ -608,7 +629,10 @@ def main() -> None:
     command = "make bench" if default else "python benchmarks/run.py " + " ".join(sys.argv[1:])
     out = REPO / args.out
     old = out.read_text() if out.exists() else ""
-    _save(results, cost, server_start)
+    _save(results, cost, server_start, command)
+    for size in (s for s in args.with_earlier.split(",") if s and s not in sizes):
+        if (kept := earlier(size)) is not None:
+            results.append({**kept, "earlier": True})
     write_svg(results, REPO / "benchmarks" / "scaling.svg")
     out.write_text(render(results, command, cost, server_start, old))
     print(f"wrote {args.out} and benchmarks/scaling.svg")
