@@ -301,6 +301,58 @@ def _print_run(record: RunRecord, settings: Settings) -> None:
 
 
 @app.command()
+def watch(
+    workspace: Annotated[
+        Path, typer.Argument(help="The workspace folder to watch (holds slack/ and google/).")
+    ],
+    org: Annotated[
+        str | None,
+        typer.Option(
+            envvar="MEETINTEL_ORG",
+            help="The org the events are about: the deployments' MEETINTEL_ORG (default: the state's name).",
+        ),
+    ] = None,
+    quiet_ms: Annotated[
+        int, typer.Option(min=50, help="A batch of changes ends after this many milliseconds without one.")
+    ] = 1000,
+) -> None:
+    """Emit `meetintel.workspace.changed` whenever export files appear, change or disappear (Ctrl-C stops).
+
+    A burst of changes (an export being unpacked) is one event; the incremental deployment's trigger turns the
+    events into runs. Needs PREFECT_API_URL: the events go to the server the deployments are on.
+    """
+    from flows.events import WORKSPACE_CHANGED, org_of
+    from flows.settings import Settings
+    from flows.watch import WorkspaceChange, run_watch
+
+    try:
+        _require_prefect_api("meetintel watch")
+        name = org_of(org, Settings.from_cli().state)
+        console.print(f"Watching [bold]{safe(workspace)}[/] for org [bold]{safe(name)}[/] (Ctrl-C stops)")
+
+        def told(batch: WorkspaceChange) -> None:
+            console.print(
+                f"{WORKSPACE_CHANGED}: {len(batch.added)} added, {len(batch.modified)} changed, "
+                f"{len(batch.deleted)} removed"
+            )
+
+        run_watch(workspace, name, quiet_ms, told=told)
+    except MeetintelError as exc:
+        raise _fail(exc) from None
+
+
+def _require_prefect_api(command: str) -> None:
+    """Refuse to emit events without PREFECT_API_URL: a temporary server would take them and vanish."""
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        raise ConfigurationError(
+            f"{command} needs a Prefect server to send its events to, and PREFECT_API_URL is not set",
+            "start the server (`make ui`) and export PREFECT_API_URL=http://127.0.0.1:4200/api",
+        )
+
+
+@app.command()
 def status(
     state: StateOpt = None, limit: Annotated[int, typer.Option(help="How many runs to show.")] = 10
 ) -> None:

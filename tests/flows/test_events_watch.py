@@ -106,3 +106,27 @@ def test_a_burst_of_changes_is_one_event_about_the_org(tmp_path: Path, worker: E
         *(f"slack/general/2026-09-0{d}.json" for d in range(1, 6)),
         "slack/users.json",
     ]
+
+
+def test_watch_refuses_to_start_without_a_prefect_server(tmp_path: Path) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    with temporary_settings(updates={PREFECT_API_URL: None}):
+        result = CliRunner().invoke(app, ["watch", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "PREFECT_API_URL is not set" in result.output
+
+
+def test_watch_names_a_missing_workspace(tmp_path: Path) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        result = CliRunner().invoke(app, ["watch", str(tmp_path / "nowhere"), "--org", "acme"])
+    assert result.exit_code == 1
+    assert "nowhere is not a folder" in " ".join(result.output.split())
