@@ -23,6 +23,8 @@ from rich.table import Table
 
 from core.errors import ConfigurationError, MeetintelError
 from flows._terminal import plain, quiet_tracebacks, safe
+from flows.cli_ops import choose_profile
+from flows.cli_ops import register as register_ops
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -51,6 +53,22 @@ archive_app = typer.Typer(help="Report runs kept under OUT/runs/: list and prune
 app.add_typer(archive_app, name="archive")
 quarantine_app = typer.Typer(help="Records left out of a run (or cut short), and why.", no_args_is_help=True)
 app.add_typer(quarantine_app, name="quarantine")
+register_ops(app)  # serve, token, breaker, config, health, errors (flows/cli_ops.py)
+
+
+@app.callback()
+def _profile(
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="Profile of meetintel.toml. Env: MEETINTEL_PROFILE.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="The meetintel.toml to read. Env: MEETINTEL_CONFIG.")
+    ] = None,
+) -> None:
+    """Meeting intelligence from Slack, Google Calendar, Drive and directory data."""
+    choose_profile(profile, config)
+
+
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
@@ -354,7 +372,9 @@ def _require_prefect_api(command: str) -> None:
 
 @app.command()
 def status(
-    state: StateOpt = None, limit: Annotated[int, typer.Option(help="How many runs to show.")] = 10
+    state: StateOpt = None,
+    limit: Annotated[int, typer.Option(help="How many runs to show.")] = 10,
+    output: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
 ) -> None:
     """Show the latest runs from the runs ledger."""
     from checkpoints import StateStore
@@ -371,6 +391,10 @@ def status(
             counts = {t: store.count(t) for t in ("slack_messages", "calendar_events", MEETING_RECORDS)}
     except MeetintelError as exc:
         raise _fail(exc) from exc
+    if output == "json":
+        runs_json = [r.model_dump(mode="json") for r in runs]
+        print(json.dumps({"state": str(settings.state), "runs": runs_json, "counts": counts}, indent=1))
+        return
     table = Table(title=f"runs in {safe(settings.state)}")
     for col in ("run", "mode", "status", "started", "seconds", "rows read", "errors"):
         table.add_column(col)
