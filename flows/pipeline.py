@@ -10,6 +10,7 @@ whose inputs did not change.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -368,7 +369,7 @@ def meeting_intelligence(
     Sources are the workspace snapshot at `workspace`, or the live APIs when `live.enabled` (tokens come
     from MEETINTEL_* environment variables or Prefect Secret blocks, never from parameters). A full refresh
     builds a new state beside the old one and swaps it in only when every stage succeeded. `org` names the
-    organisation in events and artifact keys (default: the state file's name).
+    organisation in events and artifact keys (default: MEETINTEL_ORG, else the state file's name).
 
     A run waits for the state's concurrency slot, so runs on one state go one after another. A run with a
     skipped source ends in a `Completed` state named `Partial`.
@@ -376,7 +377,7 @@ def meeting_intelligence(
     live = live or LiveEndpoints()
     if not live.enabled and not workspace:
         raise ConfigurationError("no source given", "pass a workspace folder or enable live collection")
-    name = events.org_of(org, state)
+    name = events.org_of(org or os.environ.get("MEETINTEL_ORG"), state)
     with state_slot(state), hold_state(Path(state), f"flow run {_flow_run_id() or 'outside Prefect'}"):
         record = _run(out, state, workspace, full_refresh, live, export, name)
     if record.status != "partial":
