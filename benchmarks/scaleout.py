@@ -1,9 +1,10 @@
 """Scale-out figures: L on the local executor and on Dask with 1 and 2 workers, and a fleet of 4 M orgs.
 
-Each measurement is a child process running the real Prefect flow (its temporary API server included), so
-its wall time and peak RSS are its own. The L runs keep raw tables as Parquet in a local folder, except the
-baseline (one DuckDB file); every run's normalised meetings.json is digested, and the figures say whether
-the digests agree. The load average is recorded beside each figure: the machine's two cores are shared.
+Each measurement is a child process running `meetintel run … --json` or `meetintel fleet run … --json`
+(the real Prefect flow, its temporary API server included), so its wall time and peak RSS are its own. The
+L runs keep raw tables as Parquet in a local folder, except the baseline (one DuckDB file); every run's
+normalised meetings.json is digested, and the figures say whether the digests agree. The load average is
+recorded beside each figure: the machine's two cores are shared.
 
 `python benchmarks/scaleout.py` writes its section into BENCHMARKS.md between the scaleout markers (added at
 the end when missing); `make bench` calls it after the other benchmarks.
@@ -27,6 +28,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from benchmarks.run import DATA, Measured, _child, _generate  # noqa: E402
+from sandbox import SIZES, generate_workspace  # noqa: E402
 
 BEGIN, END = "<!-- scaleout:begin -->", "<!-- scaleout:end -->"
 FLEET_SEEDS = (11, 12, 13, 14)
@@ -39,35 +41,10 @@ def digest(out: Path) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
-def child_run(ws: str, state: str, out: str, executor: str, workers: int, storage: str) -> None:
-    """(In the child) run the flow once on a fresh state and print its figures as JSON."""
-    from flows._dask import record_storage, task_runner
-    from flows.pipeline import meeting_intelligence
-
-    started = time.perf_counter()
-    record_storage(Path(state), storage or None)
-    runner = task_runner("dask", workers=workers) if executor == "dask" else task_runner("local")
-    record = meeting_intelligence.with_options(task_runner=runner)(workspace=ws, out=out, state=state)
-    stages = {s.stage: round(s.seconds, 2) for s in record.stages}
-    notes = {s.stage: s.note for s in record.stages}
-    wall = time.perf_counter() - started
-    print(json.dumps({"wall": wall, "stages": stages, "notes": notes, "digest": digest(Path(out))}))
-
-
-def child_fleet(orgs: str, concurrency: int) -> None:
-    """(In the child) run a fleet and print each org's outcome as JSON."""
-    from flows.fleet import run_fleet
-
-    started = time.perf_counter()
-    outcomes = run_fleet(Path(orgs), concurrency)
-    wall = time.perf_counter() - started
-    print(json.dumps({"wall": wall, "orgs": [o.model_dump() for o in outcomes]}))
-
-
 def measure(args: list[str]) -> tuple[Measured, float, float]:
-    """Run a child; give its measurement and the 1-minute load average before and after it."""
+    """Run `meetintel ARGS --json` in a child; give its measurement and the load average before and after."""
     before = os.getloadavg()[0]
-    m = _child([str(Path(__file__).relative_to(REPO)), *args])
+    m = _child(["-m", "flows.cli", *args, "--json"])
     return m, before, os.getloadavg()[0]
 
 
@@ -84,19 +61,23 @@ def bench_size(size: str) -> list[dict[str, Any]]:
         root = DATA / size / "scaleout" / f"{executor}-{workers}-{'pq' if parquet else 'file'}"
         shutil.rmtree(root, ignore_errors=True)
         root.mkdir(parents=True)
-        storage = str(root / "lake") if parquet else ""
         print(f"{size}: {label}…", flush=True)
-        m, load_before, load_after = measure(
-            [
-                "--child-run",
-                str(ws),
-                str(root / "state.duckdb"),
-                str(root / "out"),
-                executor,
-                str(workers),
-                storage,
-            ]
-        )
+        args = [
+            "run",
+            "--workspace",
+            str(ws),
+            "--state",
+            str(root / "state.duckdb"),
+            "--out",
+            str(root / "out"),
+        ]
+        if parquet:
+            args += ["--storage", str(root / "lake")]
+        if executor == "dask":
+            args += ["--executor", "dask", "--workers", str(workers)]
+        m, load_before, load_after = measure(args)
+        m.output["digest"] = digest(root / "out")
+        m.output["stage_seconds"] = {st["stage"]: st["seconds"] for st in m.output["stages"]}
         rows.append({"label": label, "m": m, "load": (load_before, load_after), "messages": meta["messages"]})
         print(
             f"  {m.wall:.1f} s, {m.peak_rss_mb:.0f} MB, load {load_before:.1f} → {load_after:.1f}", flush=True
@@ -105,8 +86,6 @@ def bench_size(size: str) -> list[dict[str, Any]]:
 
 
 def bench_fleet(concurrency: int, size: str) -> dict[str, Any]:
-    from sandbox import SIZES, generate_workspace
-
     root = DATA / f"fleet-{size}"
     people, days = SIZES[size]
     lines = [f"concurrency = {concurrency}"]
@@ -131,7 +110,7 @@ def bench_fleet(concurrency: int, size: str) -> dict[str, Any]:
     orgs = root / "orgs.toml"
     orgs.write_text("\n".join(lines) + "\n")
     print(f"fleet of {len(FLEET_SEEDS)} {size} orgs, {concurrency} at once…", flush=True)
-    m, load_before, load_after = measure(["--child-fleet", str(orgs), str(concurrency)])
+    m, load_before, load_after = measure(["fleet", "run", str(orgs), "--concurrency", str(concurrency)])
     print(f"  {m.wall:.1f} s, load {load_before:.1f} → {load_after:.1f}", flush=True)
     return {"m": m, "load": (load_before, load_after), "concurrency": concurrency}
 
@@ -155,7 +134,7 @@ def render(rows: list[dict[str, Any]], fleets: list[dict[str, Any]], size: str, 
         "|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in rows:
-        s = r["m"].output["stages"]
+        s = r["m"].output["stage_seconds"]
         lines.append(
             f"| {r['label']} | {r['m'].wall:.1f} | {s['collect']:.1f} | {s['detect']:.1f} | "
             f"{s['correlate']:.1f} | {s['aggregate']:.1f} | {s['export']:.1f} | {r['m'].peak_rss_mb:.0f} | "
@@ -203,20 +182,10 @@ def write_section(path: Path, section: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--write", default="BENCHMARKS.md", help="Markdown file to write the section into")
-    parser.add_argument("--child-run", nargs=6, help=argparse.SUPPRESS)
-    parser.add_argument("--child-fleet", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--fleet-concurrency", default="1,2", help="comma-separated orgs-at-once to measure")
     parser.add_argument("--size", default="L", help="the org size run on each executor")
     parser.add_argument("--fleet-size", default="M", help="the size of each fleet org")
     args = parser.parse_args()
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    if args.child_run:
-        ws, state, out, executor, workers, storage = args.child_run
-        child_run(ws, state, out, executor, int(workers), storage)
-        return
-    if args.child_fleet:
-        child_fleet(args.child_fleet[0], int(args.child_fleet[1]))
-        return
     rows = bench_size(args.size)
     fleets = [bench_fleet(int(c), args.fleet_size) for c in args.fleet_concurrency.split(",")]
     write_section(REPO / args.write, render(rows, fleets, args.size, args.fleet_size))

@@ -23,6 +23,7 @@ from rich.table import Table
 
 from core.errors import ConfigurationError, MeetintelError
 from flows._terminal import plain, quiet_tracebacks, safe
+from flows.cli_fleet import fleet_app
 from flows.cli_ops import choose_profile
 from flows.cli_ops import register as register_ops
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
     from aggregation import MeetingFilter
     from checkpoints import RunRecord, StateStore
+    from flows._dask import ScaleOut
     from flows._screen import RunScreen
     from flows.params import ExportOptions, LiveEndpoints
     from flows.settings import Settings
@@ -53,6 +55,7 @@ archive_app = typer.Typer(help="Report runs kept under OUT/runs/: list and prune
 app.add_typer(archive_app, name="archive")
 quarantine_app = typer.Typer(help="Records left out of a run (or cut short), and why.", no_args_is_help=True)
 app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(fleet_app, name="fleet")
 register_ops(app)  # serve, token, breaker, config, health, errors (flows/cli_ops.py)
 
 
@@ -190,6 +193,27 @@ def run(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print only the run summary, as one JSON object, on stdout.")
     ] = False,
+    executor: Annotated[
+        str, typer.Option(help="local (Prefect's thread pool) or dask (detection fans out on Dask workers).")
+    ] = "local",
+    dask_scheduler: Annotated[
+        str | None, typer.Option(help="With --executor dask: a running scheduler, e.g. tcp://HOST:8786.")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="With --executor dask: start a local cluster of N worker processes.")
+    ] = None,
+    storage: Annotated[
+        str | None,
+        typer.Option(
+            help="Keep raw tables as Parquet in this folder or s3://bucket/prefix. Env: MEETINTEL_STORAGE."
+        ),
+    ] = None,
+    s3_endpoint: Annotated[
+        str | None,
+        typer.Option(
+            help="Endpoint of an S3-compatible store, e.g. http://minio:9000. Env: MEETINTEL_S3_ENDPOINT."
+        ),
+    ] = None,
 ) -> None:
     """Run the pipeline: collect, detect, correlate, aggregate, export (incremental unless --full-refresh).
 
@@ -209,6 +233,8 @@ def run(
             state=state,
             slack_base_url=slack_base_url,
             google_api_endpoint=google_endpoint,
+            storage=storage,
+            s3_endpoint=s3_endpoint,
         )
         export = ExportOptions(
             tz=settings.report_tz,
@@ -221,6 +247,7 @@ def run(
         export.privacy_tag()  # fail fast, before Prefect starts, when the salt is missing
         _check_out(settings.out)
         _check_state(settings.state)
+        scale = _scale_out(settings, executor, dask_scheduler, workers)
         if sandbox is not None:
             record = _run_against_sandbox(settings, sandbox, full_refresh, export, screen)
         else:
@@ -229,7 +256,7 @@ def run(
             )
             if live:
                 settings.live_config()  # fail fast, before Prefect starts, when credentials are missing
-            record = _run_flow(settings, full_refresh, endpoints, export, screen)
+            record = _run_flow(settings, full_refresh, endpoints, export, screen, scale)
     except MeetintelError as exc:
         _release(exc)
         _failed_json(screen, exc.message, exc.hint)
@@ -256,16 +283,32 @@ def _failed_json(screen: RunScreen, error: str, hint: str | None) -> None:
         )
 
 
+def _scale_out(settings: Settings, executor: str, scheduler: str | None, workers: int | None) -> ScaleOut:
+    """Give the run's executor and storage, checked, the storage recorded in the state (before the flow)."""
+    from checkpoints.dataset import storage_uri
+    from flows._dask import ScaleOut
+
+    scale = ScaleOut(executor, scheduler, workers, storage_uri(settings.storage, settings.s3_endpoint))
+    scale.prepare(settings.state)
+    return scale
+
+
 def _run_flow(
-    settings: Settings, full_refresh: bool, live: LiveEndpoints, export: ExportOptions, screen: RunScreen
+    settings: Settings,
+    full_refresh: bool,
+    live: LiveEndpoints,
+    export: ExportOptions,
+    screen: RunScreen,
+    scale: ScaleOut | None = None,
 ) -> RunRecord:
     from flows._logging import secret_values
     from flows.pipeline import meeting_intelligence  # Prefect loads only for commands that need it
 
     quiet_tracebacks()
     workspace = None if live.enabled else str(settings.require_workspace())
+    flow = scale.flow(meeting_intelligence) if scale is not None else meeting_intelligence
     with screen.running(settings.out, secret_values(export.salt_env)):
-        return meeting_intelligence(
+        return flow(
             out=str(settings.out),
             state=str(settings.state),
             workspace=workspace,

@@ -29,7 +29,9 @@ fleet_app = typer.Typer(
 
 @fleet_app.command("run")
 def fleet_run(
-    orgs: Annotated[Path, typer.Argument(help="The orgs file (TOML): concurrency and one [[org]] per org.")],
+    orgs: Annotated[
+        Path, typer.Argument(help="The orgs file (TOML): `concurrency`, and an `org` table per org.")
+    ],
     concurrency: Annotated[
         int | None, typer.Option(min=1, help="Orgs running at once (overrides the file's `concurrency`).")
     ] = None,

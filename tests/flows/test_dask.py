@@ -69,14 +69,32 @@ def run_on_dask(org: dict[str, Any], name: str, scheduler: str, storage: str | N
     return flow(workspace=str(org["ws"]), out=str(org["root"] / f"out-{name}"), state=str(state))
 
 
-def test_dask_with_parquet_on_s3_gives_the_local_reports(
+def test_meetintel_run_on_dask_with_parquet_on_s3_gives_the_local_reports(
     org: dict[str, Any], cluster: Any, s3: LocalS3
 ) -> None:
-    record = run_on_dask(org, "dask-s3", cluster.scheduler_address, s3.uri("orgs/dask"))
-    assert record.status == "completed"
-    detect = next(s for s in record.stages if s.stage == "detect")
-    assert (detect.rows_in, detect.note) == (1186, "4 parts on Dask")
-    assert normalised(org["root"] / "out-dask-s3") == org["local"]
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    root = org["root"]
+    args = [
+        "run",
+        "--workspace",
+        str(org["ws"]),
+        "--state",
+        str(root / "s3.duckdb"),
+        "--out",
+        str(root / "out-s3"),
+    ]
+    args += ["--executor", "dask", "--dask-scheduler", cluster.scheduler_address]
+    args += ["--storage", "s3://meetintel/orgs/dask", "--s3-endpoint", f"http://{s3.endpoint}", "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["status"] == "completed"
+    detect = next(s for s in summary["stages"] if s["stage"] == "detect")
+    assert (detect["rows_in"], detect["note"]) == (1186, "4 parts on Dask")
+    assert normalised(root / "out-s3") == org["local"]
     assert len(org["local"]["meetings"]) == 53
     assert any(k.endswith(".parquet") for k in s3.keys("orgs/dask"))
 

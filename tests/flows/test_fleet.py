@@ -1,4 +1,4 @@
-"""`meetintel fleet`: a parent flow runs each org as a subflow under a concurrency limit; a failing org is
+"""`meetintel fleet run`: a parent flow runs each org as a subflow under a concurrency limit; a failing org is
 listed as failed and the others finish; the summary artifact has one row per org."""
 
 from __future__ import annotations
@@ -7,8 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from flows.fleet import SUMMARY_KEY, limit_name, run_fleet
+from flows.cli import EXIT_PARTIAL, app
+from flows.fleet import SUMMARY_KEY, OrgOutcome, limit_name
 from sandbox import generate_workspace
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_server")]
@@ -27,7 +29,9 @@ def test_a_fleet_runs_every_org_and_one_failure_stops_no_other(tmp_path: Path) -
         )
         + 'storage = "globex/lake"\n'
     )
-    outcomes = run_fleet(orgs)
+    result = CliRunner().invoke(app, ["fleet", "run", str(orgs), "--json"])
+    assert result.exit_code == EXIT_PARTIAL, result.output  # one org failed, the others completed
+    outcomes = [OrgOutcome.model_validate(o) for o in json.loads(result.stdout.splitlines()[-1])["orgs"]]
     got = {o.org: (o.status, o.meetings) for o in outcomes}
     assert got == {"acme": ("completed", 53), "broken": ("failed", 0), "globex": ("completed", 33)}
     broken = next(o for o in outcomes if o.org == "broken")
