@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Protocol, cast
@@ -332,16 +332,16 @@ def state_slot(state: str, wait_seconds: float = SLOT_WAIT_SECONDS) -> Iterator[
     name = limit_name(state)
     with get_client(sync_client=True) as client:
         client.upsert_global_concurrency_limit_by_name(name, 1)
-    try:
-        with concurrency(name, occupy=1, timeout_seconds=wait_seconds, strict=True):
-            yield
+    slot = ExitStack()
+    try:  # only waiting for the slot is caught here, never what the run itself raises
+        slot.enter_context(concurrency(name, occupy=1, timeout_seconds=wait_seconds, strict=True))
     except TimeoutError as exc:
-        if isinstance(exc.__cause__, MeetintelError) or "slot" not in str(exc).lower():
-            raise
         raise RetriableError(
             f"waited {wait_seconds:.0f} s for the concurrency limit {name} of {state}: another run holds it",
             "see the flow runs on this state in the Prefect UI (Concurrency page); run again once it ends",
         ) from exc
+    with slot:
+        yield
 
 
 class CacheCount(BaseModel):

@@ -121,3 +121,19 @@ def test_three_runs_at_once_on_one_state_complete_one_after_another(tmp_path: Pa
         assert earlier.ended_at is not None and later.started_at is not None
         assert earlier.ended_at <= later.started_at, f"runs {earlier.run_id} and {later.run_id} overlapped"
     assert time.monotonic() - started < 240
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_server")
+def test_a_run_that_waits_too_long_for_the_slot_says_which_limit_holds_it(tmp_path: Path) -> None:
+    from prefect.concurrency.sync import concurrency
+
+    from flows.pipeline import state_slot
+
+    state = str(tmp_path / "busy.duckdb")
+    # The first run holds the one slot; the second gives up after a second.
+    with state_slot(state), pytest.raises(RetriableError) as waited, state_slot(state, wait_seconds=1):
+        pytest.fail("a second run got the state's slot")
+    assert f"waited 1 s for the concurrency limit {limit_name(state)} of {state}" in str(waited.value)
+    with concurrency(limit_name(state), occupy=1, timeout_seconds=5, strict=True):
+        pass  # released again once the first run's block ended
