@@ -55,14 +55,15 @@ quality: install
 	$(BIN)/python -m benchmarks.quality
 
 # S, M and L as users run them (the floor and `meetintel run` beside the stages), then the peer, Excel,
-# service and scale-out sections; skip one with PEER=0, EXCEL=0, SERVICE=0 or SCALEOUT=0. XL: BENCH_ARGS=--xl.
+# service and scale-out sections; skip one with PEER=0, EXCEL=0, SERVICE=0 or SCALEOUT=0. XL: BENCH_ARGS=--xl;
+# the peer's parts one at a time: PEER_ARGS=--api-size= (files only) or PEER_ARGS=--files-size= (API only).
 PEER ?= 1
 EXCEL ?= 1
 SERVICE ?= 1
 SCALEOUT ?= 1
 bench: install
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
-	if [ "$(PEER)" = 1 ]; then $(BIN)/python benchmarks/peer_dlt.py --write BENCHMARKS.md; fi
+	if [ "$(PEER)" = 1 ]; then $(BIN)/python benchmarks/peer_dlt.py --write BENCHMARKS.md $(PEER_ARGS); fi
 	if [ "$(EXCEL)" = 1 ]; then $(BIN)/python benchmarks/excel.py --write BENCHMARKS.md; fi
 	if [ "$(SERVICE)" = 1 ] && [ -f benchmarks/service.py ]; then $(BIN)/python benchmarks/service.py --write BENCHMARKS.md; fi
 	if [ "$(SCALEOUT)" = 1 ] && [ -f benchmarks/scaleout.py ]; then $(BIN)/python benchmarks/scaleout.py --write BENCHMARKS.md; fi
