@@ -221,7 +221,7 @@ def _label(v: float) -> str:
         return f"{v / 1e6:g}M"
     if v >= 1e3:
         return f"{v / 1e3:g}k"
-    return f"{v:g}"
+    return f"{v:.3g}"
 
 
 def scaling_svg(series: Sequence[Series], title: str) -> str:
