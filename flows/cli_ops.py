@@ -327,9 +327,9 @@ def config_show(
         return
     table = Table(title=f"effective settings (profile: {profiles.profile_name() or 'none'})")
     for col in ("setting", "value", "source"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(str(r["setting"]), "" if r["value"] is None else str(r["value"]), str(r["source"]))
+        table.add_row(str(r["setting"]), "" if r["value"] is None else safe(r["value"]), safe(r["source"]))
     console.print(table)
 
 
@@ -360,7 +360,7 @@ def health_cmd(state: StateOpt = None, out: OutOpt = None, output: FormatOpt = "
         for col in ("component", "status", "reason"):
             table.add_column(col)
         for c in result.components:
-            table.add_row(c.name, c.status, c.reason)
+            table.add_row(safe(c.name), c.status, safe(c.reason))
         console.print(table)
     raise typer.Exit(HEALTH_EXIT[result.status])
 
@@ -380,12 +380,12 @@ def errors_cmd(state: StateOpt = None, output: FormatOpt = "table") -> None:
     if output == "json":
         _print_json([json.loads(g.model_dump_json()) for g in groups])
         return
-    table = Table(title=f"errors in {settings.state}")
+    table = Table(title=f"errors in {safe(settings.state)}")
     for col in ("class", "source", "count", "last seen", "message", "what to do"):
         table.add_column(col, overflow="fold")
     for g in groups:
         seen = f"{g.last_seen:%Y-%m-%d %H:%M}" if g.last_seen else ""
-        table.add_row(g.error_class, g.source, str(g.count), seen, g.message, g.hint)
+        table.add_row(g.error_class, safe(g.source), str(g.count), seen, safe(g.message), safe(g.hint))
     console.print(table)
     if not groups:
         console.print("no errors in the recent runs")
