@@ -104,7 +104,7 @@ def serve(
     if settings.api_tokens_file is None:
         err.print("no MEETINTEL_API_TOKENS_FILE: every /api route and /metrics will answer 401")
     console.print(
-        f"Serving [bold]{settings.state}[/] on http://{settings.serve_host}:{settings.serve_port} "
+        f"Serving [bold]{safe(settings.state)}[/] on http://{settings.serve_host}:{settings.serve_port} "
         "(/health, /metrics, /api/..., /docs); Ctrl-C stops",
         highlight=False,
     )
