@@ -137,19 +137,6 @@ class Hook(BaseHTTPRequestHandler):
         return None
 
 
-SERVE = """
-import os, sys, uvicorn
-from pathlib import Path
-from pydantic import SecretStr
-from service.app import create_app
-from service.config import ServiceConfig
-
-config = ServiceConfig(state=Path(sys.argv[1]), out=Path(sys.argv[2]),
-                       slack_signing_secret=SecretStr(os.environ["MEETINTEL_SLACK_SIGNING_SECRET"]))
-uvicorn.run(create_app(config), host="127.0.0.1", port=int(sys.argv[3]), log_level="warning")
-"""
-
-
 FINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
 
 
@@ -294,10 +281,8 @@ def loopback(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loopback]:
         lb.start("worker", [str(BIN / "prefect"), "worker", "start", "--pool", "meetintel", "--limit", "4"])
         port = _free_port()
         lb.service = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
-        lb.start(
-            "serve",
-            [sys.executable, "-c", SERVE, lb.env["MEETINTEL_STATE"], lb.env["MEETINTEL_OUT"], str(port)],
-        )
+        # meetintel serve reads the state, the out folder and the signing secret from MEETINTEL_* variables.
+        lb.start("serve", [str(BIN / "meetintel"), "serve", "--port", str(port)])
         _wait("the service", lambda: lb.healthy(f"{lb.service}/health"), 60, lb.logs)  # type: ignore[attr-defined]
         yield lb
     finally:
