@@ -77,7 +77,11 @@ class StateStore:
         self.con.execute(f"SET memory_limit = '{memory_limit}'; SET threads = {int(threads)}")
         self.con.execute("SET preserve_insertion_order = false")
         self._ensure_schema()
-        self.dataset = attach_dataset(self.con, storage)
+        try:
+            self.dataset = attach_dataset(self.con, storage)
+        except BaseException:
+            self.con.close()  # a storage that cannot be used leaves no open connection behind
+            raise
 
     def _ensure_schema(self) -> None:
         with self.transaction():
