@@ -198,6 +198,8 @@ def prefect_server() -> Iterator[tuple[str, float]]:
     env = {
         **os.environ,
         **QUIET,
+        # Its own PREFECT_HOME: the temporary servers of the other runs keep theirs (no shared SQLite file).
+        "PREFECT_HOME": str(DATA / "prefect-server-home"),
         "PREFECT_SERVER_API_HOST": "127.0.0.1",
         "PREFECT_SERVER_API_PORT": str(port),
     }
