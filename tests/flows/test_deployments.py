@@ -322,6 +322,9 @@ def test_signed_slack_event_runs_incremental_then_the_report_pack(loopback: Loop
     reply = httpx.post(url, content=body, headers=headers, timeout=10)
     assert reply.json() == {"ok": True, "emitted": True, "event": "meetintel.slack.activity"}
     assert httpx.post(url, content=body, headers=headers, timeout=10).status_code == 401  # replayed
+    for n in (1, 2):  # the rest of a burst: new events, absorbed by the trigger's five-minute window
+        more, more_headers = _slack(MESSAGE | {"event_id": f"Ev0E2E{n}"})
+        assert httpx.post(url, content=more, headers=more_headers, timeout=10).json()["emitted"] is True
     [run] = _wait(
         "the incremental run the Slack event triggers",
         lambda: lb.finished("incremental-hourly", 1),
@@ -336,9 +339,11 @@ def test_signed_slack_event_runs_incremental_then_the_report_pack(loopback: Loop
         lb.logs,
     )
     assert pack["state"]["type"] == "COMPLETED", pack["state"]
-    [activity] = lb.events("meetintel.slack.activity")
-    assert activity["resource"]["prefect.resource.id"] == "meetintel.org.acme"
+    activity = lb.events("meetintel.slack.activity")
+    assert [a["payload"]["event_id"] for a in activity] == ["Ev0E2E", "Ev0E2E1", "Ev0E2E2"]
+    assert {a["resource"]["prefect.resource.id"] for a in activity} == {"meetintel.org.acme"}
     assert "joining" not in json.dumps(activity)
+    assert len(lb.runs_of("incremental-hourly")) == 1  # three events, one run
     [published] = lb.events("meetintel.reports.published")
     assert published["payload"]["latest"] == str(Path(lb.env["MEETINTEL_OUT"]).absolute() / "latest")
     related = {r["prefect.resource.role"]: r["prefect.resource.id"] for r in published["related"]}
