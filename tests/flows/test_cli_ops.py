@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -29,10 +30,13 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> Org:
 
 
 @pytest.fixture(autouse=True)
-def _no_profile(monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_profile(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No MEETINTEL_* variable and no profile chosen, before and after (a command may choose one)."""
     for name in list(os.environ):
         if name.startswith("MEETINTEL_") or name == "PREFECT_API_URL":
             monkeypatch.delenv(name)
+    profiles.use(None, None)
+    yield
     profiles.use(None, None)
 
 

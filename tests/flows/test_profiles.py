@@ -38,6 +38,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
             monkeypatch.delenv(name)
     (tmp_path / "meetintel.toml").write_text(TOML)
     monkeypatch.chdir(tmp_path)
+    profiles.use(None, None)
     yield tmp_path
     profiles.use(None, None)
 

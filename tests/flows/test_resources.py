@@ -18,15 +18,17 @@ def test_a_busy_stage_shows_a_core_busy_and_its_memory(tmp_path: Path) -> None:
     with sampler.stage("busy"):
         held = bytearray(150 * MB)  # touched below, so it is resident
         held[::4096] = b"x" * len(held[::4096])
-        started = time.monotonic()
+        started, cpu = time.monotonic(), time.process_time()
         while time.monotonic() - started < 0.8:
             pass
+        average = 100 * (time.process_time() - cpu) / (time.monotonic() - started)
     with sampler.stage("idle"):
         time.sleep(0.5)
     busy, idle = sampler.peaks["busy"], sampler.peaks["idle"]
     assert list(sampler.peaks) == ["busy", "idle"]
-    # One thread spinning for 0.8 s: most of one core, never more than the machine has.
-    assert 60 <= busy.cpu_percent_peak <= 100 * CORES
+    # One thread spinning for 0.8 s: the peak over the sampling windows is at least the stage's average
+    # (however busy the machine is), and never more than the machine's cores can give.
+    assert 0.8 * average <= busy.cpu_percent_peak <= 100 * CORES
     assert idle.cpu_percent_peak < 30
     assert busy.rss_peak_bytes >= 150 * MB
     free = psutil.disk_usage(str(tmp_path)).free
