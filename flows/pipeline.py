@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import timedelta
@@ -344,6 +345,21 @@ def state_slot(state: str, wait_seconds: float = SLOT_WAIT_SECONDS) -> Iterator[
         yield
 
 
+_PLACEHOLDER = re.compile(r"\{\{\s*\$(\w+)\s*\}\}")
+
+
+def require_rendered(parameters: dict[str, str | None]) -> None:
+    """Refuse parameters still holding prefect.yaml's `{{ $VAR }}`: the variable was unset at deploy time."""
+    for name, value in parameters.items():
+        found = _PLACEHOLDER.search(value or "")
+        if found:
+            var = found.group(1)
+            raise ConfigurationError(
+                f"the deployment's parameter {name} is {value!r}: {var} was not set at deploy time",
+                f"export {var} and run `prefect --no-prompt deploy --all` again",
+            )
+
+
 class CacheCount(BaseModel):
     """How many of a run's cacheable stages Prefect found in its result store."""
 
@@ -375,6 +391,7 @@ def meeting_intelligence(
     skipped source ends in a `Completed` state named `Partial`.
     """
     live = live or LiveEndpoints()
+    require_rendered({"out": out, "state": state, "workspace": workspace, "org": org})
     if not live.enabled and not workspace:
         raise ConfigurationError("no source given", "pass a workspace folder or enable live collection")
     name = events.org_of(org or os.environ.get("MEETINTEL_ORG"), state)
