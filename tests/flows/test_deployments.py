@@ -385,3 +385,16 @@ def test_three_runs_started_at_once_on_one_state_complete_one_after_another(loop
     for earlier, later in zip(newest, newest[1:], strict=False):
         assert earlier.ended_at is not None and later.started_at is not None
         assert earlier.ended_at <= later.started_at, f"runs {earlier.run_id} and {later.run_id} overlapped"
+
+
+def test_a_parameter_left_unrendered_at_deploy_time_names_the_variable_to_set() -> None:
+    from core.errors import ConfigurationError
+    from flows.pipeline import require_rendered
+
+    require_rendered({"org": "acme", "workspace": None, "state": "/data/{x}.duckdb"})
+    with pytest.raises(ConfigurationError) as refused:
+        require_rendered({"org": "acme", "state": "{{ $MEETINTEL_STATE }}"})
+    assert str(refused.value) == (
+        "the deployment's parameter state is '{{ $MEETINTEL_STATE }}': MEETINTEL_STATE was not set at deploy "
+        "time — export MEETINTEL_STATE and run `prefect --no-prompt deploy --all` again"
+    )
