@@ -42,9 +42,7 @@ F = TypeVar("F", bound="Flow[Any, Any]")
 PARTS_PER_WORKER = 2  # parts per worker thread: keeps every worker busy when parts differ in size
 
 
-def task_runner(
-    executor: str, scheduler: str | None = None, workers: int | None = None
-) -> TaskRunner[Any]:
+def task_runner(executor: str, scheduler: str | None = None, workers: int | None = None) -> TaskRunner[Any]:
     """Give the flow's task runner: the thread pool, or Dask (a running scheduler or a local cluster)."""
     from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -77,10 +75,19 @@ def task_runner(
     )
 
 
-def fans_out() -> bool:
-    """Give whether the running flow's task runner is Dask (then detection fans out per partition)."""
+def on_dask() -> bool:
+    """Give whether the running flow's task runner is Dask."""
     context = FlowRunContext.get()
     return context is not None and type(context.task_runner).__name__ == "DaskTaskRunner"
+
+
+def fans_out(state: str) -> bool:
+    """Give whether detection of `state` runs in parts: on Dask, or when its raw tables are remote (each
+    part then reads only its channels, so memory stays bounded without a cluster)."""
+    if on_dask():
+        return True
+    with StateStore(Path(state)) as store:
+        return store.dataset is not None and store.dataset.fs.type_name != "local"
 
 
 def worker_threads() -> int:
@@ -200,7 +207,7 @@ def detect_fanned(state: str, org: str = "default") -> State:
         seconds=time.perf_counter() - started,
         rows_in=pending,
         rows_out=evidence.num_rows,
-        note=f"{len(plan)} parts on Dask",
+        note=f"{len(plan)} parts {'on Dask' if on_dask() else 'in threads'}",
     )
     return Completed(data=stat)
 
@@ -248,6 +255,7 @@ __all__ = [
     "detect_fanned",
     "detect_part",
     "fans_out",
+    "on_dask",
     "plan_detection",
     "record_storage",
     "task_runner",

@@ -497,10 +497,10 @@ def _run_stages(
     _require_a_source(record.sources)
     options = export or ExportOptions()
     steps = {
-        # On a Dask task runner detection fans out per partition over the workers (flows._dask).
+        # On Dask (or with remote raw tables) detection runs in parts, per partition (flows._dask).
         "detect": lambda: (
             _dask.detect_fanned(state, org)
-            if _dask.fans_out()
+            if _dask.fans_out(state)
             else detect_task(state, _version(state), org, return_state=True)
         ),
         "correlate": lambda: correlate_task(state, _version(state), org, return_state=True),

@@ -133,3 +133,17 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_reports_are_the_same(
     assert len(after) == 2
     assert record.status == "completed"
     assert normalised(org["root"] / "out-dask-killed") == org["local"]
+
+
+def test_the_local_executor_with_raw_tables_on_s3_detects_in_parts_and_gives_the_local_reports(
+    org: dict[str, Any], s3: LocalS3
+) -> None:
+    state = org["root"] / "threads-s3.duckdb"
+    record_storage(state, s3.uri("orgs/threads"))
+    record = meeting_intelligence(
+        workspace=str(org["ws"]), out=str(org["root"] / "out-threads"), state=str(state)
+    )
+    detect = next(s for s in record.stages if s.stage == "detect")
+    # Remote raw tables: parts bound the memory of detection without a cluster (2 threads → 4 parts).
+    assert (detect.rows_in, detect.note) == (1186, "4 parts in threads")
+    assert normalised(org["root"] / "out-threads") == org["local"]
