@@ -42,6 +42,10 @@ T = TypeVar("T")
 
 # Upper bound on the source bytes one chunk reads, whatever `chunk_files` says (keeps peak memory flat).
 CHUNK_BYTES = 24 << 20
+# A calendar dump is one JSON object, which DuckDB parses whole, several times its size in memory, two files
+# at once: a dump above this size is read in a chunk of its own, so the reader's 200 MB holds it (at 10x L,
+# 1,500 days, two 12 MB dumps read together failed to allocate; each alone reads).
+ALONE_BYTES = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -181,15 +185,18 @@ def _is_new(stamp: FileStamp, seen: Mapping[str, FileStamp]) -> bool:
     return seen.get(stamp.path) != stamp
 
 
-def _groups(items: Sequence[T], sizes: Sequence[int], max_files: int) -> Iterator[Sequence[T]]:
+def _groups(
+    items: Sequence[T], sizes: Sequence[int], max_files: int, alone: int | None = None
+) -> Iterator[Sequence[T]]:
     """Give consecutive groups of at most `max_files` items and about `CHUNK_BYTES` of file content.
 
     The byte budget bounds memory when files are big (a calendar dump can be megabytes); a single file
-    larger than the budget still forms a group of its own.
+    larger than the budget still forms a group of its own, as does every file larger than `alone`.
     """
     start, total = 0, 0
     for i, size in enumerate(sizes):
-        if i > start and (i - start >= max_files or total + size > CHUNK_BYTES):
+        big = alone is not None and (size > alone or sizes[i - 1] > alone)
+        if i > start and (i - start >= max_files or total + size > CHUNK_BYTES or big):
             yield items[start:i]
             start, total = i, 0
         total += size
@@ -257,7 +264,7 @@ def _calendar_chunks(
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".json", ".ics") and not p.is_dir())
     todo = [(p, s) for p in paths if _is_new(s := _stamp(layout.root, p), seen)]
     dumps = [(p, s) for p, s in todo if p.suffix.lower() == ".json"]
-    for group in _groups(dumps, [s.size for _, s in dumps], chunk_files):
+    for group in _groups(dumps, [s.size for _, s in dumps], chunk_files, alone=ALONE_BYTES):
         quarantined: list[Quarantined] = []
         files = [(p, p.stem, str(p)) for p, _ in group]
         batch = read_event_dumps(con, files, max_title_chars=bounds.max_title_chars, quarantine=quarantined)

@@ -158,6 +158,13 @@ def test_byte_budget_splits_chunks_even_below_chunk_files(
     ]
 
 
+def test_a_file_above_the_alone_size_is_read_in_a_group_of_its_own() -> None:
+    """Big calendar dumps are parsed one at a time; small ones around them still share groups."""
+    groups = files_module._groups(list("abcdefg"), [1, 1, 5, 1, 1, 6, 7], 10, alone=4)
+    assert [list(g) for g in groups] == [["a", "b"], ["c"], ["d", "e"], ["f"], ["g"]]
+    assert [list(g) for g in files_module._groups(list("abc"), [5, 5, 1], 10)] == [["a", "b", "c"]]
+
+
 def test_zip_workspace_is_stamped_by_entry_crc_and_reads_only_new_entries(workspace: Path) -> None:
     """slack.zip entries are stamped `slack.zip!<entry>` with their CRC32; a re-zip reads only new entries."""
     export = workspace / "slack"
