@@ -32,14 +32,15 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.dataset as pads
-import pyarrow.fs as pafs
-import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    import pyarrow.dataset as pads
+    import pyarrow.fs as pafs
 
 from core.errors import ConfigurationError, DataError, RetriableError
 from core.sql import ident, lit
@@ -141,6 +142,8 @@ def open_storage(uri: str) -> tuple[pafs.FileSystem, str]:
     `s3://meetintel/org-a?endpoint_override=minio.local:9000&scheme=http&region=us-east-1`; credentials
     come from the usual AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY environment, never from the URI.
     """
+    import pyarrow.fs as pafs
+
     if "://" not in uri:
         local = pafs.LocalFileSystem()
         root = pafs.LocalFileSystem().normalize_path(str(_absolute(uri)))
@@ -191,6 +194,8 @@ def partition_of(table: str, scope: str | None, month: str) -> str:
 
 def months(column: pa.ChunkedArray) -> list[str]:
     """Give each row's partition month (`YYYY-MM` in UTC, or `none`) of a UTC timestamp column."""
+    import pyarrow.compute as pc
+
     naive = pc.cast(column, pa.timestamp("us"))  # the same instants, read as UTC wall time
     text = pc.strftime(naive, format="%Y-%m")
     return [m if m is not None else NO_MONTH for m in text.to_pylist()]
@@ -232,6 +237,8 @@ class RawDataset:
         return self._over([f.path for f in files], table)
 
     def _over(self, paths: Iterable[str], table: str) -> pads.Dataset:
+        import pyarrow.dataset as pads
+
         return pads.dataset(
             [f"{self.root}/{p}" for p in paths],
             schema=RAW_TABLES[table].schema,
@@ -321,6 +328,8 @@ class RawDataset:
 
     def snapshot(self, name: str, table: pa.Table) -> None:
         """Stage a whole-table snapshot of derived table `name` (one of SNAPSHOTS; others are not kept)."""
+        import pyarrow.parquet as pq
+
         if name not in SNAPSHOTS:
             return
         staged = self._require_staged(name)
@@ -389,6 +398,8 @@ class RawDataset:
 
     def remove_orphans(self) -> list[str]:
         """Remove data files that no committed manifest names (left by a write killed before its commit)."""
+        import pyarrow.fs as pafs
+
         live = self._paths(self.committed)
         found = self.fs.get_file_info(pafs.FileSelector(self.root, recursive=True, allow_not_found=True))
         prefix = self.root + "/"
@@ -436,6 +447,8 @@ class RawDataset:
 
     def _write_partitions(self, table: str) -> dict[str, DataFile]:
         """Write the rows of the temp table `_ds_part` as one new file per partition; give them."""
+        import pyarrow.compute as pc
+
         part = PARTITIONED[table]
         keys = ", ".join(ident(k) for k in RAW_TABLES[table].key)
         rows = self.con.sql(f"SELECT * FROM _ds_part ORDER BY {keys}").to_arrow_table()
@@ -457,6 +470,8 @@ class RawDataset:
         return written
 
     def _write_file(self, partition: str, rows: pa.Table) -> DataFile:
+        import pyarrow.parquet as pq
+
         sink = pa.BufferOutputStream()
         pq.write_table(rows, sink, compression="zstd")
         return self._put(partition, sink.getvalue().to_pybytes(), rows)
@@ -480,6 +495,8 @@ class RawDataset:
             ) from exc
 
     def _manifest_names(self) -> list[str]:
+        import pyarrow.fs as pafs
+
         found = self.fs.get_file_info(pafs.FileSelector(f"{self.root}/{MANIFESTS}", allow_not_found=True))
         names = [f.base_name for f in found if f.type == pafs.FileType.File]
         return sorted(n for n in names if _MANIFEST_NAME.match(n))
