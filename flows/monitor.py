@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, Protocol, get_args
@@ -285,7 +285,7 @@ class Forceable(Protocol):
     def force(self, mode: str, reason: str = "") -> None: ...
 
 
-def apply_overrides(guards: Mapping[str, Forceable], state: Path) -> list[str]:
+def apply_overrides(guards: Mapping[SourceName, Forceable], state: Path) -> list[str]:
     """Put every guard in the mode its override asks for (auto when none); give what the run must say."""
     overrides = read_overrides(state)
     notes = override_notes(overrides, guards)
@@ -298,7 +298,7 @@ def apply_overrides(guards: Mapping[str, Forceable], state: Path) -> list[str]:
     return notes
 
 
-def override_notes(overrides: BreakerOverrides, present: Mapping[str, object]) -> list[str]:
+def override_notes(overrides: BreakerOverrides, present: Collection[str]) -> list[str]:
     """Give one line per override that applies to the sources of this run, for its log and summary."""
     notes = []
     for source, o in sorted(overrides.sources.items()):

@@ -40,8 +40,9 @@ from collectors import LiveSources, build_live_sources
 from core.chunks import QUARANTINE_RULES
 from core.errors import ConfigurationError, FatalError, MeetintelError, RetriableError
 from core.tables import MEETING_RECORDS, PEOPLE_RECORDS, REPORT_MEETINGS
-from flows import _dask, events, stages
+from flows import _dask, events, monitor, stages
 from flows._progress import ArtifactFeed, current
+from flows._resources import ResourceSampler, resources_markdown
 from flows.params import ExportOptions, LiveEndpoints
 from flows.settings import Settings
 
@@ -141,6 +142,8 @@ def collect_task(
             settings = live.settings()
             sources = build_live_sources(settings.live_config())
             _announce_breakers(sources, org, run_id)
+            for note in monitor.apply_overrides(sources.guards(), Path(state)):  # `meetintel breaker`
+                logger.warning("%s", note)
             bounds = settings.input_bounds()  # MEETINTEL_* bounds, read at the edge
             progress = current().progress("collect")
             stat, outcomes = stages.collect_from_apis(store, sources, run_id, full_refresh, progress, bounds)
@@ -417,6 +420,8 @@ def _run(
     mode = "full-refresh" if full_refresh else "incremental"
     with _store(state) as store:
         record = RunRecord(run_id=store.start_run(mode), mode=mode)
+        # `meetintel serve` reads the snapshot while the run holds the state.
+        monitor.publish_snapshot(store.con, Path(state))
     source = workspace or "live APIs"
     events.emit(events.RUN_STARTED, org, {"run_id": record.run_id, "mode": mode, "source": source})
     work = str(prepare_refresh(Path(state))) if full_refresh else state
@@ -438,6 +443,7 @@ def _run(
     except Exception as exc:
         record.status = "failed"
         record.errors.append(str(exc) if isinstance(exc, MeetintelError) else f"{type(exc).__name__}: {exc}")
+        record.error_classes.append(type(exc).__name__ if isinstance(exc, MeetintelError) else "Exception")
         if full_refresh:
             discard(Path(work))
         raise
@@ -488,7 +494,9 @@ def _run_stages(
     cache: CacheCount,
 ) -> None:
     board = current()  # what the CLI draws and the progress artifact shows
-    with board.stage("collect"):
+    sampler = ResourceSampler([Path(out), Path(state).parent])
+    record.resources = sampler.peaks  # filled as each stage ends, so a failed run keeps what it measured
+    with board.stage("collect"), sampler.stage("collect"):
         collected = collect_task(state, source, record.run_id, live, full_refresh, org)
         board.finish(collected.stat)
     record.stages.append(collected.stat)
@@ -510,7 +518,7 @@ def _run_stages(
         ),
     }
     for name, step in steps.items():
-        with board.stage(name):
+        with board.stage(name), sampler.stage(name):
             stat = _cached_stage(step(), cache)
             board.finish(stat)
         record.stages.append(stat)
@@ -533,11 +541,14 @@ def _require_a_source(sources: list[SourceStatus]) -> None:
 def _close(record: RunRecord, state: str, out: str, org: str, cache: CacheCount) -> None:
     with _store(state) as store:
         store.finish_run(record)
+        monitor.publish_snapshot(store.con, Path(state))
         meetings, people = store.count(MEETING_RECORDS), store.count(PEOPLE_RECORDS)
         unmatched = stages.unmatched_people(store)
         quarantined = store.quarantine_counts(record.run_id)
         top = top_meetings(store.con) if store.has_table(REPORT_MEETINGS) else None
     summary = summary_markdown(record, out, meetings, people, unmatched, quarantined)
+    if record.resources:  # peaks per stage: CPU, RSS, free disk, network
+        summary += "\n" + "\n".join(resources_markdown(record.resources))
     if cache.lookups:
         summary += f"\n\nStage cache: {cache.hits} of {cache.lookups} stages found in Prefect's result store."
     create_markdown_artifact(
