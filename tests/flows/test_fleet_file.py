@@ -71,3 +71,16 @@ def test_the_summary_has_one_row_per_org() -> None:
         "| a | completed | r1 | 3 | 4 | 1.2 |  |",
         "| b | failed |  | 0 | 0 | 0.5 | workspace x / y does not exist |",
     ]
+
+
+def test_fleet_run_has_help_and_refuses_a_bad_file_before_prefect_starts(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from flows.cli import EXIT_FAILED, app
+
+    runner = CliRunner()
+    shown = runner.invoke(app, ["fleet", "run", "--help"])
+    assert shown.exit_code == 0 and "--concurrency" in shown.output
+    bad = runner.invoke(app, ["fleet", "run", str(write(tmp_path, "[[org]\n"))])
+    assert bad.exit_code == EXIT_FAILED
+    assert "is not valid TOML" in bad.output
