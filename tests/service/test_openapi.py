@@ -112,11 +112,14 @@ def test_schemathesis_finds_no_server_error_against_a_live_serve(tmp_path: Path)
                     "7",
                     "--request-timeout",
                     "10",
+                    "--generation-database",
+                    "none",  # leaves no .schemathesis/ folder behind
                     *extra,
                 ],
                 capture_output=True,
                 text=True,
                 timeout=600,
+                cwd=tmp_path,
                 env=env,
             )
             assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
