@@ -201,6 +201,8 @@ def current_snapshot(state: Path) -> MonitorSnapshot | None:
 
     For the CLI: one quick read. The service keeps its own cache (service.data).
     """
+    if state_in_use(state):  # a run holds it: DuckDB would refuse the open anyway
+        return read_snapshot(state)
     try:
         return snapshot_from_state(state)
     except ConfigurationError:
