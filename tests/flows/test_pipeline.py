@@ -122,10 +122,12 @@ def test_full_refresh_rebuilds_the_same_reports(org: dict[str, Path]) -> None:
 def test_flow_run_and_artifacts_are_readable_through_the_prefect_api(org: dict[str, Path]) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter
+    from prefect.client.schemas.sorting import FlowRunSort
 
     async def read() -> tuple:
         async with get_client() as client:
-            runs = await client.read_flow_runs(limit=20)
+            # The newest run is this module's last (the server is shared with other modules' flows).
+            runs = await client.read_flow_runs(limit=20, sort=FlowRunSort.START_TIME_DESC)
             run = next(r for r in runs if r.name and r.state and r.state.is_completed())
             tasks = await client.read_task_runs(flow_run_filter=FlowRunFilter(id={"any_": [run.id]}))
             arts = await client.read_artifacts(
