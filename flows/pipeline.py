@@ -12,21 +12,21 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Protocol, cast
+from typing import ParamSpec, Protocol, TypeVar, cast
 from uuid import UUID
 
-from prefect import flow, get_run_logger, task
+from prefect import Task, flow, get_run_logger, task
 from prefect.artifacts import (
     create_markdown_artifact,
     create_progress_artifact,
     create_table_artifact,
     update_progress_artifact,
 )
-from prefect.cache_policies import INPUTS, TASK_SOURCE
+from prefect.cache_policies import INPUTS, TASK_SOURCE, CachePolicy
 from prefect.client.orchestration import get_client
 from prefect.concurrency.sync import concurrency
 from prefect.context import FlowRunContext
@@ -115,11 +115,32 @@ def _announce_breakers(sources: LiveSources, org: str, run_id: str) -> None:
         guard.on_change.append(told)
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 # Stage results are kept by Prefect under a key of the task's inputs and code; the inputs carry the state's
 # data version, so a stage whose data did not change since it last finished is not run again.
 CACHE_POLICY = INPUTS + TASK_SOURCE
 # An export's run id names its folder but does not change what it writes: it stays out of the key.
 EXPORT_CACHE_POLICY = (INPUTS - "run_id") + TASK_SOURCE
+
+
+def _stage_task(
+    name: str, cache_policy: CachePolicy = CACHE_POLICY
+) -> Callable[[Callable[P, R]], Task[P, R]]:
+    """Give the task decorator of a stage after collect: named after the org, with its timeout, retries on
+    transient faults, and its result kept by Prefect under `cache_policy`."""
+    return task(
+        name=name,
+        task_run_name=f"{name} {{org}}",
+        timeout_seconds=TIMEOUTS[name],
+        retries=RETRIES,
+        retry_delay_seconds=RETRY_DELAYS,
+        retry_condition_fn=_transient,
+        cache_policy=cache_policy,
+        persist_result=True,
+        cache_expiration=timedelta(days=CACHE_DAYS),
+    )
 
 
 # Chunks commit with their cursors, so a retried collect resumes where the failed attempt stopped. It is
@@ -166,68 +187,28 @@ def collect_task(
     return Collected(stat=stat, sources=outcomes)
 
 
-@task(
-    name="detect",
-    task_run_name="detect {org}",
-    timeout_seconds=TIMEOUTS["detect"],
-    retries=RETRIES,
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=_transient,
-    cache_policy=CACHE_POLICY,
-    persist_result=True,
-    cache_expiration=timedelta(days=CACHE_DAYS),
-)
+@_stage_task("detect")
 def detect_task(state: str, version: str, org: str = "default") -> StageStat:
     """Detect meeting evidence in newly collected messages (`version`: the state's data version, the key)."""
     with _store(state) as store:
         return stages.detect(store)
 
 
-@task(
-    name="correlate",
-    task_run_name="correlate {org}",
-    timeout_seconds=TIMEOUTS["correlate"],
-    retries=RETRIES,
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=_transient,
-    cache_policy=CACHE_POLICY,
-    persist_result=True,
-    cache_expiration=timedelta(days=CACHE_DAYS),
-)
+@_stage_task("correlate")
 def correlate_task(state: str, version: str, org: str = "default") -> StageStat:
     """Map people and link evidence to meetings."""
     with _store(state) as store:
         return stages.correlate_stage(store)
 
 
-@task(
-    name="aggregate",
-    task_run_name="aggregate {org}",
-    timeout_seconds=TIMEOUTS["aggregate"],
-    retries=RETRIES,
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=_transient,
-    cache_policy=CACHE_POLICY,
-    persist_result=True,
-    cache_expiration=timedelta(days=CACHE_DAYS),
-)
+@_stage_task("aggregate")
 def aggregate_task(state: str, version: str, org: str = "default") -> StageStat:
     """Build meeting records, metrics and report tables."""
     with _store(state) as store:
         return stages.aggregate(store)
 
 
-@task(
-    name="export",
-    task_run_name="export {org}",
-    timeout_seconds=TIMEOUTS["export"],
-    retries=RETRIES,
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=_transient,
-    cache_policy=EXPORT_CACHE_POLICY,
-    persist_result=True,
-    cache_expiration=timedelta(days=CACHE_DAYS),
-)
+@_stage_task("export", EXPORT_CACHE_POLICY)
 def export_task(
     state: str,
     out: str,
