@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +16,7 @@ from flows import profiles
 from flows.cli import app
 from flows.monitor import read_snapshot
 from service.tokens import digest, load_tokens
-from tests.service.served import Org, build_org, free_port
+from tests.service.served import Org, build_org, serve_env, serve_process
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -141,44 +138,11 @@ def test_config_show_names_each_source_and_masks_secrets(
 
 @pytest.mark.slow
 def test_serve_answers_health_on_loopback(org: Org) -> None:
-    port = free_port()
-    env = os.environ | {"MEETINTEL_API_TOKENS_FILE": str(org.tokens_file)}
-    serve = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "flows.cli",
-            "serve",
-            "--state",
-            str(org.state),
-            "--out",
-            str(org.out),
-            "--port",
-            str(port),
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                answer = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
-                break
-            except httpx.HTTPError:
-                assert serve.poll() is None and time.monotonic() < deadline
-                time.sleep(0.2)
+    with serve_process(org, serve_env(org)) as url:
+        answer = httpx.get(f"{url}/health", timeout=5)
         assert (answer.status_code, answer.json()["status"]) == (200, "green")
-        runs = httpx.get(
-            f"http://127.0.0.1:{port}/api/runs", headers={"Authorization": f"Bearer {org.admin}"}
-        )
+        runs = httpx.get(f"{url}/api/runs", headers={"Authorization": f"Bearer {org.admin}"})
         assert [r["run_id"] for r in runs.json()["items"]] == [org.run_id]
-    finally:
-        serve.terminate()
-        serve.wait(timeout=20)
 
 
 @pytest.mark.slow

@@ -3,7 +3,10 @@ served by uvicorn on a free loopback port in a thread."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -100,3 +103,38 @@ def serve(config: ServiceConfig) -> Iterator[Served]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def serve_process(org: Org, env: dict[str, str]) -> Iterator[str]:
+    """Run `meetintel serve` over `org` in its own process with `env` until /health answers; give its URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "serve", "--state", str(org.state), "--out", str(org.out)]
+        + ["--port", str(port)],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, process.stdout.read() if process.stdout else "serve exited"
+            try:
+                httpx.get(url + "/health", timeout=2)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, "serve did not answer /health within 60 s"
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def serve_env(org: Org, **extra: str) -> dict[str, str]:
+    """Give this process's environment with `org`'s tokens file and `extra` (MEETINTEL_* names)."""
+    return dict(os.environ) | {"MEETINTEL_API_TOKENS_FILE": str(org.tokens_file)} | extra

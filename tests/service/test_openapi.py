@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 from openapi_spec_validator import validate
 
 from service.openapi import DOCS, render
-from tests.service.served import build_org, free_port
+from tests.service.served import build_org, serve_env, serve_process
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -51,43 +48,9 @@ def test_the_spec_is_valid_openapi() -> None:
 def test_schemathesis_finds_no_server_error_against_a_live_serve(tmp_path: Path) -> None:
     """Fuzz every operation of the spec against `meetintel serve` in its own process: no 5xx anywhere."""
     org = build_org(tmp_path)
-    port = free_port()
-    env = os.environ | {
-        "MEETINTEL_API_TOKENS_FILE": str(org.tokens_file),
-        "MEETINTEL_SLACK_SIGNING_SECRET": "s" * 32,
-        "MEETINTEL_SERVE_REFRESH_SECONDS": "0.5",
-    }
+    env = serve_env(org, MEETINTEL_SLACK_SIGNING_SECRET="s" * 32, MEETINTEL_SERVE_REFRESH_SECONDS="0.5")
     env.pop("PREFECT_API_URL", None)
-    serve = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "flows.cli",
-            "serve",
-            "--state",
-            str(org.state),
-            "--out",
-            str(org.out),
-            "--port",
-            str(port),
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert serve.poll() is None, serve.stdout.read() if serve.stdout else "serve exited"
-            try:
-                if httpx.get(url + "/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline, "serve did not answer /health within 60 s"
-                time.sleep(0.2)
+    with serve_process(org, env) as url:
         # The admin pass skips POST /api/runs: without a Prefect API it answers 503 by design (said in the
         # spec); the analyst pass covers it (403).
         passes = [
@@ -123,6 +86,3 @@ def test_schemathesis_finds_no_server_error_against_a_live_serve(tmp_path: Path)
                 env=env,
             )
             assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    finally:
-        serve.terminate()
-        serve.wait(timeout=20)
