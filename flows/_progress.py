@@ -14,16 +14,18 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from checkpoints import StageStat
-from collectors import SourceProgress
+
+if TYPE_CHECKING:  # the live clients load only when a live run uses them
+    from collectors import SourceProgress
 
 log = logging.getLogger("meetintel.flows.progress")
 
 STAGES = ("collect", "detect", "correlate", "aggregate", "export")
 State = Literal["waiting", "running", "done", "skipped", "failed"]
-Probe = Callable[[], Sequence[SourceProgress]]
+Probe = Callable[[], "Sequence[SourceProgress]"]
 Listener = Callable[["StageLine", "ProgressBoard"], None]
 
 # What a source's units are called on screen.

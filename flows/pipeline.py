@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import ParamSpec, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, ParamSpec, Protocol, TypeVar, cast
 from uuid import UUID
 
 from prefect import Task, flow, get_run_logger, task
@@ -36,7 +36,6 @@ from pydantic import BaseModel
 from aggregation import top_meetings
 from checkpoints import RunRecord, SourceStatus, StageStat, StateStore, discard, prepare_refresh, swap_in
 from checkpoints.store import hold_state
-from collectors import LiveSources, build_live_sources
 from core.chunks import QUARANTINE_RULES
 from core.errors import ConfigurationError, FatalError, MeetintelError, RetriableError
 from core.tables import MEETING_RECORDS, PEOPLE_RECORDS, REPORT_MEETINGS
@@ -45,6 +44,9 @@ from flows._progress import ArtifactFeed, current
 from flows._resources import ResourceSampler, resources_markdown
 from flows.params import ExportOptions, LiveEndpoints
 from flows.settings import Settings
+
+if TYPE_CHECKING:  # the live clients load only when a live run uses them
+    from collectors import LiveSources
 
 
 class Collected(BaseModel):
@@ -161,6 +163,8 @@ def collect_task(
     with _store(state) as store:
         if live.enabled:
             settings = live.settings()
+            from collectors import build_live_sources  # the API clients load only for a live run
+
             sources = build_live_sources(settings.live_config())
             _announce_breakers(sources, org, run_id)
             for note in monitor.apply_overrides(sources.guards(), Path(state)):  # `meetintel breaker`

@@ -7,18 +7,11 @@ import time
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aggregation import build_reports, create_analyst_views
 from checkpoints import SourceStatus, StageStat, StateStore
-from collectors import (
-    BreakerSnapshot,
-    InputBounds,
-    LiveSources,
-    collect_live,
-    collect_workspace,
-    workspace_paths,
-)
+from collectors import InputBounds, collect_workspace, workspace_paths
 from core.errors import ConfigurationError
 from core.sql import has_columns
 from core.tables import MEETING_RECORDS, PEOPLE_RECORDS, REPORT_PREFIX, report_table
@@ -39,6 +32,9 @@ from exports.privacy import pseudonymise
 from flows._progress import NoProgress, StageProgress
 from flows.params import ExportOptions
 from intelligence import correlate, detect_evidence, map_people
+
+if TYPE_CHECKING:  # the live clients load only when a live run uses them
+    from collectors import BreakerSnapshot, LiveSources
 
 Progress = StageProgress  # counts as they grow; calling it as `progress(label, rows)` adds rows
 
@@ -118,6 +114,8 @@ def collect_from_apis(
     until its reset timeout passes. Texts are cut to `bounds`; bad records are quarantined and counted in
     the note.
     """
+    from collectors import collect_live  # the API clients load only for a live run
+
     started = time.perf_counter()
     saved = store.get_meta("breakers")
     if saved:
@@ -151,6 +149,8 @@ def collect_from_apis(
 
 
 def _snapshot(data: dict[str, Any]) -> BreakerSnapshot:
+    from collectors import BreakerSnapshot
+
     opened = data.get("opened_at")
     return BreakerSnapshot(
         state=str(data["state"]),
