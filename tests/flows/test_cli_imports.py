@@ -63,3 +63,17 @@ def test_help_imports_neither_duckdb_nor_arrow_nor_settings() -> None:
     code, modules = _loaded("--help")
     assert code == 0
     assert sorted(modules & {*HEAVY, "duckdb", "pyarrow", "pydantic_settings", "checkpoints"}) == []
+
+
+def test_an_offline_run_loads_no_api_client() -> None:
+    """The flow's module, as an offline `meetintel run` imports it, holds no Slack or Google client."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys, flows.pipeline; print(' '.join(sorted(sys.modules)))"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    modules = {m.split(".")[0] for m in done.stdout.split()}
+    assert sorted(modules & {"googleapiclient", "slack_sdk", "pybreaker", "redis"}) == []
+    assert "prefect" in modules  # the flow itself did load
