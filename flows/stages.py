@@ -9,11 +9,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
+
 from aggregation import build_reports, create_analyst_views
 from checkpoints import SourceStatus, StageStat, StateStore
 from collectors import InputBounds, collect_workspace, workspace_paths
 from core.errors import ConfigurationError
-from core.sql import has_columns
+from core.sql import has_columns, lit
 from core.tables import MEETING_RECORDS, PEOPLE_RECORDS, REPORT_PREFIX, report_table
 from exports import (
     apply_retention,
@@ -167,7 +169,15 @@ def _snapshot_json(snap: BreakerSnapshot) -> dict[str, object]:
     }
 
 
-def detect(store: StateStore) -> StageStat:
+# Detection scans at most about this many pending messages in one query: larger backlogs (a first run at
+# 10^7 messages) are scanned a group of whole channels at a time, so the query's memory stays bounded under
+# the store's limit. A row depends only on its message, its thread and the users, and a thread never leaves
+# its channel, so the groups together give one scan's rows.
+DETECT_BATCH_MESSAGES = 1_000_000
+EVIDENCE_ORDER = [("channel_id", "ascending"), ("ts", "ascending")]  # detect_evidence's own order
+
+
+def detect(store: StateStore, batch_messages: int = DETECT_BATCH_MESSAGES) -> StageStat:
     """Detect meeting evidence in the messages collected since the last detection."""
     started = time.perf_counter()
     pending = store.pending_view()
@@ -175,11 +185,45 @@ def detect(store: StateStore) -> StageStat:
         return StageStat(
             stage="detect", seconds=time.perf_counter() - started, skipped=True, note="no new messages"
         )
-    evidence = detect_evidence(store.con, "new_slack_messages")
+    groups = channel_groups(store, batch_messages) if pending > batch_messages else [None]
+    parts = []
+    for channels in groups:
+        view = "new_slack_messages"
+        if channels is not None:
+            view = "new_slack_messages_part"
+            names = ", ".join(lit(c) for c in channels)
+            store.con.execute(
+                f"CREATE OR REPLACE TEMP VIEW {view} AS "
+                f"SELECT * FROM new_slack_messages WHERE channel_id IN ({names})"
+            )
+        parts.append(detect_evidence(store.con, view))
+    evidence = parts[0] if len(parts) == 1 else pa.concat_tables(parts).sort_by(EVIDENCE_ORDER)
     store.commit_detection(evidence)
+    note = f"{len(groups)} channel groups of <= {batch_messages:,} pending messages" if parts[1:] else ""
     return StageStat(
-        stage="detect", seconds=time.perf_counter() - started, rows_in=pending, rows_out=evidence.num_rows
+        stage="detect",
+        seconds=time.perf_counter() - started,
+        rows_in=pending,
+        rows_out=evidence.num_rows,
+        note=note,
     )
+
+
+def channel_groups(store: StateStore, batch_messages: int) -> list[list[str]]:
+    """Split the channels with pending messages into groups of whole channels holding at most
+    `batch_messages` pending messages each (a larger channel is a group of its own), in channel order."""
+    counts = store.con.execute(
+        "SELECT channel_id, count(*) FROM new_slack_messages GROUP BY channel_id ORDER BY channel_id"
+    ).fetchall()
+    groups: list[list[str]] = []
+    size = 0
+    for channel, n in counts:
+        if not groups or size + n > batch_messages:
+            groups.append([])
+            size = 0
+        groups[-1].append(channel)
+        size += n
+    return groups
 
 
 def _up_to_date(store: StateStore, key: str) -> bool:
