@@ -15,6 +15,7 @@ MB = 1_000_000
 
 def test_a_busy_stage_shows_a_core_busy_and_its_memory(tmp_path: Path) -> None:
     sampler = ResourceSampler([tmp_path], interval=0.05)
+    free_before = psutil.disk_usage(str(tmp_path)).free
     with sampler.stage("busy"):
         held = bytearray(150 * MB)  # touched below, so it is resident
         held[::4096] = b"x" * len(held[::4096])
@@ -31,8 +32,9 @@ def test_a_busy_stage_shows_a_core_busy_and_its_memory(tmp_path: Path) -> None:
     assert 0.8 * average <= busy.cpu_percent_peak <= 100 * CORES
     assert idle.cpu_percent_peak < 30
     assert busy.rss_peak_bytes >= 150 * MB
-    free = psutil.disk_usage(str(tmp_path)).free
-    assert abs(busy.disk_free_min_bytes - free) < 500 * MB
+    # The least free space seen lies within what the disk had around the stage (other writers may move it).
+    seen = (free_before, psutil.disk_usage(str(tmp_path)).free)
+    assert min(seen) - 200 * MB <= busy.disk_free_min_bytes <= max(seen) + 200 * MB
     assert busy.samples >= 2 and idle.samples >= 5
     del held
 
