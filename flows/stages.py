@@ -169,11 +169,11 @@ def _snapshot_json(snap: BreakerSnapshot) -> dict[str, object]:
     }
 
 
-# Detection scans at most about this many pending messages in one query: larger backlogs (a first run at
-# 10^7 messages) are scanned a group of whole channels at a time, so the query's memory stays bounded under
-# the store's limit. A row depends only on its message, its thread and the users, and a thread never leaves
-# its channel, so the groups together give one scan's rows.
-DETECT_BATCH_MESSAGES = 1_000_000
+# Detection scans at most this many pending messages in one query: a larger backlog (a first run at 10^7
+# messages) is scanned in ranges of (channel, ts), so the query's memory stays bounded under the store's
+# limit. A row depends only on its message and on lookups (its thread, the users) into the whole tables,
+# so the ranges together give one scan's rows.
+DETECT_BATCH_MESSAGES = 500_000
 EVIDENCE_ORDER = [("channel_id", "ascending"), ("ts", "ascending")]  # detect_evidence's own order
 
 
@@ -185,21 +185,24 @@ def detect(store: StateStore, batch_messages: int = DETECT_BATCH_MESSAGES) -> St
         return StageStat(
             stage="detect", seconds=time.perf_counter() - started, skipped=True, note="no new messages"
         )
-    groups = channel_groups(store, batch_messages) if pending > batch_messages else [None]
-    parts = []
-    for channels in groups:
-        view = "new_slack_messages"
-        if channels is not None:
-            view = "new_slack_messages_part"
-            names = ", ".join(lit(c) for c in channels)
+    if pending <= batch_messages:
+        evidence = detect_evidence(store.con, "new_slack_messages")
+        note = ""
+    else:
+        starts = range_starts(store, batch_messages)
+        parts = []
+        for i in range(len(starts)):
+            where = f"NOT {_before(*starts[i])}"
+            if i + 1 < len(starts):
+                where += f" AND {_before(*starts[i + 1])}"
             store.con.execute(
-                f"CREATE OR REPLACE TEMP VIEW {view} AS "
-                f"SELECT * FROM new_slack_messages WHERE channel_id IN ({names})"
+                "CREATE OR REPLACE TEMP VIEW new_slack_messages_part AS "
+                f"SELECT * FROM new_slack_messages WHERE {where}"
             )
-        parts.append(detect_evidence(store.con, view))
-    evidence = parts[0] if len(parts) == 1 else pa.concat_tables(parts).sort_by(EVIDENCE_ORDER)
+            parts.append(detect_evidence(store.con, "new_slack_messages_part"))
+        evidence = pa.concat_tables(parts).sort_by(EVIDENCE_ORDER)
+        note = f"{len(parts)} ranges of <= {batch_messages:,} pending messages"
     store.commit_detection(evidence)
-    note = f"{len(groups)} channel groups of <= {batch_messages:,} pending messages" if parts[1:] else ""
     return StageStat(
         stage="detect",
         seconds=time.perf_counter() - started,
@@ -209,21 +212,36 @@ def detect(store: StateStore, batch_messages: int = DETECT_BATCH_MESSAGES) -> St
     )
 
 
-def channel_groups(store: StateStore, batch_messages: int) -> list[list[str]]:
-    """Split the channels with pending messages into groups of whole channels holding at most
-    `batch_messages` pending messages each (a larger channel is a group of its own), in channel order."""
+def _before(channel: str, ts: str) -> str:
+    """SQL true for a message before (channel, ts) in key order."""
+    return f"(channel_id < {lit(channel)} OR (channel_id = {lit(channel)} AND ts < {lit(ts)}))"
+
+
+def range_starts(store: StateStore, batch_messages: int) -> list[tuple[str, str]]:
+    """Give the first (channel_id, ts) of each range of at most about `batch_messages` pending messages, in
+    key order: whole channels together while they fit, a larger channel cut at quantiles of its ts (no
+    sort of the whole backlog, which would not fit the store's memory either)."""
     counts = store.con.execute(
         "SELECT channel_id, count(*) FROM new_slack_messages GROUP BY channel_id ORDER BY channel_id"
     ).fetchall()
-    groups: list[list[str]] = []
-    size = 0
+    starts: list[tuple[str, str]] = []
+    size = batch_messages  # the first channel opens a range
     for channel, n in counts:
-        if not groups or size + n > batch_messages:
-            groups.append([])
-            size = 0
-        groups[-1].append(channel)
-        size += n
-    return groups
+        if n > batch_messages:
+            cuts = -(-n // batch_messages)  # ranges this channel needs
+            bounds = store.con.execute(
+                f"SELECT quantile_disc(ts, [{', '.join(str(i / cuts) for i in range(1, cuts))}]) "
+                f"FROM new_slack_messages WHERE channel_id = {lit(channel)}"
+            ).fetchone()
+            inner = sorted(set(bounds[0])) if bounds else []
+            starts += [(channel, "")] + [(channel, str(t)) for t in inner]
+            size = batch_messages  # the next channel opens a range of its own
+        elif size + n > batch_messages:
+            starts.append((channel, ""))
+            size = n
+        else:
+            size += n
+    return starts
 
 
 def _up_to_date(store: StateStore, key: str) -> bool:

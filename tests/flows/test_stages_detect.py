@@ -1,4 +1,4 @@
-"""Detection in groups of whole channels gives one scan's evidence, row for row."""
+"""Detection in ranges of pending messages gives one scan's evidence, row for row."""
 
 from __future__ import annotations
 
@@ -30,22 +30,21 @@ def _detect(root: Path, name: str, batch: int) -> tuple[int, str, list[tuple]]:
     return stat.rows_in, stat.note, rows
 
 
-def test_channel_groups_give_one_scans_evidence(collected: Path) -> None:
+def test_ranges_of_pending_messages_give_one_scans_evidence(collected: Path) -> None:
     pending, note, whole = _detect(collected, "whole.duckdb", batch=10**9)
-    assert note == ""
+    assert (pending, note, len(whole)) == (1617, "", 85)
     with StateStore(collected / "state.duckdb") as store:
         store.pending_view()
-        groups = stages.channel_groups(store, 400)
-        per_channel = dict(
+        starts = stages.range_starts(store, 200)
+        sizes = dict(
             store.con.execute("SELECT channel_id, count(*) FROM new_slack_messages GROUP BY ALL").fetchall()
         )
-    # Whole channels, each in one group, in channel order; a group passes 400 only when one channel does.
-    assert [c for g in groups for c in g] == sorted(per_channel)
-    assert all(sum(per_channel[c] for c in g) <= 400 or len(g) == 1 for g in groups)
-    assert sum(per_channel.values()) == pending
-    split_pending, split_note, split = _detect(collected, "split.duckdb", batch=400)
-    assert split_pending == pending
-    assert split_note == f"{len(groups)} channel groups of <= 400 pending messages"
-    assert (pending, [len(g) for g in groups], len(whole)) == (1617, [3, 1, 3, 1, 1, 1], 85)
+    # Small channels share a range; each channel above 200 pending messages is cut in two at its median ts.
+    assert sorted(sizes.values()) == [39, 85, 109, 130, 138, 165, 192, 216, 254, 289]
+    cut = [c for c, ts in starts if ts]
+    assert cut == sorted(c for c, n in sizes.items() if n > 200)
+    assert len(starts) == 11 and starts == sorted(starts)
+    split_pending, split_note, split = _detect(collected, "split.duckdb", batch=200)
+    assert (split_pending, split_note) == (1617, "11 ranges of <= 200 pending messages")
     assert split == whole
     assert len(whole) == len({(r[0], r[1]) for r in whole})  # one row per message
