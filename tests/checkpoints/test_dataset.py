@@ -186,6 +186,7 @@ def test_the_state_remembers_its_storage_and_refuses_another(orgs: dict[str, Pat
         StateStore(tmp_path / "plain.duckdb", storage=lake)
 
 
+@pytest.mark.slow  # several seconds: the full suite runs it, the fast lane does not
 def test_a_full_refresh_builds_a_new_dataset_and_keeps_the_old_until_the_swap(
     orgs: dict[str, Path], tmp_path: Path
 ) -> None:

@@ -29,6 +29,7 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "ws"
 
 
+@pytest.mark.slow  # several seconds: the full suite runs it, the fast lane does not
 @pytest.mark.parametrize("parquet", [False, True], ids=["one-file", "parquet"])
 def test_parts_give_the_evidence_of_one_scan(ws: Path, tmp_path: Path, parquet: bool) -> None:
     storage = str(tmp_path / "lake") if parquet else None

@@ -77,6 +77,7 @@ def test_a_missing_workspace_is_a_configuration_error(tmp_path: Path) -> None:
         run_watch(tmp_path / "nowhere", "acme")
 
 
+@pytest.mark.slow  # several seconds: the full suite runs it, the fast lane does not
 def test_a_burst_of_changes_is_one_event_about_the_org(tmp_path: Path, worker: EventsWorker) -> None:
     ws = tmp_path / "ws"
     (ws / "slack" / "general").mkdir(parents=True)

@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from checkpoints import StateStore
 from flows.monitor import snapshot_path
 from tests.service.served import build_org, config_for, serve
@@ -26,6 +28,7 @@ with hold_state(state, "a test run"), StateStore(state) as store:
 """
 
 
+@pytest.mark.slow  # several seconds: the full suite runs it, the fast lane does not
 def test_without_a_snapshot_the_idle_state_is_read_directly(tmp_path: Path) -> None:
     org = build_org(tmp_path)
     snapshot_path(org.state).unlink()
