@@ -192,13 +192,25 @@ def partition_of(table: str, scope: str | None, month: str) -> str:
     return f"source={part.source}/table={table}/{part.scope}={quote(value, safe='')}/month={month}"
 
 
-def months(column: pa.ChunkedArray) -> list[str]:
-    """Give each row's partition month (`YYYY-MM` in UTC, or `none`) of a UTC timestamp column."""
+def partition_labels(table: str, rows: pa.Table) -> tuple[pa.Array, set[str]]:
+    """Give each row's partition (see `partition_of`) and the set of them, in bulk: the folder is built once
+    per distinct (scope, month) pair and mapped to the rows by Arrow, never row by row in Python. The month
+    is `YYYY-MM` of the UTC time column, or `none`."""
     import pyarrow.compute as pc
 
-    naive = pc.cast(column, pa.timestamp("us"))  # the same instants, read as UTC wall time
-    text = pc.strftime(naive, format="%Y-%m")
-    return [m if m is not None else NO_MONTH for m in text.to_pylist()]
+    part = PARTITIONED[table]
+    naive = pc.cast(rows.column(part.time), pa.timestamp("us"))  # the same instants, read as UTC wall time
+    month = pc.fill_null(pc.strftime(naive, format="%Y-%m"), NO_MONTH)
+    scope = pc.cast(rows.column(part.scope), pa.string())
+    # A row's pair as one text: a NUL byte cannot occur in a scope id, and a null scope stays apart.
+    key = pc.binary_join_element_wise(pc.fill_null(scope, "\x00null"), month, "\x00")
+    pairs = pa.table({"s": scope, "m": month, "k": key}).group_by(["k", "s", "m"]).aggregate([])
+    folders = [
+        partition_of(table, sc, mo)
+        for sc, mo in zip(pairs.column("s").to_pylist(), pairs.column("m").to_pylist(), strict=True)
+    ]
+    labels = pc.take(pa.array(folders, pa.string()), pc.index_in(key, value_set=pairs.column("k")))
+    return labels, set(folders)
 
 
 class RawDataset:
@@ -340,14 +352,12 @@ class RawDataset:
 
     def upsert_partitions(self, table: str, batch: pa.Table) -> set[str]:
         """Give the partitions an upsert of `batch` into `table` must rewrite."""
+        import pyarrow.compute as pc
+
         part = PARTITIONED[table]
-        scopes = batch.column(part.scope).to_pylist()
         if part.month_in_key:
-            return {
-                partition_of(table, s, m)
-                for s, m in zip(scopes, months(batch.column(part.time)), strict=True)
-            }
-        return self.scope_partitions(table, set(scopes))
+            return partition_labels(table, batch)[1]
+        return self.scope_partitions(table, set(pc.unique(batch.column(part.scope)).to_pylist()))
 
     def scope_partitions(self, table: str, scopes: set[str | None] | None) -> set[str]:
         """Give the stored partitions of `scopes` of `table` (every partition when `scopes` is None)."""
@@ -449,24 +459,19 @@ class RawDataset:
         """Write the rows of the temp table `_ds_part` as one new file per partition; give them."""
         import pyarrow.compute as pc
 
-        part = PARTITIONED[table]
         keys = ", ".join(ident(k) for k in RAW_TABLES[table].key)
         rows = self.con.sql(f"SELECT * FROM _ds_part ORDER BY {keys}").to_arrow_table()
         if rows.num_rows == 0:
             return {}
-        labels = [
-            partition_of(table, s, m)
-            for s, m in zip(rows.column(part.scope).to_pylist(), months(rows.column(part.time)), strict=True)
-        ]
-        order = pc.sort_indices(pa.array(labels), sort_keys=[("", "ascending")])  # stable: key order kept
-        rows = rows.take(order)
-        labels = [labels[i] for i in order.to_pylist()]
+        labels, _ = partition_labels(table, rows)
+        order = pc.sort_indices(labels, sort_keys=[("", "ascending")])  # stable: key order kept
+        rows, labels = rows.take(order), labels.take(order)
         written: dict[str, DataFile] = {}
         start = 0
-        for end in range(1, len(labels) + 1):
-            if end == len(labels) or labels[end] != labels[start]:
-                written[labels[start]] = self._write_file(labels[start], rows.slice(start, end - start))
-                start = end
+        # Sorted, each partition's rows are one run; value_counts lists the runs in that order.
+        for run in pc.value_counts(labels).to_pylist():
+            written[run["values"]] = self._write_file(run["values"], rows.slice(start, run["counts"]))
+            start += run["counts"]
         return written
 
     def _write_file(self, partition: str, rows: pa.Table) -> DataFile:
