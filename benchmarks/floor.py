@@ -15,23 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-# The columns collect extracts from each message (collectors/_slack_export.py reads the same ones).
-COLUMNS = {
-    "ts": "VARCHAR",
-    "thread_ts": "VARCHAR",
-    "user": "VARCHAR",
-    "bot_id": "VARCHAR",
-    "subtype": "VARCHAR",
-    "text": "VARCHAR",
-    "reply_count": "INTEGER",
-    "latest_reply": "VARCHAR",
-    "edited": "JSON",
-    "reactions": "JSON",
-    "files": "JSON",
-    "file": "JSON",
-    "attachments": "JSON",
-    "room": "JSON",
-}
+from collectors import MESSAGE_COLUMNS  # the columns collect extracts from each message
 
 
 def load(files: list[str], db: Path, columns: dict[str, str] | None) -> tuple[float, int]:
@@ -56,7 +40,7 @@ def load(files: list[str], db: Path, columns: dict[str, str] | None) -> tuple[fl
 def main(workspace: str, scratch: str) -> None:
     files = sorted(str(p) for p in Path(workspace, "slack").glob("*/*.json"))
     auto_s, rows = load(files, Path(scratch), None)
-    columns_s, _ = load(files, Path(scratch), COLUMNS)
+    columns_s, _ = load(files, Path(scratch), MESSAGE_COLUMNS)
     figures = {"files": len(files), "rows": rows, "auto_seconds": auto_s, "columns_seconds": columns_s}
     print(json.dumps(figures))
 

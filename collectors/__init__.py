@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     )
     from collectors._normalise import Normaliser
     from collectors._resilience import AuthError, BreakerSnapshot, RedactingFilter, StatsSnapshot, redact
+    from collectors._slack_export import MESSAGE_COLUMNS
     from collectors.client import ApiClient
     from collectors.files import Chunk, FileStamp, collect_workspace, workspace_paths
     from collectors.google_api import (
@@ -88,6 +89,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "StatsSnapshot",
         "redact",
     ),
+    "collectors._slack_export": ("MESSAGE_COLUMNS",),
     "collectors.client": ("ApiClient",),
     "collectors.files": (
         "Chunk",
@@ -157,6 +159,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "InputBounds",
+    "MESSAGE_COLUMNS",
     "Normaliser",
     "BreakerPolicy",
     "BreakerSnapshot",

@@ -54,7 +54,7 @@ _DAY_HINT = "re-export the channel or remove the file"
 _ZIP_HINT = "the ZIP is damaged or was not written by Slack's export; re-download the export"
 
 # Columns DuckDB extracts from each message object; nested vendor objects stay JSON text.
-_MESSAGE_COLUMNS = {
+MESSAGE_COLUMNS = {
     "ts": "VARCHAR",
     "thread_ts": "VARCHAR",
     "user": "VARCHAR",
@@ -421,7 +421,7 @@ def _query_days(
     paths = [str(p) for p, _, _ in files]
     con.register("_day_files", pa.table({"filename": paths, "channel_id": [c for _, c, _ in files]}))
     try:
-        params = {"files": paths, "columns": _MESSAGE_COLUMNS, "max_text": max_text}
+        params = {"files": paths, "columns": MESSAGE_COLUMNS, "max_text": max_text}
         return con.sql(_MESSAGES_SQL, params=params).to_arrow_table()
     finally:
         con.unregister("_day_files")
