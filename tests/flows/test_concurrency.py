@@ -135,5 +135,7 @@ def test_a_run_that_waits_too_long_for_the_slot_says_which_limit_holds_it(tmp_pa
     with state_slot(state), pytest.raises(RetriableError) as waited, state_slot(state, wait_seconds=1):
         pytest.fail("a second run got the state's slot")
     assert f"waited 1 s for the concurrency limit {limit_name(state)} of {state}" in str(waited.value)
+    # The slot is free again once the first run's block ended: a third taker gets it at once.
+    started = time.monotonic()
     with concurrency(limit_name(state), occupy=1, timeout_seconds=5, strict=True):
-        pass  # released again once the first run's block ended
+        assert time.monotonic() - started < 5

@@ -20,8 +20,9 @@ def test_a_busy_stage_shows_a_core_busy_and_its_memory(tmp_path: Path) -> None:
         held = bytearray(150 * MB)  # touched below, so it is resident
         held[::4096] = b"x" * len(held[::4096])
         started, cpu = time.monotonic(), time.process_time()
+        spins = 0  # the loop's body: one thread kept busy
         while time.monotonic() - started < 0.8:
-            pass
+            spins += 1
         average = 100 * (time.process_time() - cpu) / (time.monotonic() - started)
     with sampler.stage("idle"):
         time.sleep(0.5)
