@@ -190,9 +190,9 @@ def _counts(db: Path, table: str) -> dict[str, int]:
 
 def measure_files(size: str) -> dict[str, Measured]:
     """Our collect stage, dlt's load and the floor on the same day files, one after the other."""
-    from benchmarks.run import DATA, _generate
+    from benchmarks.run import DATA, generated_workspace
 
-    ws, _meta = _generate(size)
+    ws, _meta = generated_workspace(size)
     root = DATA / size / "peer"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
@@ -207,9 +207,9 @@ def measure_files(size: str) -> dict[str, Measured]:
 
 def measure_api(size: str) -> dict[str, Measured]:
     """Our live collector and dlt's rest_api against the sandbox at the same limits, one after the other."""
-    from benchmarks.run import _generate
+    from benchmarks.run import generated_workspace
 
-    ws, _meta = _generate(size)
+    ws, _meta = generated_workspace(size)
     messages = json.loads((ws / "truth.json").read_text())["counts"]["messages"]
     ours = run_child(["benchmarks/collection.py", str(ws), str(messages)])
     dlt_run = run_child([__file__, "api", str(ws), str(messages)], DLT_ENV)

@@ -57,7 +57,7 @@ def _child(args: list[str]) -> Measured:
     return run_child(args)
 
 
-def _generate(size: str) -> tuple[Path, dict]:
+def generated_workspace(size: str) -> tuple[Path, dict]:
     """Give the size's workspace (generated once, seed 1) and its generation figures."""
     people, days = ALL_SIZES[size]
     ws = DATA / size / "workspace"
@@ -234,7 +234,7 @@ def prefect_server() -> Iterator[tuple[str, float]]:
 
 def bench_size(size: str, flow: bool, api_url: str | None, profile: bool) -> dict:
     """Measure one size: floor, stages (full, no new data, 1 % new), and `meetintel run` the same ways."""
-    ws, meta = _generate(size)
+    ws, meta = generated_workspace(size)
     root = DATA / size
     state, out = root / "state.duckdb", root / "out"
     state.unlink(missing_ok=True)

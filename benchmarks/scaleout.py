@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks.run import DATA, Measured, _child, _generate  # noqa: E402
+from benchmarks.run import DATA, Measured, _child, generated_workspace  # noqa: E402
 from sandbox import SIZES, generate_workspace  # noqa: E402
 
 BEGIN, END = "<!-- scaleout:begin -->", "<!-- scaleout:end -->"
@@ -49,7 +49,7 @@ def measure(args: list[str]) -> tuple[Measured, float, float]:
 
 
 def bench_size(size: str) -> list[dict[str, Any]]:
-    ws, meta = _generate(size)
+    ws, meta = generated_workspace(size)
     runs = [
         ("local thread pool, one DuckDB file", "local", 0, False),
         ("local thread pool, Parquet folder", "local", 0, True),

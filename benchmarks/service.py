@@ -32,23 +32,10 @@ TARGET_MS = 50.0
 
 
 def _workspace(size: str) -> Path:
-    """Give the size's generated workspace, generating it when `benchmarks/run.py` has not."""
-    from sandbox import SIZES, generate_workspace
+    """Give the size's generated workspace, the one `benchmarks/run.py` measures (generated when missing)."""
+    from benchmarks.run import generated_workspace
 
-    people, days = SIZES[size]
-    ws, meta = DATA / size / "workspace", DATA / size / "generated.json"
-    wanted = {"people": people, "days": days, "seed": 1}
-    if not (meta.exists() and json.loads(meta.read_text()).get("args") == wanted):
-        shutil.rmtree(DATA / size, ignore_errors=True)
-        started = time.perf_counter()
-        summary = generate_workspace(ws, people=people, days=days, seed=1)
-        meta.parent.mkdir(parents=True, exist_ok=True)
-        meta.write_text(
-            json.dumps(
-                {"args": wanted, "seconds": time.perf_counter() - started, "messages": summary.messages}
-            )
-        )
-    return ws
+    return generated_workspace(size)[0]
 
 
 def _build(ws: Path, state: Path, out: Path) -> None:
