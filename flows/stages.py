@@ -33,7 +33,7 @@ from exports.health import CURRENT_MARKER
 from exports.privacy import pseudonymise
 from flows._progress import NoProgress, StageProgress
 from flows.params import ExportOptions
-from intelligence import correlate, detect_evidence, map_people
+from intelligence import calendar_cache_tables, correlate, detect_evidence, map_people
 
 if TYPE_CHECKING:  # the live clients load only when a live run uses them
     from collectors import BreakerSnapshot, LiveSources
@@ -256,10 +256,13 @@ def correlate_stage(store: StateStore) -> StageStat:
             stage="correlate", seconds=time.perf_counter() - started, skipped=True, note="no new data"
         )
     version = store.get_meta("raw_version", "0")
-    people = map_people(store.con)
-    store.replace_tables({"people": people.people, "identity_links": people.links}, version)
+    unmatched = _map_people(store, version)
     # Events after the run's time are not held meetings yet.
-    result = correlate(store.con, evidence="evidence", people="people", as_of=datetime.now(UTC))
+    as_of = datetime.now(UTC)
+    result = correlate(
+        store.con, evidence="evidence", people="people", as_of=as_of,
+        calendar_cache=_calendar_cache(store, as_of),
+    )  # fmt: skip
     store.replace_tables(
         {
             "meetings": result.meetings,
@@ -275,8 +278,47 @@ def correlate_stage(store: StateStore) -> StageStat:
         seconds=time.perf_counter() - started,
         rows_in=store.count("evidence"),
         rows_out=result.meetings.num_rows,
-        note=f"people unmatched: {people.unmatched}",
+        note=f"people unmatched: {unmatched}",
     )
+
+
+# What people mapping reads: when none of it changed, the stored people and identity links stand.
+PEOPLE_INPUTS = ("directory_users", "slack_users", "calendar_events")
+# Prefix of the stored calendar side of correlation (events, calendar meetings, attendees).
+CALENDAR_CACHE = "cache_calendar_"
+
+
+def _map_people(store: StateStore, version: str) -> int:
+    """Map people unless their inputs are unchanged since the stored mapping; give the unmatched count."""
+    inputs = store.fingerprint(*PEOPLE_INPUTS)
+    if store.get_meta("people_inputs") != inputs or not store.has_table("people"):
+        people = map_people(store.con)
+        store.replace_tables({"people": people.people, "identity_links": people.links}, version)
+        store.set_meta("people_inputs", inputs)
+    return int(store.con.execute("SELECT count(*) FROM people WHERE match = 'unmatched'").fetchall()[0][0])
+
+
+def _calendar_cache(store: StateStore, as_of: datetime) -> str:
+    """Give the prefix of the calendar side correlation may reuse, dropping it first when stale.
+
+    It stays while `calendar_events` and `people` hold what they held when it was built and no event
+    started between that run's time and `as_of` (such an event would have turned from future to held).
+    """
+    names = calendar_cache_tables(CALENDAR_CACHE)
+    key = store.fingerprint("calendar_events", "people")
+    saved = json.loads(store.get_meta("calendar_cache") or "{}")
+    fresh = saved.get("inputs") == key and all(store.has_table(n) for n in names)
+    if fresh:
+        crossed = store.con.execute(
+            f"SELECT count(*) FROM {names[0]} WHERE start > ?::TIMESTAMPTZ AND start <= ?::TIMESTAMPTZ",
+            [saved["as_of"], as_of.isoformat()],
+        ).fetchall()[0][0]
+        fresh = crossed == 0
+    if not fresh:
+        for name in names:
+            store.con.execute(f"DROP TABLE IF EXISTS {name}")
+        store.set_meta("calendar_cache", json.dumps({"inputs": key, "as_of": as_of.isoformat()}))
+    return CALENDAR_CACHE
 
 
 def aggregate(store: StateStore) -> StageStat:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from intelligence._correlate import correlate
+from intelligence._correlate import calendar_cache_tables, correlate
 from intelligence._detect import detect_evidence
 from intelligence._people import map_people
 from intelligence.models import (
@@ -33,6 +33,7 @@ __all__ = [
     "PEOPLE",
     "CorrelationResult",
     "PeopleResult",
+    "calendar_cache_tables",
     "correlate",
     "detect_evidence",
     "map_people",

@@ -119,11 +119,6 @@ def _new_event(workspace: Path) -> str:
     return event["id"]
 
 
-def _grow(base: Path, grown: Path, state: Path) -> tuple[int, tuple[str, str, str], str]:
-    shutil.copytree(base, grown, copy_function=shutil.copy2)
-    return _add_days(grown, 3), _reply_in_thread(grown, state), _new_event(grown)
-
-
 def _meetings(out: Path) -> list[dict]:
     return sorted(json.loads((out / "latest" / "meetings.json").read_text()), key=lambda m: m["meeting_id"])
 
@@ -141,19 +136,32 @@ def _tables(state: Path) -> dict[str, list[tuple]]:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One state run three times (the org; + new days and a thread reply; + a new calendar event), and a
+    full refresh of each grown workspace into a fresh state."""
     root = tmp_path_factory.mktemp("incremental")
     generate_workspace(root / "ws", people=20, days=8, seed=5)
     first = _run(root / "ws", root / "inc.duckdb", root / "inc-out")
     before = _meetings(root / "inc-out")
-    added, reply, event = _grow(root / "ws", root / "ws2", root / "inc.duckdb")
-    second = _run(root / "ws2", root / "inc.duckdb", root / "inc-out")
-    full = _run(root / "ws2", root / "full.duckdb", root / "full-out")
+    shutil.copytree(root / "ws", root / "ws-a")
+    added, reply = _add_days(root / "ws-a", 3), _reply_in_thread(root / "ws-a", root / "inc.duckdb")
+    with StateStore(root / "inc.duckdb") as store:
+        cache = store.get_meta("calendar_cache")
+    slack_only = _run(root / "ws-a", root / "inc.duckdb", root / "inc-out")
+    with StateStore(root / "inc.duckdb") as store:
+        kept = store.get_meta("calendar_cache") == cache
+    shutil.copytree(root / "inc-out" / "latest", root / "inc-a", symlinks=False)
+    inc_a = _tables(root / "inc.duckdb")
+    shutil.copytree(root / "ws-a", root / "ws-b")
+    event = _new_event(root / "ws-b")
+    with_event = _run(root / "ws-b", root / "inc.duckdb", root / "inc-out")
     return {
         "root": root,
-        "first": first,
-        "second": second,
-        "full": full,
+        "runs": [first, slack_only, with_event],
+        "full_a": _run(root / "ws-a", root / "full-a.duckdb", root / "full-a-out"),
+        "full_b": _run(root / "ws-b", root / "full-b.duckdb", root / "full-b-out"),
+        "inc_a": inc_a,
+        "kept": kept,
         "before": before,
         "added": added,
         "reply": reply,
@@ -161,24 +169,40 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     }
 
 
-def test_the_incremental_run_processes_the_new_data(runs: dict) -> None:
+def test_the_incremental_runs_process_the_new_data(runs: dict) -> None:
     assert runs["added"] == 86
-    assert not any(runs["second"].values())
-    assert not any(runs["full"].values())
+    ran = {name: False for name in ("collect", "detect", "correlate", "aggregate", "export")}
+    # A new calendar event alone brings no message to detect in.
+    assert runs["runs"] == [ran, ran, {**ran, "detect": True}]
+    assert runs["kept"]  # new Slack days alone leave the calendar side of correlation as it was
     root = runs["root"]
-    meetings = {m["meeting_id"]: m for m in _meetings(root / "inc-out")}
-    assert len(meetings) == len(runs["before"]) + 1 + 0  # the new calendar event is one more meeting
-    assert meetings[f"cal:{runs['event']}"]["title"] == "Incremental check review"
     meeting, channel, ts = runs["reply"]
-    joined = [e for e in meetings[meeting]["slack_evidence"] if (e["channel_id"], e["ts"]) == (channel, ts)]
+    after_a = {m["meeting_id"]: m for m in json.loads((root / "inc-a" / "meetings.json").read_text())}
+    joined = [e for e in after_a[meeting]["slack_evidence"] if (e["channel_id"], e["ts"]) == (channel, ts)]
     assert joined == [{"channel_id": channel, "ts": ts, "kind": "action_items", "role": "post"}]
+    meetings = {m["meeting_id"]: m for m in _meetings(root / "inc-out")}
+    assert len(meetings) == len(after_a) + 1  # the new calendar event is one more meeting
+    assert meetings[f"cal:{runs['event']}"]["title"] == "Incremental check review"
 
 
-def test_incremental_reports_equal_a_full_refresh(runs: dict) -> None:
+def test_incremental_reports_equal_a_full_refresh_after_new_slack_days(runs: dict) -> None:
     root = runs["root"]
-    assert _meetings(root / "inc-out") == _meetings(root / "full-out")
-    assert _people(root / "inc-out") == _people(root / "full-out")
-    incremental, full = _tables(root / "inc.duckdb"), _tables(root / "full.duckdb")
+    incremental = sorted(
+        json.loads((root / "inc-a" / "meetings.json").read_text()), key=lambda m: m["meeting_id"]
+    )
+    assert incremental == _meetings(root / "full-a-out")
+    people = sorted(json.loads((root / "inc-a" / "people.json").read_text()), key=lambda p: p["person_id"])
+    assert people == _people(root / "full-a-out")
+    full = _tables(root / "full-a.duckdb")
+    for name in full:
+        assert runs["inc_a"][name] == full[name], name
+
+
+def test_incremental_reports_equal_a_full_refresh_after_a_new_event(runs: dict) -> None:
+    root = runs["root"]
+    assert _meetings(root / "inc-out") == _meetings(root / "full-b-out")
+    assert _people(root / "inc-out") == _people(root / "full-b-out")
+    incremental, full = _tables(root / "inc.duckdb"), _tables(root / "full-b.duckdb")
     assert incremental.keys() == full.keys()
     for name in incremental:
         assert incremental[name] == full[name], name
@@ -186,5 +210,5 @@ def test_incremental_reports_equal_a_full_refresh(runs: dict) -> None:
 
 def test_a_run_with_no_new_data_skips_every_stage_after_collect(runs: dict) -> None:
     root = runs["root"]
-    again = _run(root / "ws2", root / "inc.duckdb", root / "inc-out")
+    again = _run(root / "ws-b", root / "inc.duckdb", root / "inc-out")
     assert again == {"collect": False, "detect": True, "correlate": True, "aggregate": True, "export": True}
