@@ -29,7 +29,7 @@ import json
 import re
 import uuid
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -373,6 +373,18 @@ class RawDataset:
             return self.scope_partitions(table, {value})
         return self.scope_partitions(table, None)
 
+    def adopt(self, table: str, replaced: Iterable[str], files: Mapping[str, DataFile]) -> None:
+        """Stage partition files written elsewhere (by `write_partitions` on a Dask worker, from this
+        generation's files of `replaced`): they take the place of `replaced` in the staged manifest, and a
+        rollback removes them like the transaction's own writes. Only the manifest commit makes them live."""
+        staged = self._require_staged(table)
+        parts = staged.tables.setdefault(table, {})
+        for p in replaced:
+            parts.pop(p, None)
+        parts.update(files)
+        self._written += [f.path for f in files.values()]
+        self.register(table)
+
     def commit(self) -> None:
         """Write the staged manifest as the next generation (the commit point), then drop replaced files."""
         staged, self._staged = self._staged, None
@@ -457,38 +469,17 @@ class RawDataset:
 
     def _write_partitions(self, table: str) -> dict[str, DataFile]:
         """Write the rows of the temp table `_ds_part` as one new file per partition; give them."""
-        import pyarrow.compute as pc
-
         keys = ", ".join(ident(k) for k in RAW_TABLES[table].key)
         rows = self.con.sql(f"SELECT * FROM _ds_part ORDER BY {keys}").to_arrow_table()
-        if rows.num_rows == 0:
-            return {}
-        labels, _ = partition_labels(table, rows)
-        order = pc.sort_indices(labels, sort_keys=[("", "ascending")])  # stable: key order kept
-        rows, labels = rows.take(order), labels.take(order)
-        written: dict[str, DataFile] = {}
-        start = 0
-        # Sorted, each partition's rows are one run; value_counts lists the runs in that order.
-        for run in pc.value_counts(labels).to_pylist():
-            written[run["values"]] = self._write_file(run["values"], rows.slice(start, run["counts"]))
-            start += run["counts"]
+        written = write_partitions(self.fs, self.root, table, rows)
+        self._written += [f.path for f in written.values()]
         return written
-
-    def _write_file(self, partition: str, rows: pa.Table) -> DataFile:
-        import pyarrow.parquet as pq
-
-        sink = pa.BufferOutputStream()
-        pq.write_table(rows, sink, compression="zstd")
-        return self._put(partition, sink.getvalue().to_pybytes(), rows)
 
     def _put(self, folder: str, data: bytes, rows: pa.Table) -> DataFile:
         """Write one new Parquet file into `folder` (never over an existing one); give its manifest entry."""
-        path = f"{folder}/part-{uuid.uuid4().hex}.parquet"
-        self.fs.create_dir(f"{self.root}/{folder}", recursive=True)
-        with self.fs.open_output_stream(f"{self.root}/{path}") as out:
-            out.write(data)
-        self._written.append(path)
-        return DataFile(path, rows.num_rows, len(data), hashlib.sha256(data).hexdigest())
+        written = put_file(self.fs, self.root, folder, data, rows.num_rows)
+        self._written.append(written.path)
+        return written
 
     def _ensure_root(self) -> None:
         try:
@@ -543,6 +534,43 @@ class RawDataset:
                 self.fs.delete_file(f"{self.root}/{p}")
             except FileNotFoundError:
                 continue
+
+
+def write_partitions(fs: pafs.FileSystem, root: str, table: str, rows: pa.Table) -> dict[str, DataFile]:
+    """Write `rows` of raw `table` (in key order) under `root` as one new file per partition; give the
+    manifest entries by partition. Nothing names the files until a manifest does (`RawDataset.adopt`)."""
+    import pyarrow.compute as pc
+
+    if rows.num_rows == 0:
+        return {}
+    labels, _ = partition_labels(table, rows)
+    order = pc.sort_indices(labels, sort_keys=[("", "ascending")])  # stable: key order kept
+    rows, labels = rows.take(order), labels.take(order)
+    written: dict[str, DataFile] = {}
+    start = 0
+    # Sorted, each partition's rows are one run; value_counts lists the runs in that order.
+    for run in pc.value_counts(labels).to_pylist():
+        written[run["values"]] = _write_file(fs, root, run["values"], rows.slice(start, run["counts"]))
+        start += run["counts"]
+    return written
+
+
+def _write_file(fs: pafs.FileSystem, root: str, partition: str, rows: pa.Table) -> DataFile:
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(rows, sink, compression="zstd")
+    return put_file(fs, root, partition, sink.getvalue().to_pybytes(), rows.num_rows)
+
+
+def put_file(fs: pafs.FileSystem, root: str, folder: str, data: bytes, rows: int) -> DataFile:
+    """Write one new Parquet file into `root/folder` (a fresh name, never over an existing file); give its
+    manifest entry with its row count, size and checksum."""
+    path = f"{folder}/part-{uuid.uuid4().hex}.parquet"
+    fs.create_dir(f"{root}/{folder}", recursive=True)
+    with fs.open_output_stream(f"{root}/{path}") as out:
+        out.write(data)
+    return DataFile(path, rows, len(data), hashlib.sha256(data).hexdigest())
 
 
 def read_dataset(con: duckdb.DuckDBPyConnection) -> RawDataset | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence, Set
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,6 +66,7 @@ def collect_workspace(
     chunk_files: int = 500,
     bounds: InputBounds | None = None,
     as_of: datetime | None = None,
+    day_folders: Set[str] | None = None,
 ) -> Iterator[Chunk]:
     """Yield chunks for the workspace's new or changed source files (stamp not in `seen`).
 
@@ -75,6 +76,8 @@ def collect_workspace(
     chunk); `.ics` files are expanded over `ics_window`, or from their first start to
     `bounds.ics_horizon_days` past `as_of` (the run's time, default now). Bad records are left out of
     their chunk and listed in its `quarantined`; every file must be a regular file (no links, no pipes).
+    With `day_folders`, only the day files of those Slack conversation folders are read (an empty set: none,
+    when batches of folders are read elsewhere by `collect_day_folders`).
     """
     if chunk_files < 1:
         raise ConfigurationError(
@@ -88,7 +91,7 @@ def collect_workspace(
         stack.callback(con.close)
         # Opened first: a ZIP over its bounds is refused before any chunk of this run is committed.
         export = (
-            stack.enter_context(open_export(layout.slack, layout.slack_label, bounds))
+            stack.enter_context(open_export(layout.slack, layout.slack_label, bounds, day_folders))
             if layout.slack
             else None
         )
@@ -99,6 +102,56 @@ def collect_workspace(
         if layout.google is not None:
             yield from _calendar_chunks(layout, seen, con, window, chunk_files, bounds)
             yield from _drive_chunks(layout, seen, bounds)
+
+
+def collect_day_folders(
+    root: Path,
+    seen: Mapping[str, FileStamp],
+    folders: Set[str],
+    *,
+    chunk_files: int = 500,
+    bounds: InputBounds | None = None,
+) -> Iterator[Chunk]:
+    """Yield the `slack_messages` chunks of the new or changed day files in the Slack conversation folders
+    `folders` only (a batch of channels, read on its own, e.g. on a Dask worker).
+
+    The chunks are those `collect_workspace` yields for these files, cut the same way; users, conversation
+    lists and the Google files are left to it. Only the named folders are listed and stamped.
+    """
+    if chunk_files < 1:
+        raise ConfigurationError(
+            f"chunk_files must be at least 1, got {chunk_files}", "pass a positive number"
+        )
+    layout = _locate(Path(root))
+    if layout.slack is None:
+        return
+    bounds = bounds or InputBounds()
+    con = connect()
+    with ExitStack() as stack:
+        stack.callback(con.close)
+        export = stack.enter_context(open_export(layout.slack, layout.slack_label, bounds, folders))
+        yield from _slack_chunks(export, seen, con, chunk_files, bounds, metadata=False)
+
+
+def day_folder_sizes(root: Path, seen: Mapping[str, FileStamp]) -> dict[str, int]:
+    """Give the bytes of new or changed day files (stamp not in `seen`) of each Slack conversation folder
+    that has any, by folder name: what `collect_day_folders` would read, for cutting it into batches."""
+    layout = _locate(Path(root))
+    if layout.slack is None:
+        return {}
+    sizes: dict[str, int] = {}
+    with open_export(layout.slack, layout.slack_label) as export:
+        for entry in export.day_files():
+            if _is_new(FileStamp(export.label + entry.name, entry.size, entry.fingerprint), seen):
+                folder = entry.name.split("/", 1)[0]
+                sizes[folder] = sizes.get(folder, 0) + entry.size
+    return sizes
+
+
+def day_folder_of(path: str) -> str:
+    """Give the conversation folder of a Slack day file's stamp path ("slack/general/2026-09-07.json",
+    "slack.zip!general/…" or a bare export's "general/…" all give "general")."""
+    return path.rsplit("!", 1)[-1].rsplit("/", 2)[-2]
 
 
 def workspace_paths(root: Path) -> set[str]:
@@ -290,18 +343,21 @@ def _slack_chunks(
     con: duckdb.DuckDBPyConnection,
     chunk_files: int,
     bounds: InputBounds,
+    *,
+    metadata: bool = True,
 ) -> Iterator[Chunk]:
-    """Yield Slack users, conversations and messages of the export's new files, in that order."""
+    """Yield Slack users, conversations and messages of the export's new files, in that order (only the
+    messages without `metadata`)."""
     stamps = {
         e.name: FileStamp(export.label + e.name, e.size, e.fingerprint) for e in export.entries.values()
     }
-    if USERS_FILE in stamps and _is_new(stamps[USERS_FILE], seen):
+    if metadata and USERS_FILE in stamps and _is_new(stamps[USERS_FILE], seen):
         [path] = export.local_paths([USERS_FILE])
         yield Chunk("slack_users", read_users(path, export.shown(USERS_FILE)), [stamps[USERS_FILE]])
         export.release([USERS_FILE])
     lists = [name for name in CONVERSATION_LISTS if name in stamps]
     days = [e.name for e in export.day_files() if _is_new(stamps[e.name], seen)]
-    lists_changed = any(_is_new(stamps[name], seen) for name in lists)
+    lists_changed = metadata and any(_is_new(stamps[name], seen) for name in lists)
     if not (lists_changed or days):
         return
     if not lists:

@@ -39,7 +39,7 @@ from checkpoints.store import hold_state
 from core.chunks import QUARANTINE_RULES
 from core.errors import ConfigurationError, FatalError, MeetintelError, RetriableError
 from core.tables import MEETING_RECORDS, PEOPLE_RECORDS, REPORT_MEETINGS
-from flows import _dask, events, monitor, stages
+from flows import _dask, _dask_collect, events, monitor, stages
 from flows._progress import ArtifactFeed, current
 from flows._resources import ResourceSampler, resources_markdown
 from flows.params import ExportOptions, LiveEndpoints
@@ -482,7 +482,11 @@ def _run_stages(
     sampler = ResourceSampler([Path(out), Path(state).parent])
     record.resources = sampler.peaks  # filled as each stage ends, so a failed run keeps what it measured
     with board.stage("collect"), sampler.stage("collect"):
-        collected = collect_task(state, source, record.run_id, live, full_refresh, org)
+        if not live.enabled and _dask_collect.fans_out_collection(state):
+            # Day files in batches on the Dask workers, committed here (flows._dask_collect).
+            collected = Collected(stat=_dask_collect.collect_fanned(state, source, record.run_id, org))
+        else:
+            collected = collect_task(state, source, record.run_id, live, full_refresh, org)
         board.finish(collected.stat)
     record.stages.append(collected.stat)
     record.rows_read = dict(collected.stat.by_table)

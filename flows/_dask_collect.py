@@ -1,0 +1,325 @@
+"""Collection fanned out on Dask: a Slack export's day files read in batches of channel folders.
+
+With `--executor dask` and a Parquet `--storage`, the coordinator commits the small files itself (users,
+conversation lists, calendars, Drive, the directory), then cuts the conversation folders with new day files
+into a few batches of about equal bytes (`collect_batches()`, never one task per channel). Each batch runs
+as one Prefect task on a Dask worker: it reads its folders (`collectors.files.collect_day_folders`, the same
+chunks the local reader yields), merges them into the stored partitions of its channels and writes new
+partition files into the dataset. It never writes a manifest: it hands back the files, the file stamps and
+row counts of its chunks, its quarantined records and the keys of the messages read. The coordinator, which
+holds the state file, commits each batch in one transaction: the batch's files take the place of the
+partitions they rewrote in a new manifest generation (the commit point), and the stamps (the cursors of file
+collection), the quarantine and the detection queue commit with it in the state. A kill before a manifest
+swap leaves the previous generation valid; the batch's files are orphans, removed when the dataset is next
+opened for writing.
+
+Batches never share a partition: a channel's folders (its name, or its id) go to one batch, and messages
+are partitioned by channel. Live collection stays on the coordinator: Slack's rate limits are per
+workspace, so workers would only share one budget (docs/scale-out.md).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.states import State
+
+from checkpoints import StageStat, StateStore
+from checkpoints.dataset import DataFile, open_storage, partition_labels, write_partitions
+from collectors import FileStamp, InputBounds, collect_workspace, workspace_paths
+from collectors.files import collect_day_folders, day_folder_of, day_folder_sizes
+from core.chunks import Quarantined
+from core.errors import ConfigurationError, DataError
+from core.sql import ident
+from core.tables import RAW_TABLES
+from flows._dask import on_dask, worker_threads
+from flows._progress import current
+from flows.settings import Settings
+from flows.stages import quarantine_note
+
+TABLE = "slack_messages"
+BATCHES_ENV = "MEETINTEL_COLLECT_BATCHES"  # at most this many batches per run (default: 2 per worker)
+BATCHES_PER_WORKER = 2
+MAX_BATCHES = 32
+CHUNK_FILES = 500  # day files per chunk, as the local collect reads them
+
+
+def fans_out_collection(state: str) -> bool:
+    """Give whether file collection of `state` runs in batches: on Dask, with its raw tables in a dataset
+    (the workers write partition files there; a single-file state has nowhere for them to go)."""
+    if not on_dask():
+        return False
+    with StateStore(Path(state)) as store:
+        return store.dataset is not None
+
+
+def collect_batches() -> int:
+    """Give the most batches one run cuts its day files into: MEETINTEL_COLLECT_BATCHES, else two per
+    worker thread of the cluster (at most 32)."""
+    given = os.environ.get(BATCHES_ENV)
+    if given is None:
+        return min(MAX_BATCHES, worker_threads() * BATCHES_PER_WORKER)
+    if not given.isdigit() or int(given) < 1:
+        raise ConfigurationError(
+            f"{BATCHES_ENV}={given!r} is not a positive whole number", f"set {BATCHES_ENV} to 1 or more"
+        )
+    return int(given)
+
+
+@dataclass(frozen=True)
+class CollectBatch:
+    """What one worker needs to collect a batch of conversation folders into the dataset."""
+
+    workspace: str
+    folders: frozenset[str]
+    seen: dict[str, FileStamp]  # the stored stamps of the batch's folders' day files
+    bounds: InputBounds
+    storage: str  # the dataset's URI,
+    root: str  # its root for this state,
+    stored: dict[str, str]  # and the batch's channels' stored partitions: partition -> file (relative)
+
+
+@dataclass(frozen=True)
+class ReadChunk:
+    """What the coordinator records of one chunk a worker read: its files' stamps, rows and bad records."""
+
+    files: list[FileStamp]
+    rows: int
+    quarantined: list[Quarantined]
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """A batch as written by its worker, for the coordinator to commit."""
+
+    replaced: frozenset[str]  # stored partitions the batch rewrote
+    files: dict[str, DataFile]  # their new files (and those of new partitions), by partition
+    chunks: list[ReadChunk]
+    keys: pa.Table  # (channel_id, ts) of every message read: the detection queue
+    worker: str  # the Dask worker's address ("coordinator" outside a worker)
+
+    @property
+    def rows(self) -> int:
+        return sum(c.rows for c in self.chunks)
+
+
+def collect_batch(batch: CollectBatch) -> BatchResult:
+    """Read a batch's day files and write its channels' partitions as new files (on a worker)."""
+    where, folders = Path(batch.workspace), set(batch.folders)
+    reader = collect_day_folders(where, batch.seen, folders, chunk_files=CHUNK_FILES, bounds=batch.bounds)
+    chunks = list(reader)
+    schema = RAW_TABLES[TABLE].schema
+    read = pa.concat_tables([schema.empty_table(), *(c.batch.cast(schema) for c in chunks)])
+    touched = partition_labels(TABLE, read)[1] if read.num_rows else set()
+    replaced = frozenset(p for p in touched if p in batch.stored)
+    fs, _ = open_storage(batch.storage)
+    merged = _merge(fs, batch.root, [batch.stored[p] for p in sorted(replaced)], read)
+    return BatchResult(
+        replaced=replaced,
+        files=write_partitions(fs, batch.root, TABLE, merged),
+        chunks=[ReadChunk(c.files, c.batch.num_rows, c.quarantined) for c in chunks],
+        keys=read.select(["channel_id", "ts"]),
+        worker=_worker(),
+    )
+
+
+def _merge(fs: Any, root: str, paths: list[str], read: pa.Table) -> pa.Table:
+    """Give the stored rows of `paths` upserted with `read` by key, the last row read per key winning (what
+    the store's upsert of each chunk in turn gives), in key order."""
+    import pyarrow.dataset as pads
+
+    schema = RAW_TABLES[TABLE].schema
+    files = [f"{root}/{p}" for p in paths]
+    stored = (
+        pads.dataset(files, schema=schema, format="parquet", filesystem=fs).to_table()
+        if files
+        else schema.empty_table()
+    )
+    keys = ", ".join(ident(k) for k in RAW_TABLES[TABLE].key)
+    con = duckdb.connect()
+    try:
+        con.execute("SET threads = 1")
+        con.register("_stored", stored)
+        con.register("_read", read.append_column("_i", pa.array(range(read.num_rows), pa.int64())))
+        merged = con.sql(
+            "SELECT * EXCLUDE (_i) FROM (SELECT *, -1::BIGINT AS _i FROM _stored "
+            "UNION ALL BY NAME SELECT * FROM _read) "
+            f"QUALIFY _i = max(_i) OVER (PARTITION BY {keys}) ORDER BY {keys}"
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return merged.select(schema.names).cast(schema)
+
+
+def _worker() -> str:
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return "coordinator"
+
+
+def _worth_retrying(_task: object, _run: object, state: State) -> bool:
+    """Retry a batch for infrastructure faults only; a data or configuration error is final."""
+    try:
+        state.result(raise_on_failure=True)
+    except (DataError, ConfigurationError):
+        return False
+    except Exception:  # noqa: BLE001 - a lost connection, a full disk: worth another attempt
+        return True
+    return False
+
+
+@task(
+    name="collect-batch",
+    task_run_name="collect {org}: {label}",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_condition_fn=_worth_retrying,
+)
+def collect_batch_task(batch: CollectBatch, label: str, org: str = "default") -> BatchResult:
+    """Collect one batch of conversation folders into the dataset (runs on a Dask worker)."""
+    return collect_batch(batch)
+
+
+def plan_collection(
+    store: StateStore, workspace: Path, seen: dict[str, FileStamp], limit: int, bounds: InputBounds
+) -> list[CollectBatch]:
+    """Cut the folders with new day files into at most `limit` batches of about equal bytes (largest
+    channel first onto the lightest batch); a channel's folders stay together."""
+    assert store.dataset is not None
+    sizes = day_folder_sizes(workspace, seen)
+    rows = store.con.execute("SELECT channel_id, name FROM slack_channels").fetchall()
+    channel_of = {cid: cid for cid, _ in rows} | {name: cid for cid, name in rows if name}
+    channels: dict[str, list[str]] = {}
+    for folder in sorted(sizes):
+        channels.setdefault(channel_of.get(folder, folder), []).append(folder)
+    weight = {c: sum(sizes[f] for f in folders) for c, folders in channels.items()}
+    groups: list[list[str]] = [[] for _ in range(max(1, min(limit, len(channels))))]
+    loads = [0] * len(groups)
+    for channel in sorted(channels, key=lambda c: (-weight[c], c)):
+        lightest = loads.index(min(loads))
+        groups[lightest].append(channel)
+        loads[lightest] += weight[channel]
+    return [_batch(store, workspace, seen, bounds, g, channels) for g in groups if g]
+
+
+def _batch(
+    store: StateStore,
+    workspace: Path,
+    seen: dict[str, FileStamp],
+    bounds: InputBounds,
+    group: list[str],
+    channels: dict[str, list[str]],
+) -> CollectBatch:
+    assert store.dataset is not None
+    folders = frozenset(f for c in group for f in channels[c])
+    parts = store.dataset.current.tables.get(TABLE, {})
+    stored = {p: parts[p].path for p in store.dataset.scope_partitions(TABLE, set[str | None](group))}
+    return CollectBatch(
+        workspace=str(workspace),
+        folders=folders,
+        seen={p: s for p, s in seen.items() if "/" in p and day_folder_of(p) in folders},
+        bounds=bounds,
+        storage=store.dataset.uri,
+        root=store.dataset.root,
+        stored=stored,
+    )
+
+
+def commit_batch(store: StateStore, result: BatchResult, run_id: str) -> None:
+    """Commit a worker's batch: its files replace the partitions it rewrote in a new manifest, and its
+    stamps, quarantined records and detection queue go into the state, all in one transaction."""
+    assert store.dataset is not None
+    with store.transaction():
+        store.dataset.adopt(TABLE, result.replaced, result.files)
+        # The ledger writes `StateStore.commit_chunk` makes per chunk (the worker did the upsert).
+        for chunk in result.chunks:
+            store._record_stamps(chunk.files, TABLE, chunk.rows, run_id)
+            store._record_quarantine(chunk.quarantined, run_id, [f.path for f in chunk.files])
+        store._mark_pending(TABLE, result.keys)
+        if result.rows:
+            store._bump("raw_version")
+
+
+def collect_fanned(state: str, workspace: str, run_id: str, org: str = "default") -> StageStat:
+    """Collect a workspace with its day files read in batches on the flow's Dask workers; give the stage's
+    figures. The state stays open throughout: opening it for writing would remove the files the workers
+    are writing as orphans."""
+    root = Path(workspace)
+    if not root.exists():
+        raise ConfigurationError(
+            f"workspace {root} does not exist",
+            "pass --workspace pointing at a folder with slack/ and google/ (see README)",
+        )
+    started = time.perf_counter()
+    bounds = Settings.from_cli().input_bounds()  # MEETINTEL_* bounds, read at the edge
+    progress = current().progress("collect")
+    read: dict[str, int] = {}
+    files = 0
+    with StateStore(Path(state)) as store:
+        present = workspace_paths(root)
+        removed = store.forget_files(present)
+        seen = store.file_stamps()
+        progress.total(len(present) if not seen else None, "files")
+        for chunk in collect_workspace(
+            root, seen, chunk_files=CHUNK_FILES, bounds=bounds, as_of=datetime.now(UTC), day_folders=set()
+        ):
+            rows = store.commit_chunk(chunk, run_id)
+            read[chunk.table] = read.get(chunk.table, 0) + rows
+            files += len(chunk.files)
+            progress(chunk.table, rows)
+            progress.advance(len(chunk.files))
+        plan = plan_collection(store, root, seen, collect_batches(), bounds)
+        labels = [f"batch {i + 1}/{len(plan)} ({len(b.folders)} folders)" for i, b in enumerate(plan)]
+        futures = collect_batch_task.map(plan, labels, org) if plan else []
+        workers: set[str] = set()
+        try:
+            for future in futures:
+                result = future.result()
+                commit_batch(store, result, run_id)
+                if result.worker != "coordinator":
+                    workers.add(result.worker)
+                read[TABLE] = read.get(TABLE, 0) + result.rows
+                batch_files = sum(len(c.files) for c in result.chunks)
+                files += batch_files
+                progress(TABLE, result.rows)
+                progress.advance(batch_files)
+        finally:
+            for future in futures:
+                future.wait()  # no batch still writes when the state closes (its files are orphans then)
+        note = f"{files} files changed" + (f", {len(removed)} removed" if removed else "")
+        if plan:
+            where = f"on {len(workers)} Dask workers" if workers else "in threads"
+            note += f"; {len(plan)} batches {where}"
+        note += quarantine_note(store.quarantine_counts(run_id))
+    return StageStat(
+        stage="collect",
+        seconds=time.perf_counter() - started,
+        rows_in=sum(read.values()),
+        rows_out=sum(read.values()),
+        note=note,
+        by_table=read,
+    )
+
+
+__all__ = [
+    "BatchResult",
+    "CollectBatch",
+    "collect_batch",
+    "collect_batches",
+    "collect_fanned",
+    "commit_batch",
+    "fans_out_collection",
+    "plan_collection",
+]
