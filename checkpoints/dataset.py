@@ -491,19 +491,10 @@ class RawDataset:
             ) from exc
 
     def _manifest_names(self) -> list[str]:
-        import pyarrow.fs as pafs
-
-        found = self.fs.get_file_info(pafs.FileSelector(f"{self.root}/{MANIFESTS}", allow_not_found=True))
-        names = [f.base_name for f in found if f.type == pafs.FileType.File]
-        return sorted(n for n in names if _MANIFEST_NAME.match(n))
+        return _manifest_names(self.fs, self.root)
 
     def _load_manifest(self) -> Manifest:
-        names = self._manifest_names()
-        if not names:
-            return Manifest()
-        where = f"{self.root}/{MANIFESTS}/{names[-1]}"
-        with self.fs.open_input_stream(where) as stream:
-            return Manifest.from_json(stream.read().decode("utf-8"), where)
+        return _latest_manifest(self.fs, self.root)
 
     def _write_manifest(self, manifest: Manifest) -> None:
         """Write generation N as a new object: a local file through a temporary name and a rename, an S3
@@ -571,6 +562,35 @@ def put_file(fs: pafs.FileSystem, root: str, folder: str, data: bytes, rows: int
     with fs.open_output_stream(f"{root}/{path}") as out:
         out.write(data)
     return DataFile(path, rows, len(data), hashlib.sha256(data).hexdigest())
+
+
+def _manifest_names(fs: pafs.FileSystem, root: str) -> list[str]:
+    import pyarrow.fs as pafs
+
+    found = fs.get_file_info(pafs.FileSelector(f"{root}/{MANIFESTS}", allow_not_found=True))
+    names = [f.base_name for f in found if f.type == pafs.FileType.File]
+    return sorted(n for n in names if _MANIFEST_NAME.match(n))
+
+
+def _latest_manifest(fs: pafs.FileSystem, root: str) -> Manifest:
+    names = _manifest_names(fs, root)
+    if not names:
+        return Manifest()
+    where = f"{root}/{MANIFESTS}/{names[-1]}"
+    with fs.open_input_stream(where) as stream:
+        return Manifest.from_json(stream.read().decode("utf-8"), where)
+
+
+def committed_rows(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Give the rows of each raw table a state keeps in its dataset, as the committed manifest records them
+    (one listing and one small read: no data file is opened); {} for a single-file state."""
+    rows = con.execute("SELECT key, value FROM state_meta WHERE key IN (?, 'state_id')", [STORAGE_META])
+    meta = dict(rows.fetchall())
+    if not meta.get(STORAGE_META):
+        return {}
+    fs, base = open_storage(str(meta[STORAGE_META]))
+    manifest = _latest_manifest(fs, f"{base}/{meta['state_id']}")
+    return {t: sum(f.rows for f in manifest.files(t)) for t in sorted(PARTITIONED)}
 
 
 def read_dataset(con: duckdb.DuckDBPyConnection) -> RawDataset | None:

@@ -46,8 +46,9 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[Any]:
-    """A scheduler and two single-thread worker processes (with nannies) on 127.0.0.1."""
+def cluster(s3: LocalS3) -> Iterator[Any]:
+    """A scheduler and two single-thread worker processes (with nannies) on 127.0.0.1, started with the
+    S3 server's test keys in their environment: workers write partition files with their own keys."""
     from distributed import LocalCluster
 
     with LocalCluster(

@@ -169,3 +169,18 @@ def test_state_in_use_sees_another_process_holding_the_state(tmp_path: Path) -> 
         holder.stdin.close()
         holder.wait(timeout=30)
     assert state_in_use(state) is False
+
+
+def test_a_parquet_state_counts_its_raw_rows_from_the_manifest_without_reading_data_files(
+    tmp_path: Path,
+) -> None:
+    generate_workspace(tmp_path / "ws", people=12, days=3, seed=5)
+    state = tmp_path / "state.duckdb"
+    with StateStore(state, storage=str(tmp_path / "lake")) as store:
+        stages.collect(store, tmp_path / "ws", "run-1")
+        counted = {t: store.count(t) for t in ("slack_messages", "calendar_events")}
+    assert counted == {"slack_messages": 530, "calendar_events": 94}
+    for data in (tmp_path / "lake").rglob("*.parquet"):  # the figures must come from the manifest alone
+        data.unlink()
+    snap = snapshot_from_state(state)
+    assert snap.counts == {**counted, "drive_files": 23, "directory_users": 12}
