@@ -33,7 +33,7 @@ from exports.health import CURRENT_MARKER
 from exports.privacy import pseudonymise
 from flows._progress import NoProgress, StageProgress
 from flows.params import ExportOptions
-from intelligence import calendar_cache_tables, correlate, detect_evidence, map_people
+from intelligence import calendar_cache_tables, context_evidence, correlate, detect_evidence, map_people
 
 if TYPE_CHECKING:  # the live clients load only when a live run uses them
     from collectors import BreakerSnapshot, LiveSources
@@ -248,6 +248,18 @@ def _up_to_date(store: StateStore, key: str) -> bool:
     return store.get_meta(key) == store.get_meta("raw_version", "0")
 
 
+def meeting_talk(store: StateStore) -> str:
+    """Give the name of a view of every message found to be meeting talk: the detector's evidence, plus
+    the context evidence correlation adds (when a run has stored any)."""
+    if not store.has_table("context_evidence"):
+        return "evidence"
+    store.con.execute(
+        "CREATE OR REPLACE TEMP VIEW meeting_talk AS"
+        " SELECT * FROM evidence UNION ALL BY NAME SELECT * FROM context_evidence"
+    )
+    return "meeting_talk"
+
+
 def correlate_stage(store: StateStore) -> StageStat:
     """Map people and link evidence to meetings; skipped when no raw data changed."""
     started = time.perf_counter()
@@ -259,8 +271,9 @@ def correlate_stage(store: StateStore) -> StageStat:
     unmatched = _map_people(store, version)
     # Events after the run's time are not held meetings yet.
     as_of = datetime.now(UTC)
+    store.replace_tables({"context_evidence": context_evidence(store.con, as_of=as_of)}, version)
     result = correlate(
-        store.con, evidence="evidence", people="people", as_of=as_of,
+        store.con, evidence=meeting_talk(store), people="people", as_of=as_of,
         calendar_cache=_calendar_cache(store, as_of),
     )  # fmt: skip
     store.replace_tables(
@@ -329,7 +342,7 @@ def aggregate(store: StateStore) -> StageStat:
             stage="aggregate", seconds=time.perf_counter() - started, skipped=True, note="no new data"
         )
     version = store.get_meta("raw_version", "0")
-    reports = build_reports(store.con)
+    reports = build_reports(store.con, evidence=meeting_talk(store))
     tables = {MEETING_RECORDS: reports.meeting_records, PEOPLE_RECORDS: reports.people_records}
     tables |= {report_table(name): table for name, table in reports.tables.items()}
     store.replace_tables(tables, version)

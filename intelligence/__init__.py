@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from intelligence._context import context_evidence
 from intelligence._correlate import calendar_cache_tables, correlate
 from intelligence._detect import detect_evidence
 from intelligence._people import map_people
@@ -34,6 +35,7 @@ __all__ = [
     "CorrelationResult",
     "PeopleResult",
     "calendar_cache_tables",
+    "context_evidence",
     "correlate",
     "detect_evidence",
     "map_people",

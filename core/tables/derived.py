@@ -155,6 +155,7 @@ DERIVED_TABLES: dict[str, pa.Schema] = {
     "people": PEOPLE,
     "identity_links": IDENTITY_LINKS,
     "evidence": EVIDENCE,
+    "context_evidence": EVIDENCE,  # meeting talk found by time, place and the org's own words
     "meetings": MEETINGS,
     "meeting_participants": MEETING_PARTICIPANTS,
     "meeting_evidence": MEETING_EVIDENCE,

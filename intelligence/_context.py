@@ -1,0 +1,218 @@
+"""Context evidence: meeting talk found by where and when it was posted, and by the org's own vocabulary.
+
+A person's top-level message, in a channel most of a meeting's invitees share, while that meeting of
+theirs runs or in the two hours after it ends, is meeting talk when its words are words this org's people
+use in exactly those places and times far more than anywhere else. The vocabulary is learnt from the
+org's own messages on every run, never from a word list, so it follows the org's phrasing, whatever it is:
+no phrase pattern gates these messages, and a word no rule knows counts as much as one it does.
+
+Each window's words are compared with all of the org's top-level messages. A word's lift is how much more
+often it appears in the window's messages than overall (leaving out the message being scored); a message's
+score is the mean of its two strongest lifts, as a share of the largest lift possible (a word seen only
+in such windows). Messages above a threshold become evidence of kind `joining` (as the meeting starts),
+`during` (while it runs) or `recap` (after it). Thresholds were tuned on half `a` of the generator's
+phrasing only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+
+from collectors.models import CALENDAR_EVENTS, SLACK_CHANNELS, SLACK_MESSAGES, SLACK_USERS
+from core.sql import ScratchSpace, fetch, ident, lit, require_columns, scratch
+from intelligence import _calendar
+from intelligence._people import SLACKBOT
+from intelligence.models import EVIDENCE, EVIDENCE_ROLES, PEOPLE
+
+# Phases of a meeting in which a top-level message can be talk about it: (kind, from, to) as offsets in
+# minutes from the meeting's start (`s`) or end (`e`).
+PHASES: tuple[tuple[str, str, str], ...] = (
+    ("joining", "s-5", "s+1"),
+    ("during", "s+1", "e+0"),
+    ("recap", "e+0", "e+120"),
+)
+# A message's score is the mean of its TOP_WORDS strongest word lifts (fewer words count as zero lift).
+TOP_WORDS = 2
+# A word needs this many other messages in the org before its lift counts (one-off words tell nothing).
+MIN_WORD_MESSAGES = 2
+SCORE_SQL = f"list_sum(lifts[1:{TOP_WORDS}]) / {TOP_WORDS}"
+# Score thresholds (share of the largest lift possible), tuned on half `a` of the generator's phrasing.
+THRESHOLDS: dict[str, float] = {"joining": 0.60, "during": 0.70, "recap": 0.65}
+# Below these sizes the vocabulary is too thin to learn from: no context evidence.
+MIN_WINDOW_MESSAGES = 20
+MIN_ORG_MESSAGES = 200
+# Words: runs of letters (any script), with inner apostrophes ("can't").
+_WORD = r"\p{L}+(?:'\p{L}+)*"
+# Links, mentions and code are not words: Slack's <...> markup, bare URLs, `code` and ```blocks```.
+_NOT_WORDS = r"<[^>]*>|\b(?:https?|ftp)://\S+|\bwww\.\S+|```.*?```|`[^`]*`"
+
+
+def context_evidence(
+    con: duckdb.DuckDBPyConnection,
+    evidence: str = "evidence",
+    people: str = "people",
+    as_of: datetime | None = None,
+) -> pa.Table:
+    """Give EVIDENCE rows for messages that are meeting talk by context (see the module's docstring).
+
+    Messages already in `evidence` are left out: this only adds what the wording rules did not find.
+    Reads `calendar_events`, `slack_messages`, `slack_channels`, `slack_users`, `evidence` and `people`
+    (as `map_people` writes it). Events after `as_of` are not held yet and open no window.
+    """
+    for table, schema in (
+        ("calendar_events", CALENDAR_EVENTS),
+        ("slack_messages", SLACK_MESSAGES),
+        ("slack_channels", SLACK_CHANNELS),
+        ("slack_users", SLACK_USERS),
+        (evidence, EVIDENCE),
+        (people, PEOPLE),
+    ):
+        require_columns(con, table, schema)
+    with scratch(con) as s:
+        return fetch(con, _context_sql(con, s, ident(evidence), ident(people), as_of), EVIDENCE)
+
+
+def _context_sql(
+    con: duckdb.DuckDBPyConnection, s: ScratchSpace, evidence: str, people: str, as_of: datetime | None
+) -> str:
+    """Build the scratch tables and give the SQL selecting the context evidence rows."""
+    person_email = s.make(
+        "ctx_person_email",
+        "SELECT email, min(person_id) AS person_id"
+        f" FROM (SELECT unnest(emails) AS email, person_id FROM {people}) GROUP BY email",
+    )
+    events = _calendar.calendar_events(s)
+    cal = _calendar.calendar_meetings(s, events, as_of)
+    att = _calendar.attendees(s, events, cal, person_email)
+    windows = s.make("ctx_windows", _windows_sql(cal, att, people))
+    posts = s.make("ctx_posts", _posts_sql())
+    placed = s.make("ctx_placed", _placed_sql(posts, windows))
+    words = s.make("ctx_words", f"SELECT channel_id, ts, unnest(words) AS word FROM {posts}")
+    totals = s.make(
+        "ctx_totals",
+        f"""SELECT (SELECT count(*) FROM {posts}) AS n_org, phase,
+                   count(DISTINCT (channel_id, ts)) AS n_window
+            FROM {placed} GROUP BY ALL""",
+    )
+    lifts = s.make("ctx_lifts", _lifts_sql(words, placed, totals))
+    return _select_sql(evidence, placed, words, lifts)
+
+
+def _windows_sql(cal: str, att: str, people: str) -> str:
+    """SQL giving (meeting_id, title, start, end, channel_id, user_id): each held calendar meeting's
+    invitees with a Slack account, in the channels whose members include most of them (the best share,
+    more than half, at least two people)."""
+    return f"""
+    WITH slack AS (SELECT unnest(slack_user_ids) AS user_id, person_id FROM {people}),
+    invitees AS (
+        SELECT DISTINCT a.meeting_id, sl.user_id
+        FROM {att} a JOIN slack sl USING (person_id)
+        WHERE coalesce(a.response_status, '') <> 'declined'
+    ),
+    sizes AS (SELECT meeting_id, count(*) AS n FROM invitees GROUP BY meeting_id HAVING count(*) >= 2),
+    members AS (
+        SELECT channel_id, unnest(members) AS user_id FROM slack_channels
+        WHERE NOT coalesce(is_im, false) AND NOT coalesce(is_mpim, false)
+    ),
+    shared AS (
+        SELECT i.meeting_id, m.channel_id, count(*) AS n
+        FROM invitees i JOIN members m USING (user_id) GROUP BY ALL
+    ),
+    best AS (
+        SELECT sh.meeting_id, sh.channel_id FROM shared sh JOIN sizes z USING (meeting_id)
+        WHERE sh.n * 2 > z.n AND sh.n >= 2
+        QUALIFY sh.n = max(sh.n) OVER (PARTITION BY sh.meeting_id)
+    )
+    SELECT c.meeting_id, c.title, c.start, c."end", b.channel_id, i.user_id
+    FROM {cal} c JOIN best b USING (meeting_id) JOIN invitees i USING (meeting_id)
+    WHERE c.status = 'held' AND c.start IS NOT NULL AND c."end" > c.start
+    """
+
+
+def _posts_sql() -> str:
+    """SQL giving every top-level message a person wrote, with its distinct lower-case words."""
+    return f"""
+    SELECT channel_id, ts, user_id, posted_at,
+           list_distinct(regexp_extract_all(
+               regexp_replace(lower(coalesce(text, '')), {lit(_NOT_WORDS)}, ' ', 'g'), {lit(_WORD)})) AS words
+    FROM slack_messages
+    WHERE coalesce(thread_ts, ts) = ts AND bot_id IS NULL AND coalesce(subtype, '') = ''
+      AND coalesce(user_id, '') NOT IN ('', '{SLACKBOT}')
+      AND user_id NOT IN (SELECT user_id FROM slack_users WHERE is_bot)
+    """
+
+
+def _offset_sql(spec: str) -> str:
+    """SQL for a phase bound like `s+1` or `e+120` (minutes after the window's start or end)."""
+    column = {"s": "w.start", "e": 'w."end"'}[spec[0]]
+    return f"{column} + INTERVAL ({int(spec[1:])}) MINUTE"
+
+
+def _placed_sql(posts: str, windows: str) -> str:
+    """SQL giving (channel_id, ts, phase, meeting_id, title) for posts in a window of their author."""
+    phases = " ".join(
+        f"WHEN p.posted_at > {_offset_sql(lo)} AND p.posted_at <= {_offset_sql(hi)} THEN {lit(kind)}"
+        for kind, lo, hi in PHASES
+    )
+    first = _offset_sql(PHASES[0][1])
+    last = _offset_sql(PHASES[-1][2])
+    return f"""
+    SELECT DISTINCT channel_id, ts, phase FROM (
+        SELECT p.channel_id, p.ts, CASE {phases} END AS phase
+        FROM {posts} p JOIN {windows} w ON w.user_id = p.user_id AND w.channel_id = p.channel_id
+        WHERE p.posted_at > {first} AND p.posted_at <= {last}
+    ) WHERE phase IS NOT NULL
+    """
+
+
+def _lifts_sql(words: str, placed: str, totals: str) -> str:
+    """SQL giving (phase, word, lift): how much more often `word` is in the phase's windows than overall,
+    as counts excluding one message (the one being scored), as a share of the largest lift possible."""
+    return f"""
+    WITH org AS (SELECT word, count(*) AS u FROM {words} GROUP BY word HAVING count(*) > {MIN_WORD_MESSAGES}),
+    win AS (
+        SELECT pl.phase, w.word, count(DISTINCT (pl.channel_id, pl.ts)) AS d
+        FROM {placed} pl JOIN {words} w USING (channel_id, ts) GROUP BY ALL
+    )
+    SELECT win.phase, win.word,
+           (ln((win.d - 1 + 0.5) / t.n_window) - ln((org.u - 1 + 0.5) / t.n_org))
+             / ln(t.n_org / t.n_window) AS lift
+    FROM win JOIN org USING (word) JOIN {totals} t USING (phase)
+    WHERE t.n_window >= {MIN_WINDOW_MESSAGES} AND t.n_org >= {MIN_ORG_MESSAGES} AND t.n_org > t.n_window
+    """
+
+
+def _select_sql(evidence: str, placed: str, words: str, lifts: str) -> str:
+    """SQL giving the EVIDENCE rows of placed messages whose score passes their phase's threshold."""
+    thresholds = " ".join(f"WHEN {lit(k)} THEN {v}" for k, v in THRESHOLDS.items())
+    roles = " ".join(f"WHEN {lit(k)} THEN {lit(EVIDENCE_ROLES[k])}" for k, _, _ in PHASES)
+    return f"""
+    WITH scored AS (
+        SELECT pl.channel_id, pl.ts, pl.phase,
+               list(l.lift ORDER BY l.lift DESC, l.word) AS lifts,
+               list(l.word ORDER BY l.lift DESC, l.word)[1:{TOP_WORDS}] AS top_words
+        FROM {placed} pl
+        JOIN {words} w USING (channel_id, ts)
+        JOIN {lifts} l ON l.phase = pl.phase AND l.word = w.word
+        GROUP BY ALL
+    ),
+    chosen AS (
+        SELECT *, {SCORE_SQL} AS score FROM scored
+        WHERE {SCORE_SQL} >= CASE phase {thresholds} END
+        QUALIFY row_number() OVER (PARTITION BY channel_id, ts ORDER BY score DESC, phase) = 1
+    )
+    SELECT m.channel_id, m.ts, m.thread_ts, m.user_id, m.posted_at, c.phase AS kind,
+           CASE c.phase {roles} END AS role,
+           'posted ' || CASE c.phase WHEN 'joining' THEN 'as it started'
+                              WHEN 'during' THEN 'during' ELSE 'after' END
+             || ' a meeting of its author in a channel its invitees share; words this org uses there: '
+             || array_to_string(c.top_words, ', ') AS matched,
+           NULL AS conference_url, NULL AS event_id, []::VARCHAR[] AS drive_file_ids,
+           NULL AS room_id, NULL AS room_start, NULL AS room_end, []::VARCHAR[] AS room_participants
+    FROM chosen c JOIN slack_messages m USING (channel_id, ts)
+    ANTI JOIN {evidence} e ON e.channel_id = c.channel_id AND e.ts = c.ts
+    ORDER BY m.channel_id, m.ts
+    """
