@@ -96,15 +96,29 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_manifest(run: Path, files: list[Path], data_version: str) -> Path:
+def write_manifest(
+    run: Path, files: list[Path], data_version: str, inputs: dict[str, str] | None = None
+) -> Path:
     """Write `run/manifest.json` (size and SHA-256 of each report, the data they show); give its path.
 
-    It is written last and atomically, so a run folder with a manifest is a complete export.
+    It is written last and atomically, so a run folder with a manifest is a complete export. `inputs`
+    (file name: digest of the rows it was written from) lets the next run link the files that stay the same.
     """
     entries = {f.name: {"bytes": f.stat().st_size, "sha256": file_sha256(f)} for f in sorted(files)}
-    body = {"run_id": run.name, "data_version": data_version, "files": entries}
+    body: dict[str, object] = {"run_id": run.name, "data_version": data_version, "files": entries}
+    if inputs:
+        body["inputs"] = dict(sorted(inputs.items()))
     _write_atomic(run / MANIFEST, json.dumps(body, indent=1, sort_keys=True) + "\n")
     return run / MANIFEST
+
+
+def manifest_inputs(run: Path) -> dict[str, str]:
+    """Give the `inputs` of a run's manifest (empty when it has none or cannot be read)."""
+    try:
+        inputs = json.loads((run / MANIFEST).read_text(encoding="utf-8")).get("inputs", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return {str(k): str(v) for k, v in inputs.items()} if isinstance(inputs, dict) else {}
 
 
 def check_manifest(run: Path) -> list[str]:

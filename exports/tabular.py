@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -79,19 +82,67 @@ def write_csv(con: duckdb.DuckDBPyConnection, table: str, target: Path) -> Path:
     return _copy(con, _csv_select(con, table), target, "FORMAT csv, HEADER true")
 
 
+@dataclass
+class Reuse:
+    """The previous run's folder and, per file, the digest of the rows it was written from (`before`);
+    `export_reports` fills in this run's digests (`after`) and which files it linked instead of writing."""
+
+    folder: Path | None
+    before: dict[str, str]
+    after: dict[str, str] = field(default_factory=dict)
+    linked: list[str] = field(default_factory=list)
+
+
+def rows_digest(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
+    """Give a digest of `table`'s rows and their order (count, xor and sum of hash(rowid, row)); None
+    for a view, which has no stored order to go by."""
+    try:
+        hashes = f"SELECT hash(rowid, t) AS h FROM {ident(table)} t"
+        row = con.execute(f"SELECT count(*), bit_xor(h), sum(h::HUGEINT) FROM ({hashes})").fetchall()[0]
+    except duckdb.BinderException:
+        return None
+    # The columns' names and types shape the file too (header, rendering).
+    columns = ",".join(f"{name} {dtype}" for name, dtype in _columns(con, table))
+    return ":".join(str(v) for v in row) + ":" + hashlib.sha256(columns.encode()).hexdigest()[:16]
+
+
+def _write_or_link(con: duckdb.DuckDBPyConnection, table: str, target: Path, reuse: Reuse | None) -> Path:
+    """Write `table` to `target` in the format its suffix names, or hard-link the previous run's file
+    when it was written from the same rows (same digest): a report whose input did not change."""
+    write = write_json if target.suffix == ".json" else write_csv
+    digest = rows_digest(con, table) if reuse is not None else None
+    if reuse is None or digest is None:
+        return write(con, table, target)
+    reuse.after[target.name] = f"{table}:{digest}"
+    old = reuse.folder / target.name if reuse.folder is not None else None
+    if old is not None and reuse.before.get(target.name) == reuse.after[target.name] and old.is_file():
+        try:
+            os.link(old, target)
+        except OSError:  # another file system, or a file left at the target: write it instead
+            return write(con, table, target)
+        reuse.linked.append(target.name)
+        return target
+    return write(con, table, target)
+
+
 def export_reports(
     con: duckdb.DuckDBPyConnection,
     out: Path,
     json_tables: dict[str, str],
     csv_tables: dict[str, str],
+    reuse: Reuse | None = None,
 ) -> list[Path]:
-    """Write JSON and CSV files (each `{file stem: table}`) into `out`; give the paths."""
+    """Write JSON and CSV files (each `{file stem: table}`) into `out`; give the paths.
+
+    With `reuse`, a file whose table holds the rows (in the order) it held for the previous run is a
+    hard link to that run's file instead of a new copy.
+    """
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigurationError(
             f"cannot create the output folder {out}: {exc}", "pass a writable --out"
         ) from exc
-    written = [write_json(con, table, out / f"{stem}.json") for stem, table in json_tables.items()]
-    written += [write_csv(con, table, out / f"{stem}.csv") for stem, table in csv_tables.items()]
+    written = [_write_or_link(con, table, out / f"{stem}.json", reuse) for stem, table in json_tables.items()]
+    written += [_write_or_link(con, table, out / f"{stem}.csv", reuse) for stem, table in csv_tables.items()]
     return written

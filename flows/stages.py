@@ -29,8 +29,10 @@ from exports import (
     write_manifest,
     write_workbook,
 )
+from exports.archive import RUNS, manifest_inputs
 from exports.health import CURRENT_MARKER
 from exports.privacy import pseudonymise
+from exports.tabular import Reuse
 from flows._progress import NoProgress, StageProgress
 from flows.params import ExportOptions
 from intelligence import calendar_cache_tables, context_evidence, correlate, detect_evidence, map_people
@@ -375,15 +377,20 @@ def report_tables(store: StateStore) -> dict[str, str]:
 
 
 def write_all(
-    store: StateStore, folder: Path, options: ExportOptions, progress: Progress = _noop
+    store: StateStore,
+    folder: Path,
+    options: ExportOptions,
+    progress: Progress = _noop,
+    reuse: Reuse | None = None,
 ) -> list[Path]:
-    """Write JSON, CSV, Excel and HTML into `folder`, pseudonymised when the options ask for it."""
+    """Write JSON, CSV, Excel and HTML into `folder`, pseudonymised when the options ask for it; JSON and
+    CSV files whose rows did not change since the run `reuse` names are linked from it."""
     tables = report_tables(store)
     progress.total(3, "formats")
     with ExitStack() as stack:
         if options.pseudonymise:
             stack.enter_context(pseudonymise(store.con, options.salt(), options.redact_text))
-        written = export_reports(store.con, folder, JSON_REPORTS, tables)
+        written = export_reports(store.con, folder, JSON_REPORTS, tables, reuse)
         progress("files", len(written))
         progress.advance()
         written.append(write_workbook(store.con, folder / "meetintel.xlsx", tz=options.tz))
@@ -420,14 +427,17 @@ def export(
             stage="export", seconds=time.perf_counter() - started, skipped=True, note="reports are current"
         ), []
     run_dir = start_run_dir(out, run_id)
-    written = write_all(store, run_dir, options, progress)
-    write_manifest(run_dir, written, version)
+    before = out / RUNS / current if current else None
+    reuse = Reuse(before, manifest_inputs(before) if before else {})
+    written = write_all(store, run_dir, options, progress, reuse)
+    write_manifest(run_dir, written, version, reuse.after)
     publish(out, run_id)
     link_current(out, [p.name for p in written])
     compress_runs(out)
     removed = apply_retention(out, options.keep_runs, options.keep_days, datetime.now(UTC))
     marker.write_text(version)
     note = f"published runs/{run_id}" + (f"; retention removed {len(removed)} old runs" if removed else "")
+    note += f"; {len(reuse.linked)} unchanged reports linked" if reuse.linked else ""
     return StageStat(
         stage="export",
         seconds=time.perf_counter() - started,

@@ -22,6 +22,9 @@ from sandbox import generate_workspace
 DAY = 86400
 
 
+NOTES: dict[Path, str] = {}  # the export stage's last note per output folder
+
+
 def _run(workspace: Path, state: Path, out: Path) -> dict[str, bool]:
     """Run every stage once on `state`; give which stages were skipped."""
     with StateStore(state) as store:
@@ -31,8 +34,10 @@ def _run(workspace: Path, state: Path, out: Path) -> dict[str, bool]:
             "detect": stages.detect(store).skipped,
             "correlate": stages.correlate_stage(store).skipped,
             "aggregate": stages.aggregate(store).skipped,
-            "export": stages.export(store, out, run_id)[0].skipped,
         }
+        exported = stages.export(store, out, run_id)[0]
+        skipped["export"] = exported.skipped
+        NOTES[out] = exported.note.split("; ", 1)[-1]
     return skipped
 
 
@@ -148,6 +153,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     with StateStore(root / "inc.duckdb") as store:
         cache = store.get_meta("calendar_cache")
     slack_only = _run(root / "ws-a", root / "inc.duckdb", root / "inc-out")
+    linked = NOTES[root / "inc-out"]
     with StateStore(root / "inc.duckdb") as store:
         kept = store.get_meta("calendar_cache") == cache
     shutil.copytree(root / "inc-out" / "latest", root / "inc-a", symlinks=False)
@@ -162,6 +168,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "full_b": _run(root / "ws-b", root / "full-b.duckdb", root / "full-b-out"),
         "inc_a": inc_a,
         "kept": kept,
+        "linked": linked,
         "before": before,
         "added": added,
         "reply": reply,
@@ -175,6 +182,8 @@ def test_the_incremental_runs_process_the_new_data(runs: dict) -> None:
     # A new calendar event alone brings no message to detect in.
     assert runs["runs"] == [ran, ran, {**ran, "detect": True}]
     assert runs["kept"]  # new Slack days alone leave the calendar side of correlation as it was
+    # people.json, people.csv and documents.csv keep their rows: the new run links the previous files.
+    assert runs["linked"] == "3 unchanged reports linked"
     root = runs["root"]
     meeting, channel, ts = runs["reply"]
     after_a = {m["meeting_id"]: m for m in json.loads((root / "inc-a" / "meetings.json").read_text())}
