@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
@@ -328,11 +329,26 @@ class ArtifactFeed:
 
 
 _current = ProgressBoard()
+# A board of one run among several in the process (a fleet's orgs at once, each in its own thread): set in
+# the run's context, which Prefect copies into the run's task threads.
+_own: ContextVar[ProgressBoard | None] = ContextVar("meetintel_progress_board", default=None)
 
 
 def current() -> ProgressBoard:
-    """Give the process's progress board: the one a display installed with `using`, else a default."""
-    return _current
+    """Give the run's progress board: its own (`own_board`), else the process's, which a display installed
+    with `using`, else a default."""
+    return _own.get() or _current
+
+
+@contextmanager
+def own_board(board: ProgressBoard | None = None) -> Iterator[ProgressBoard]:
+    """Give the run in this context (and the task threads it starts) a board of its own for the block, so
+    runs at once in one process never mix their progress (each fleet org's progress artifact)."""
+    token = _own.set(board or ProgressBoard())
+    try:
+        yield current()
+    finally:
+        _own.reset(token)
 
 
 @contextmanager

@@ -39,6 +39,7 @@ from core.errors import ConfigurationError, MeetintelError
 from core.tables import MEETING_RECORDS, PEOPLE_RECORDS
 from flows import events
 from flows._dask import record_storage
+from flows._progress import own_board
 from flows.params import LiveEndpoints
 from flows.pipeline import meeting_intelligence
 
@@ -140,7 +141,7 @@ def limit_name(fleet_file: str) -> str:
 def run_org(spec: OrgSpec, limit: str) -> OrgOutcome:
     """Run one org's pipeline as a subflow, holding one slot of the fleet's limit; never raise."""
     started = time.perf_counter()
-    with concurrency(limit, occupy=1):
+    with concurrency(limit, occupy=1), own_board():  # orgs at once never share one progress board
         try:
             record_storage(Path(spec.state), storage_uri(spec.storage, spec.s3_endpoint))
             record = meeting_intelligence(
