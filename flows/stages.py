@@ -306,7 +306,8 @@ CALENDAR_CACHE = "cache_calendar_"
 def _map_people(store: StateStore, version: str) -> int:
     """Map people unless their inputs are unchanged since the stored mapping; give the unmatched count."""
     inputs = store.fingerprint(*PEOPLE_INPUTS)
-    if store.get_meta("people_inputs") != inputs or not store.has_table("people"):
+    stored = all(store.has_table(name) for name in ("people", "identity_links"))
+    if store.get_meta("people_inputs") != inputs or not stored:
         people = map_people(store.con)
         store.replace_tables({"people": people.people, "identity_links": people.links}, version)
         store.set_meta("people_inputs", inputs)

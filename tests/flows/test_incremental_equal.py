@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -221,3 +221,20 @@ def test_a_run_with_no_new_data_skips_every_stage_after_collect(runs: dict) -> N
     root = runs["root"]
     again = _run(root / "ws-b", root / "inc.duckdb", root / "inc-out")
     assert again == {"collect": False, "detect": True, "correlate": True, "aggregate": True, "export": True}
+
+
+def test_the_calendar_side_is_rebuilt_once_an_event_start_passes(runs: dict) -> None:
+    state = runs["root"] / "as-of.duckdb"
+    shutil.copyfile(runs["root"] / "inc.duckdb", state)
+    names = ["cache_calendar_events", "cache_calendar_meetings", "cache_calendar_attendees"]
+    now = datetime.now(UTC)
+    with StateStore(state) as store:
+        saved = json.loads(store.get_meta("calendar_cache"))
+        assert stages._calendar_cache(store, now) == "cache_calendar_"
+        assert json.loads(store.get_meta("calendar_cache")) == saved  # nothing started since: kept
+        assert all(store.has_table(n) for n in names)
+        # Built as if on the org's second morning: events of the days after have started since.
+        store.set_meta("calendar_cache", json.dumps({**saved, "as_of": "2026-09-08T06:00:00+00:00"}))
+        stages._calendar_cache(store, now)
+        assert not any(store.has_table(n) for n in names)
+        assert json.loads(store.get_meta("calendar_cache")) == {**saved, "as_of": now.isoformat()}
