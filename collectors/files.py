@@ -67,6 +67,7 @@ def collect_workspace(
     bounds: InputBounds | None = None,
     as_of: datetime | None = None,
     day_folders: Set[str] | None = None,
+    calendar_files: Set[str] | None = None,
 ) -> Iterator[Chunk]:
     """Yield chunks for the workspace's new or changed source files (stamp not in `seen`).
 
@@ -77,7 +78,8 @@ def collect_workspace(
     `bounds.ics_horizon_days` past `as_of` (the run's time, default now). Bad records are left out of
     their chunk and listed in its `quarantined`; every file must be a regular file (no links, no pipes).
     With `day_folders`, only the day files of those Slack conversation folders are read (an empty set: none,
-    when batches of folders are read elsewhere by `collect_day_folders`).
+    when batches of folders are read elsewhere by `collect_day_folders`); `calendar_files` does the same for
+    the files of `google/calendar/` (by file name; see `collect_calendar_files`).
     """
     if chunk_files < 1:
         raise ConfigurationError(
@@ -100,7 +102,7 @@ def collect_workspace(
         if export is not None:
             yield from _slack_chunks(export, seen, con, chunk_files, bounds)
         if layout.google is not None:
-            yield from _calendar_chunks(layout, seen, con, window, chunk_files, bounds)
+            yield from _calendar_chunks(layout, seen, con, window, chunk_files, bounds, calendar_files)
             yield from _drive_chunks(layout, seen, bounds)
 
 
@@ -146,6 +148,38 @@ def day_folder_sizes(root: Path, seen: Mapping[str, FileStamp]) -> dict[str, int
                 folder = entry.name.split("/", 1)[0]
                 sizes[folder] = sizes.get(folder, 0) + entry.size
     return sizes
+
+
+def collect_calendar_files(
+    root: Path,
+    seen: Mapping[str, FileStamp],
+    names: Set[str],
+    *,
+    chunk_files: int = 500,
+    bounds: InputBounds | None = None,
+    as_of: datetime | None = None,
+) -> Iterator[Chunk]:
+    """Yield the `calendar_events` chunks of the new or changed files among `names` of `google/calendar/`
+    only (a batch of calendars read on its own), cut and windowed as `collect_workspace` does."""
+    layout = _locate(Path(root))
+    if layout.google is None:
+        return
+    con = connect()
+    try:
+        window = (None, as_of or datetime.now(UTC))
+        yield from _calendar_chunks(layout, seen, con, window, chunk_files, bounds or InputBounds(), names)
+    finally:
+        con.close()
+
+
+def calendar_file_sizes(root: Path, seen: Mapping[str, FileStamp]) -> dict[str, int]:
+    """Give the size of each new or changed file of `google/calendar/` (stamp not in `seen`), by file name."""
+    layout = _locate(Path(root))
+    folder = layout.google / "calendar" if layout.google is not None else None
+    if folder is None or not folder.is_dir():
+        return {}
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".json", ".ics") and not p.is_dir())
+    return {p.name: s.size for p in paths if _is_new(s := _stamp(layout.root, p), seen)}
 
 
 def day_folder_of(path: str) -> str:
@@ -305,16 +339,22 @@ def _calendar_chunks(
     window: tuple[datetime | None, datetime],
     chunk_files: int,
     bounds: InputBounds,
+    only: Set[str] | None = None,
 ) -> Iterator[Chunk]:
     """Yield calendar events of new calendar files: JSON dumps `chunk_files` at a time, then each .ics.
 
-    `window` is the .ics window, or (None, the run's time) for each file's default window.
+    `window` is the .ics window, or (None, the run's time) for each file's default window; `only` names the
+    files to consider (None: all).
     """
     assert layout.google is not None
     folder = layout.google / "calendar"
     if not folder.is_dir():
         return
-    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".json", ".ics") and not p.is_dir())
+    paths = sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix.lower() in (".json", ".ics") and not p.is_dir() and (only is None or p.name in only)
+    )
     todo = [(p, s) for p in paths if _is_new(s := _stamp(layout.root, p), seen)]
     dumps = [(p, s) for p, s in todo if p.suffix.lower() == ".json"]
     for group in _groups(dumps, [s.size for _, s in dumps], chunk_files, alone=ALONE_BYTES):

@@ -24,7 +24,7 @@ import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import duckdb
@@ -34,9 +34,15 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import State
 
 from checkpoints import StageStat, StateStore
-from checkpoints.dataset import DataFile, open_storage, partition_labels, write_partitions
+from checkpoints.dataset import DataFile, open_storage, partition_labels, partition_of, write_partitions
 from collectors import FileStamp, InputBounds, collect_workspace, workspace_paths
-from collectors.files import collect_day_folders, day_folder_of, day_folder_sizes
+from collectors.files import (
+    calendar_file_sizes,
+    collect_calendar_files,
+    collect_day_folders,
+    day_folder_of,
+    day_folder_sizes,
+)
 from core.chunks import Quarantined
 from core.errors import ConfigurationError, DataError
 from core.sql import ident
@@ -47,6 +53,7 @@ from flows.settings import Settings
 from flows.stages import quarantine_note
 
 TABLE = "slack_messages"
+CALENDAR = "calendar_events"
 BATCHES_ENV = "MEETINTEL_COLLECT_BATCHES"  # at most this many batches per run (default: 2 per worker)
 BATCHES_PER_WORKER = 2
 MAX_BATCHES = 32
@@ -86,6 +93,23 @@ class CollectBatch:
     storage: str  # the dataset's URI,
     root: str  # its root for this state,
     stored: dict[str, str]  # and the batch's channels' stored partitions: partition -> file (relative)
+    run_id: str = ""
+    calendars: CalendarPart | None = None
+
+
+@dataclass(frozen=True)
+class CalendarPart:
+    """The calendar files of a batch: whole 64-way buckets of calendars, so no other batch shares their
+    partitions. A calendar's events are replaced when its file changed and cancelled stubs keep stored
+    fields, so the worker applies each chunk with the store's own code to a scratch state seeded with the
+    buckets' stored events and the calendars' stored stamps and quarantine rows."""
+
+    names: frozenset[str]  # files of google/calendar/
+    seen: dict[str, FileStamp]
+    stamps: pa.Table  # stored file_stamps rows of the batch's calendars
+    quarantine: pa.Table  # stored quarantine rows of those files
+    stored: dict[str, str]  # the buckets' stored partitions: partition -> file (relative)
+    as_of: datetime
 
 
 @dataclass(frozen=True)
@@ -106,10 +130,35 @@ class BatchResult:
     chunks: list[ReadChunk]
     keys: pa.Table  # (channel_id, ts) of every message read: the detection queue
     worker: str  # the Dask worker's address ("coordinator" outside a worker)
+    calendar: CalendarWritten | None = None
 
     @property
     def rows(self) -> int:
-        return sum(c.rows for c in self.chunks)
+        return sum(c.rows for c in self.chunks) + (self.calendar.rows if self.calendar else 0)
+
+    @property
+    def files_read(self) -> int:
+        return sum(len(c.files) for c in self.chunks) + (self.calendar.files_read if self.calendar else 0)
+
+    @property
+    def by_table(self) -> dict[str, int]:
+        counts = {TABLE: sum(c.rows for c in self.chunks)} if self.chunks else {}
+        return counts | ({CALENDAR: self.calendar.rows} if self.calendar else {})
+
+
+@dataclass(frozen=True)
+class CalendarWritten:
+    """A batch's calendar buckets as written by its worker: the new files, and the ledger rows of its
+    calendars' files (stamps, quarantine) that replace the stored ones of `paths`."""
+
+    replaced: frozenset[str]
+    files: dict[str, DataFile]
+    stamps: pa.Table
+    quarantine: pa.Table
+    paths: list[str]  # stamp paths seeded or read: their ledger rows are the worker's now
+    rows: int
+    files_read: int
+    changed: bool  # rows read or replaced: the raw version moves
 
 
 def collect_batch(batch: CollectBatch) -> BatchResult:
@@ -129,7 +178,50 @@ def collect_batch(batch: CollectBatch) -> BatchResult:
         chunks=[ReadChunk(c.files, c.batch.num_rows, c.quarantined) for c in chunks],
         keys=read.select(["channel_id", "ts"]),
         worker=_worker(),
+        calendar=_collect_calendars(batch, batch.calendars, fs) if batch.calendars else None,
     )
+
+
+def _collect_calendars(batch: CollectBatch, part: CalendarPart, fs: Any) -> CalendarWritten:
+    """Apply a batch's calendar chunks with `StateStore.commit_chunk` to a scratch state holding the
+    buckets' stored events and the calendars' ledger rows; write the buckets' events as new files."""
+    import pyarrow.dataset as pads
+
+    schema = RAW_TABLES[CALENDAR].schema
+    paths = [f"{batch.root}/{part.stored[p]}" for p in sorted(part.stored)]
+    stored = pads.dataset(paths, schema=schema, format="parquet", filesystem=fs).to_table()
+    scratch = StateStore(Path(":memory:"))
+    try:
+        for table, rows in (
+            (CALENDAR, stored),
+            ("file_stamps", part.stamps),
+            ("quarantine", part.quarantine),
+        ):
+            scratch.con.register("_seed", rows)
+            scratch.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _seed")
+            scratch.con.unregister("_seed")
+        read, files_read, stamped = 0, 0, set(part.stamps.column("path").to_pylist())
+        for chunk in collect_calendar_files(
+            Path(batch.workspace), part.seen, set(part.names), chunk_files=CHUNK_FILES, bounds=batch.bounds,
+            as_of=part.as_of,
+        ):  # fmt: skip
+            read += scratch.commit_chunk(chunk, batch.run_id)
+            files_read += len(chunk.files)
+            stamped |= {f.path for f in chunk.files}
+        keys = ", ".join(ident(k) for k in RAW_TABLES[CALENDAR].key)
+        events = scratch.con.sql(f"SELECT * FROM {CALENDAR} ORDER BY {keys}").to_arrow_table()
+        return CalendarWritten(
+            replaced=frozenset(part.stored),
+            files=write_partitions(fs, batch.root, CALENDAR, events.select(schema.names).cast(schema)),
+            stamps=scratch.con.sql("SELECT * FROM file_stamps").to_arrow_table(),
+            quarantine=scratch.con.sql("SELECT * FROM quarantine").to_arrow_table(),
+            paths=sorted(stamped),
+            rows=read,
+            files_read=files_read,
+            changed=scratch.get_meta("raw_version", "0") != "0",
+        )
+    finally:
+        scratch.close()
 
 
 def _merge(fs: Any, root: str, paths: list[str], read: pa.Table) -> pa.Table:
@@ -193,25 +285,42 @@ def collect_batch_task(batch: CollectBatch, label: str, org: str = "default") ->
 
 
 def plan_collection(
-    store: StateStore, workspace: Path, seen: dict[str, FileStamp], limit: int, bounds: InputBounds
+    store: StateStore,
+    workspace: Path,
+    seen: dict[str, FileStamp],
+    limit: int,
+    bounds: InputBounds,
+    run_id: str = "",
+    as_of: datetime | None = None,
 ) -> list[CollectBatch]:
-    """Cut the folders with new day files into at most `limit` batches of about equal bytes (largest
-    channel first onto the lightest batch); a channel's folders stay together."""
+    """Cut the new day files and calendar files into at most `limit` batches of about equal bytes
+    (largest first onto the lightest batch). A channel's folders stay together, as do the calendars of one
+    bucket, so no two batches write the same partition."""
     assert store.dataset is not None
     sizes = day_folder_sizes(workspace, seen)
     rows = store.con.execute("SELECT channel_id, name FROM slack_channels").fetchall()
     channel_of = {cid: cid for cid, _ in rows} | {name: cid for cid, name in rows if name}
-    channels: dict[str, list[str]] = {}
+    members: dict[tuple[str, str], list[str]] = {}  # (kind, channel or bucket) -> folders or file names
     for folder in sorted(sizes):
-        channels.setdefault(channel_of.get(folder, folder), []).append(folder)
-    weight = {c: sum(sizes[f] for f in folders) for c, folders in channels.items()}
-    groups: list[list[str]] = [[] for _ in range(max(1, min(limit, len(channels))))]
+        members.setdefault(("slack", channel_of.get(folder, folder)), []).append(folder)
+    calendars = calendar_file_sizes(workspace, seen)
+    for name in sorted(calendars):
+        members.setdefault(("calendar", _bucket(Path(name).stem)), []).append(name)
+    sizes |= calendars
+    weight = {item: sum(sizes[m] for m in names) for item, names in members.items()}
+    groups: list[list[tuple[str, str]]] = [[] for _ in range(max(1, min(limit, len(members))))]
     loads = [0] * len(groups)
-    for channel in sorted(channels, key=lambda c: (-weight[c], c)):
+    for item in sorted(members, key=lambda i: (-weight[i], i)):
         lightest = loads.index(min(loads))
-        groups[lightest].append(channel)
-        loads[lightest] += weight[channel]
-    return [_batch(store, workspace, seen, bounds, g, channels) for g in groups if g]
+        groups[lightest].append(item)
+        loads[lightest] += weight[item]
+    when = as_of or datetime.now(UTC)
+    return [_batch(store, workspace, seen, bounds, g, members, run_id, when) for g in groups if g]
+
+
+def _bucket(calendar_id: str) -> str:
+    """Give the partition folder prefix of a calendar's bucket (every month of it)."""
+    return partition_of(CALENDAR, calendar_id, "").rsplit("month=", 1)[0]
 
 
 def _batch(
@@ -219,13 +328,17 @@ def _batch(
     workspace: Path,
     seen: dict[str, FileStamp],
     bounds: InputBounds,
-    group: list[str],
-    channels: dict[str, list[str]],
+    group: list[tuple[str, str]],
+    members: dict[tuple[str, str], list[str]],
+    run_id: str,
+    as_of: datetime,
 ) -> CollectBatch:
     assert store.dataset is not None
-    folders = frozenset(f for c in group for f in channels[c])
+    channels = [key for kind, key in group if kind == "slack"]
+    folders = frozenset(f for c in channels for f in members[("slack", c)])
     parts = store.dataset.current.tables.get(TABLE, {})
-    stored = {p: parts[p].path for p in store.dataset.scope_partitions(TABLE, set[str | None](group))}
+    stored = {p: parts[p].path for p in store.dataset.scope_partitions(TABLE, set[str | None](channels))}
+    names = frozenset(n for kind, key in group if kind == "calendar" for n in members[(kind, key)])
     return CollectBatch(
         workspace=str(workspace),
         folders=folders,
@@ -234,6 +347,32 @@ def _batch(
         storage=store.dataset.uri,
         root=store.dataset.root,
         stored=stored,
+        run_id=run_id,
+        calendars=_calendar_part(store, seen, names, as_of) if names else None,
+    )
+
+
+def _calendar_part(
+    store: StateStore, seen: dict[str, FileStamp], names: frozenset[str], as_of: datetime
+) -> CalendarPart:
+    """Give a batch's calendar files with what the worker seeds its scratch state with."""
+    assert store.dataset is not None
+    ids = {Path(n).stem for n in names}
+    stamps = store.con.sql("SELECT * FROM file_stamps WHERE table_name = 'calendar_events'").to_arrow_table()
+    mine = pa.array([PurePosixPath(p).stem in ids for p in stamps.column("path").to_pylist()], pa.bool_())
+    stamps = stamps.filter(mine)
+    quarantine = store.con.sql(
+        "SELECT * FROM quarantine WHERE list_contains(?, file)", params=[stamps.column("path").to_pylist()]
+    ).to_arrow_table()
+    parts = store.dataset.current.tables.get(CALENDAR, {})
+    in_buckets = store.dataset.scope_partitions(CALENDAR, set[str | None](ids))
+    return CalendarPart(
+        names=names,
+        seen={p: s for p, s in seen.items() if PurePosixPath(p).name in names and "calendar" in p},
+        stamps=stamps,
+        quarantine=quarantine,
+        stored={p: parts[p].path for p in in_buckets},
+        as_of=as_of,
     )
 
 
@@ -248,14 +387,24 @@ def commit_batch(store: StateStore, result: BatchResult, run_id: str) -> None:
             store._record_stamps(chunk.files, TABLE, chunk.rows, run_id)
             store._record_quarantine(chunk.quarantined, run_id, [f.path for f in chunk.files])
         store._mark_pending(TABLE, result.keys)
-        if result.rows:
+        calendar = result.calendar
+        if calendar is not None:
+            store.dataset.adopt(CALENDAR, calendar.replaced, calendar.files)
+            # The calendars' ledger rows as the worker's scratch state left them.
+            store.con.execute("DELETE FROM file_stamps WHERE list_contains(?, path)", [calendar.paths])
+            store.con.execute("DELETE FROM quarantine WHERE list_contains(?, file)", [calendar.paths])
+            for table, rows in (("file_stamps", calendar.stamps), ("quarantine", calendar.quarantine)):
+                store.con.register("_ledger", rows)
+                store.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _ledger")
+                store.con.unregister("_ledger")
+        if sum(c.rows for c in result.chunks) or (calendar is not None and calendar.changed):
             store._bump("raw_version")
 
 
 def collect_fanned(state: str, workspace: str, run_id: str, org: str = "default") -> StageStat:
-    """Collect a workspace with its day files read in batches on the flow's Dask workers; give the stage's
-    figures. The state stays open throughout: opening it for writing would remove the files the workers
-    are writing as orphans."""
+    """Collect a workspace with its day and calendar files read in batches on the flow's Dask workers;
+    give the stage's figures. The state stays open throughout: opening it for writing would remove the
+    files the workers are writing as orphans."""
     root = Path(workspace)
     if not root.exists():
         raise ConfigurationError(
@@ -272,16 +421,18 @@ def collect_fanned(state: str, workspace: str, run_id: str, org: str = "default"
         removed = store.forget_files(present)
         seen = store.file_stamps()
         progress.total(len(present) if not seen else None, "files")
+        as_of = datetime.now(UTC)
         for chunk in collect_workspace(
-            root, seen, chunk_files=CHUNK_FILES, bounds=bounds, as_of=datetime.now(UTC), day_folders=set()
-        ):
+            root, seen, chunk_files=CHUNK_FILES, bounds=bounds, as_of=as_of, day_folders=set(),
+            calendar_files=set(),
+        ):  # fmt: skip
             rows = store.commit_chunk(chunk, run_id)
             read[chunk.table] = read.get(chunk.table, 0) + rows
             files += len(chunk.files)
             progress(chunk.table, rows)
             progress.advance(len(chunk.files))
-        plan = plan_collection(store, root, seen, collect_batches(), bounds)
-        labels = [f"batch {i + 1}/{len(plan)} ({len(b.folders)} folders)" for i, b in enumerate(plan)]
+        plan = plan_collection(store, root, seen, collect_batches(), bounds, run_id, as_of)
+        labels = [f"batch {i + 1}/{len(plan)} ({_contents(b)})" for i, b in enumerate(plan)]
         futures = collect_batch_task.map(plan, labels, org) if plan else []
         workers: set[str] = set()
         try:
@@ -290,11 +441,11 @@ def collect_fanned(state: str, workspace: str, run_id: str, org: str = "default"
                 commit_batch(store, result, run_id)
                 if result.worker != "coordinator":
                     workers.add(result.worker)
-                read[TABLE] = read.get(TABLE, 0) + result.rows
-                batch_files = sum(len(c.files) for c in result.chunks)
-                files += batch_files
-                progress(TABLE, result.rows)
-                progress.advance(batch_files)
+                for table, rows in result.by_table.items():
+                    read[table] = read.get(table, 0) + rows
+                    progress(table, rows)
+                files += result.files_read
+                progress.advance(result.files_read)
         finally:
             for future in futures:
                 future.wait()  # no batch still writes when the state closes (its files are orphans then)
@@ -311,6 +462,12 @@ def collect_fanned(state: str, workspace: str, run_id: str, org: str = "default"
         note=note,
         by_table=read,
     )
+
+
+def _contents(batch: CollectBatch) -> str:
+    """Give what a batch holds in a few words, for its task run's name."""
+    counts = {"folder": len(batch.folders), "calendar": len(batch.calendars.names) if batch.calendars else 0}
+    return ", ".join(f"{n} {what}{'s' if n > 1 else ''}" for what, n in counts.items() if n)
 
 
 __all__ = [

@@ -1,6 +1,7 @@
-"""Collection in batches of channel folders: each batch read and written as partition files on its own (as a
-Dask worker does), committed by the coordinator; the dataset and the ledger equal the local collect's, on a
-first run and an incremental one, and files of a batch never committed are removed when the state opens."""
+"""Collection in batches of channel folders and calendar buckets: each batch read and written as partition
+files on its own (as a Dask worker does), committed by the coordinator; the dataset and the ledger equal the
+local collect's, on a first run and an incremental one (a calendar replaced, a stub), and files of a batch
+never committed are removed when the state opens."""
 
 from __future__ import annotations
 
@@ -31,9 +32,9 @@ def collect_in_batches(store: StateStore, ws: Path, run_id: str, limit: int) -> 
     batch's row count."""
     store.forget_files(workspace_paths(ws))
     seen = store.file_stamps()
-    for chunk in collect_workspace(ws, seen, day_folders=set()):
+    for chunk in collect_workspace(ws, seen, day_folders=set(), calendar_files=set()):
         store.commit_chunk(chunk, run_id)
-    plan = plan_collection(store, ws, seen, limit, InputBounds())
+    plan = plan_collection(store, ws, seen, limit, InputBounds(), run_id)
     results = [collect_batch(batch) for batch in plan]
     for result in results:
         assert result.worker == "coordinator"
@@ -55,7 +56,8 @@ def contents(store: StateStore) -> dict[str, object]:
 
 
 def add_and_change_day_files(ws: Path) -> None:
-    """Change one day file (a message edited, one added) and add a day to another channel."""
+    """Change one day file (a message edited, one added), add a day to another channel, and change a
+    calendar (an event renamed, one gone, one cancelled as a stub that keeps the stored fields)."""
     folders = sorted(p for p in (ws / "slack").iterdir() if p.is_dir())
     first = sorted(folders[0].glob("*.json"))[0]
     messages = json.loads(first.read_text())
@@ -67,6 +69,12 @@ def add_and_change_day_files(ws: Path) -> None:
     (second.parent / "2026-09-30.json").write_text(
         json.dumps([{"type": "message", "user": "U0001", "ts": "1790760000.000200", "text": "retro today"}])
     )
+    calendar = sorted((ws / "google" / "calendar").glob("*.json"))[0]
+    dump = json.loads(calendar.read_text())
+    dump["items"][0]["summary"] = "Renamed review"
+    dump["items"][1] = {"id": dump["items"][1]["id"], "status": "cancelled"}
+    dump["items"].pop()
+    calendar.write_text(json.dumps(dump))
 
 
 def test_batches_commit_the_rows_stamps_and_queue_the_local_collect_gives(
@@ -80,7 +88,7 @@ def test_batches_commit_the_rows_stamps_and_queue_the_local_collect_gives(
     ):
         collect(local, ws, "run-1")
         sizes = collect_in_batches(batched, ws, "run-1", limit=3)
-        assert sizes == [431, 367, 388]
+        assert sizes == [501, 311, 537]
         assert contents(batched) == contents(local)
         assert batched.count("slack_messages") == 1186
         assert batched.dataset is not None and local.dataset is not None
@@ -91,7 +99,7 @@ def test_batches_commit_the_rows_stamps_and_queue_the_local_collect_gives(
 
         add_and_change_day_files(ws)
         collect(local, ws, "run-2")
-        assert collect_in_batches(batched, ws, "run-2", limit=3) == [21, 1]
+        assert collect_in_batches(batched, ws, "run-2", limit=3) == [21, 4, 1]
         assert contents(batched) == contents(local)
         assert batched.count("slack_messages") == 1188
 
@@ -102,18 +110,20 @@ def test_a_batch_never_committed_leaves_the_previous_generation_and_its_files_go
     lake = str(tmp_path / "lake")
     with StateStore(tmp_path / "s.duckdb", storage=lake) as store:
         seen = store.file_stamps()
-        for chunk in collect_workspace(workspace, seen, day_folders=set()):
+        for chunk in collect_workspace(workspace, seen, day_folders=set(), calendar_files=set()):
             store.commit_chunk(chunk, "run-1")
         assert store.dataset is not None
         generation = store.dataset.committed.generation
         [batch] = plan_collection(store, workspace, seen, 1, InputBounds())
         written = collect_batch(batch)  # the worker wrote its files; the coordinator dies before commit
     assert sorted(Path(lake).rglob("part-*.parquet")) != []
-    assert len(written.files) == 10
+    assert written.calendar is not None
+    paths = {f.path for f in written.files.values()} | {f.path for f in written.calendar.files.values()}
+    assert (len(written.files), len(written.calendar.files)) == (10, 23)
     with StateStore(tmp_path / "s.duckdb") as again:
         assert again.dataset is not None
         assert again.dataset.committed.generation == generation
-        assert again.count("slack_messages") == 0
+        assert (again.count("slack_messages"), again.count("calendar_events")) == (0, 0)
         left = {p.relative_to(Path(again.dataset.root)).as_posix() for p in Path(lake).rglob("*.parquet")}
-        assert not left & {f.path for f in written.files.values()}
+        assert not left & paths
         assert again.file_stamps().keys().isdisjoint({s.path for c in written.chunks for s in c.files})

@@ -1,6 +1,7 @@
 """`meetintel run --executor dask --storage DIR` on a `distributed` scheduler with two worker processes on
-loopback: the day files are collected in batches on the workers (task runs `collect <org>: batch k/n` in
-the Prefect API), and the reports equal the local executor's, on a first run and after the export changed."""
+loopback: the day and calendar files are collected in batches on the workers (task runs
+`collect <org>: batch k/n` in the Prefect API), and the reports equal the local executor's, on a first run
+and after the export changed."""
 
 from __future__ import annotations
 
@@ -73,10 +74,10 @@ def test_day_files_are_collected_in_batches_on_the_workers_and_the_reports_equal
     assert workers in {"1", "2"}  # Dask places the tasks; both workers are idle at first
     assert collect["rows_in"] == next(s for s in local.stages if s.stage == "collect").rows_in
     assert batch_runs("fanned") == [
-        ("collect fanned: batch 1/4 (2 folders)", "COMPLETED"),
-        ("collect fanned: batch 2/4 (2 folders)", "COMPLETED"),
-        ("collect fanned: batch 3/4 (3 folders)", "COMPLETED"),
-        ("collect fanned: batch 4/4 (3 folders)", "COMPLETED"),
+        ("collect fanned: batch 1/4 (3 folders, 3 calendars)", "COMPLETED"),
+        ("collect fanned: batch 2/4 (1 folder, 8 calendars)", "COMPLETED"),
+        ("collect fanned: batch 3/4 (3 folders, 4 calendars)", "COMPLETED"),
+        ("collect fanned: batch 4/4 (3 folders, 4 calendars)", "COMPLETED"),
     ]
     assert normalised(tmp_path / "fanned") == normalised(tmp_path / "local")
     assert len(normalised(tmp_path / "local")["meetings"]) == 53
@@ -85,6 +86,6 @@ def test_day_files_are_collected_in_batches_on_the_workers_and_the_reports_equal
     add_and_change_day_files(ws)
     again = run_cli(ws, tmp_path, "fanned", cluster.scheduler_address)
     collect = next(s for s in again["stages"] if s["stage"] == "collect")
-    assert (collect["rows_in"], collect["note"].split(";")[0]) == (22, "2 files changed")
+    assert (collect["rows_in"], collect["note"].split(";")[0]) == (26, "3 files changed")
     assert run_local(ws, tmp_path).status == "completed"
     assert normalised(tmp_path / "fanned") == normalised(tmp_path / "local")
