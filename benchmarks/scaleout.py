@@ -79,8 +79,11 @@ def bench_size(size: str) -> list[dict[str, Any]]:
         m.output["digest"] = digest(root / "out")
         m.output["stage_seconds"] = {st["stage"]: st["seconds"] for st in m.output["stages"]}
         rows.append({"label": label, "m": m, "load": (load_before, load_after), "messages": meta["messages"]})
+        collect = next(st for st in m.output["stages"] if st["stage"] == "collect")
         print(
-            f"  {m.wall:.1f} s, {m.peak_rss_mb:.0f} MB, load {load_before:.1f} → {load_after:.1f}", flush=True
+            f"  {m.wall:.1f} s, {m.peak_rss_mb:.0f} MB, load {load_before:.1f} → {load_after:.1f}; "
+            f"collect {collect['seconds']:.1f} s ({collect['note']})",
+            flush=True,
         )
     return rows
 
@@ -124,8 +127,9 @@ def render(rows: list[dict[str, Any]], fleets: list[dict[str, Any]], size: str, 
         f"`benchmarks/scaleout.py` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} "
         "cores shared with other work (the 1-minute load average before → after each run is shown). Each "
         "run is the Prefect flow on a fresh state in its own process, temporary API server included. "
-        "Dask runs start a `distributed.LocalCluster` (worker processes, one thread each) and fan detection "
-        "out per partition; collection, correlation, aggregation and export stay on the coordinator.",
+        "Dask runs start a `distributed.LocalCluster` (worker processes, one thread each) and fan out the "
+        "collection of day and calendar files (in batches) and detection (per partition); correlation, "
+        "aggregation and export stay on the coordinator.",
         "",
         f"{size} ({rows[0]['messages']:,} messages):",
         "",
