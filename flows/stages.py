@@ -78,12 +78,13 @@ def collect(
     chunks = collect_workspace(
         workspace, seen, chunk_files=chunk_files, bounds=bounds, as_of=datetime.now(UTC)
     )
-    for chunk in chunks:
-        rows = store.commit_chunk(chunk, run_id)
-        read[chunk.table] = read.get(chunk.table, 0) + rows
-        files += len(chunk.files)
-        progress(chunk.table, rows)
-        progress.advance(len(chunk.files))
+    with store.bulk_load():  # each chunk commits with its stamps; the file is checkpointed once, at the end
+        for chunk in chunks:
+            rows = store.commit_chunk(chunk, run_id)
+            read[chunk.table] = read.get(chunk.table, 0) + rows
+            files += len(chunk.files)
+            progress(chunk.table, rows)
+            progress.advance(len(chunk.files))
     stat = StageStat(
         stage="collect",
         seconds=time.perf_counter() - started,
