@@ -10,18 +10,24 @@ from __future__ import annotations
 import csv
 import json
 import os
+import socket
+import subprocess
 import sys
 import tempfile
+import time
 import traceback
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from core.errors import ConfigurationError, MeetintelError
+from core.errors import ConfigurationError, MeetintelError, RetriableError
 from flows._terminal import plain, quiet_tracebacks, safe
 from flows.cli_fleet import fleet_app
 from flows.cli_ops import choose_profile
@@ -247,16 +253,18 @@ def run(
         export.privacy_tag()  # fail fast, before Prefect starts, when the salt is missing
         _check_out(settings.out)
         _check_state(settings.state)
-        scale = _scale_out(settings, executor, dask_scheduler, workers)
-        if sandbox is not None:
-            record = _run_against_sandbox(settings, sandbox, full_refresh, export, screen)
-        else:
-            endpoints = LiveEndpoints(
-                enabled=live, slack_base_url=slack_base_url, google_api_endpoint=google_endpoint
-            )
-            if live:
-                settings.live_config()  # fail fast, before Prefect starts, when credentials are missing
-            record = _run_flow(settings, full_refresh, endpoints, export, screen, scale)
+        # The temporary API server (when no Prefect API is configured) boots while the rest is imported.
+        with RunApi.started():
+            scale = _scale_out(settings, executor, dask_scheduler, workers)
+            if sandbox is not None:
+                record = _run_against_sandbox(settings, sandbox, full_refresh, export, screen)
+            else:
+                endpoints = LiveEndpoints(
+                    enabled=live, slack_base_url=slack_base_url, google_api_endpoint=google_endpoint
+                )
+                if live:
+                    settings.live_config()  # fail fast, before the flow starts, when credentials are missing
+                record = _run_flow(settings, full_refresh, endpoints, export, screen, scale)
     except MeetintelError as exc:
         _release(exc)
         _failed_json(screen, exc.message, exc.hint)
@@ -307,7 +315,8 @@ def _run_flow(
     quiet_tracebacks()
     workspace = None if live.enabled else str(settings.require_workspace())
     flow = scale.flow(meeting_intelligence) if scale is not None else meeting_intelligence
-    with screen.running(settings.out, secret_values(export.salt_env)):
+    with screen.running(settings.out, secret_values(export.salt_env)), _without_heartbeats():
+        RunApi.wait()
         return flow(
             out=str(settings.out),
             state=str(settings.state),
@@ -316,6 +325,138 @@ def _run_flow(
             live=live,
             export=export,
         )
+
+
+@contextmanager
+def _without_heartbeats() -> Iterator[None]:
+    """Run the flow without Prefect's heartbeat thread, unless PREFECT_FLOWS_HEARTBEAT_FREQUENCY is set.
+
+    Heartbeats let an automation mark a deployment's run whose worker died as crashed (Prefect's zombie
+    detection); they are on by default since Prefect 3.6.22. A run started here is watched in the
+    terminal, and its temporary server dies with it, while the thread's join costs up to a second at the
+    end of every run (it sleeps in one-second steps). Deployment runs (`prefect.yaml`) keep them.
+    """
+    if "PREFECT_FLOWS_HEARTBEAT_FREQUENCY" in os.environ:
+        yield
+        return
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
+class RunApi:
+    """The Prefect API a `meetintel run` talks to: PREFECT_API_URL when one is configured, else a temporary
+    server of the run's own.
+
+    Prefect starts the same temporary server (uvicorn on a loopback port, UI off) at the flow's first API
+    call, importing its server modules into this process (1.1 s and 75 MB at every run). Started here
+    as its own process, as soon as the run's options are checked, it boots on the other core while this
+    process imports the pipeline; the flow then finds PREFECT_API_URL set. It stops when the run ends.
+    """
+
+    process: subprocess.Popen[bytes] | None = None
+    url: str = ""
+    _log: IO[bytes] | None = None
+    _settings: dict[str, str] = {}  # noqa: RUF012 - the one run's settings, kept to start it again
+    _started = 0.0
+
+    @classmethod
+    @contextmanager
+    def started(cls) -> Iterator[None]:
+        """Start the temporary server for the block when no Prefect API is configured; stop it after."""
+        from prefect.settings import get_current_settings
+
+        current = get_current_settings()
+        if current.api.url or not current.server.ephemeral.enabled or cls.process is not None:
+            yield
+            return
+        cls._launch(current.to_environment_variables(exclude_unset=True))
+        try:
+            yield
+        finally:
+            cls.stop()
+
+    @classmethod
+    def _launch(cls, settings: dict[str, str]) -> None:
+        import prefect
+
+        with socket.socket() as sock:  # a free loopback port, as the kernel hands it out
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        cls.url = f"http://127.0.0.1:{port}/api"
+        cls._settings = settings
+        cls._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by stop(), once the server is gone
+        env = os.environ | settings | {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
+                                       "PREFECT__SERVER_FINAL": "1"}  # fmt: skip
+        command = [sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent),
+                   "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1",
+                   "--port", str(port), "--log-level", "error", "--lifespan", "on"]  # fmt: skip
+        cls._started = time.monotonic()
+        cls.process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=cls._log)
+        os.environ["PREFECT_API_URL"] = cls.url
+        _refresh_prefect_settings()
+
+    @classmethod
+    def wait(cls) -> None:
+        """Wait until the temporary server answers /health (no-op without one)."""
+        if cls.process is None:
+            return
+        from prefect.settings import get_current_settings
+
+        limit = get_current_settings().server.ephemeral.startup_timeout_seconds
+        tries = 3
+        while time.monotonic() - cls._started < limit:
+            if cls.process.poll() == 3 and tries > 1:  # uvicorn's exit code when the port was taken meanwhile
+                tries -= 1
+                cls.stop()
+                cls._launch(cls._settings)
+                continue
+            if cls.process.poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(f"{cls.url}/health", timeout=2) as reply:
+                    if reply.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.05)
+        said = b""
+        if cls._log is not None:
+            cls._log.seek(0)
+            said = cls._log.read()[-2000:]
+        code = cls.process.poll()
+        what = f"exited with code {code} before it answered" if code is not None else "did not answer"
+        raise RetriableError(
+            f"Prefect's temporary API server at {cls.url} {what} within {limit:.0f} s"
+            + (f": {said.decode(errors='replace').strip()}" if said.strip() else ""),
+            "run again; if it keeps failing start a server (`prefect server start`) and export "
+            "PREFECT_API_URL=http://127.0.0.1:4200/api",
+        )
+
+    @classmethod
+    def stop(cls) -> None:
+        """Stop the temporary server and forget its URL."""
+        process, cls.process = cls.process, None
+        if os.environ.get("PREFECT_API_URL") == cls.url:
+            del os.environ["PREFECT_API_URL"]
+            _refresh_prefect_settings()
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if cls._log is not None:
+            cls._log.close()
+            cls._log = None
+
+
+def _refresh_prefect_settings() -> None:
+    """Make Prefect read its settings from the environment again (its global settings are read at import)."""
+    from prefect.context import refresh_global_settings_context
+
+    refresh_global_settings_context()
 
 
 def _run_against_sandbox(
