@@ -200,7 +200,11 @@ def run(
         bool, typer.Option("--json", help="Print only the run summary, as one JSON object, on stdout.")
     ] = False,
     executor: Annotated[
-        str, typer.Option(help="local (Prefect's thread pool) or dask (detection fans out on Dask workers).")
+        str,
+        typer.Option(
+            help="local (Prefect's thread pool) or dask (detection, and with --storage the reading of export "
+            "and calendar files, fan out on Dask workers)."
+        ),
     ] = "local",
     dask_scheduler: Annotated[
         str | None, typer.Option(help="With --executor dask: a running scheduler, e.g. tcp://HOST:8786.")
