@@ -29,7 +29,7 @@ SCHEMA_VERSION = "2"
 # Data committed since the last checkpoint stays in the store's memory, so the log is not left to grow
 # unbounded: at L's first collect, 128 MB gave a few checkpoints instead of 45, the same CPU as one
 # (13.5 vs 13.9 s) and a lower peak (430 vs 453 MB).
-BULK_CHECKPOINT_THRESHOLD = "128MB"
+BULK_CHECKPOINT_THRESHOLD = "128MiB"
 
 
 # What `meetintel doctor` says about a state file that cannot be opened; the run says the same.

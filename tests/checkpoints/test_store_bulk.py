@@ -1,0 +1,118 @@
+"""A bulk load (collect's chunks) checkpoints the state file rarely, yet each chunk still commits whole.
+
+Inside `StateStore.bulk_load` DuckDB checkpoints only past `BULK_CHECKPOINT_THRESHOLD` of write-ahead log,
+then once at the end; a process killed in the middle replays the log on the next open, so every committed
+chunk is there with its stamps and a chunk that did not commit is not. A chunk whose keys are all distinct
+skips the last-row-per-key window; one that repeats a key keeps its last row.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+
+from checkpoints import StateStore
+from collectors.files import Chunk, FileStamp
+from collectors.models import SLACK_MESSAGES
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_THRESHOLD = "16.0 MiB"  # DuckDB's own checkpoint threshold
+
+
+def _chunk(n: int, first: int, path: str) -> Chunk:
+    cols: dict[str, list[object]] = {f.name: [None] * n for f in SLACK_MESSAGES}
+    cols["channel_id"] = ["C1"] * n
+    cols["ts"] = [f"{first + i}.000100" for i in range(n)]
+    cols["text"] = [f"message {first + i}" for i in range(n)]
+    batch = pa.table(cols, schema=SLACK_MESSAGES)
+    return Chunk(table="slack_messages", batch=batch, files=[FileStamp(path, 10 * n, f"{first:08x}")])
+
+
+def _threshold(store: StateStore) -> str:
+    return str(store.con.execute("SELECT current_setting('checkpoint_threshold')").fetchall()[0][0])
+
+
+def test_a_bulk_load_ends_checkpointed_with_the_default_threshold_back(tmp_path: Path) -> None:
+    state = tmp_path / "state.duckdb"
+    with StateStore(state) as store:
+        assert _threshold(store) == DEFAULT_THRESHOLD
+        with store.bulk_load():
+            assert _threshold(store) == "128.0 MiB"
+            store.commit_chunk(_chunk(3000, 0, "slack/general/2026-09-07.json"), "r1")
+            store.commit_chunk(_chunk(3000, 3000, "slack/general/2026-09-08.json"), "r1")
+            assert Path(f"{state}.wal").stat().st_size > 100_000  # the chunks are in the log so far
+        assert _threshold(store) == DEFAULT_THRESHOLD
+        # The final CHECKPOINT moved everything into the file: the log is empty (or gone).
+        wal = Path(f"{state}.wal")
+        assert not wal.exists() or wal.stat().st_size == 0
+        assert store.count("slack_messages") == 6000
+
+
+# Commits two chunks inside a bulk load, starts a third, and dies without closing, checkpointing or
+# committing it: what a kill in the middle of collect leaves.
+KILLED = """
+import os
+import pyarrow as pa
+from checkpoints import StateStore
+from collectors.files import Chunk, FileStamp
+from collectors.models import SLACK_MESSAGES
+
+def chunk(first, day):
+    cols = {{f.name: [None] * 2000 for f in SLACK_MESSAGES}}
+    cols["channel_id"] = ["C1"] * 2000
+    cols["ts"] = [f"{{first + i}}.000100" for i in range(2000)]
+    batch = pa.table(cols, schema=SLACK_MESSAGES)
+    return Chunk("slack_messages", batch, [FileStamp(f"slack/general/2026-09-0{{day}}.json", 1, "0")])
+
+store = StateStore({state!r})
+with store.bulk_load():
+    store.commit_chunk(chunk(0, 7), "r1")
+    store.commit_chunk(chunk(2000, 8), "r1")
+    store.con.execute("BEGIN TRANSACTION")
+    store.con.register("_third", chunk(4000, 9).batch)
+    store.con.execute("INSERT INTO slack_messages SELECT * FROM _third")
+    os._exit(9)
+"""
+
+
+def test_a_kill_inside_a_bulk_load_keeps_each_committed_chunk_with_its_stamps(tmp_path: Path) -> None:
+    state = tmp_path / "state.duckdb"
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED.format(state=str(state))], cwd=REPO, capture_output=True, text=True
+    )
+    assert done.returncode == 9, done.stderr
+    assert Path(f"{state}.wal").stat().st_size > 0  # nothing was checkpointed: the log holds the chunks
+    with StateStore(state) as store:  # opening replays the log
+        stamps = sorted(store.file_stamps())
+        rows = store.con.execute("SELECT count(*), count(DISTINCT ts), max(ts::DOUBLE) FROM slack_messages")
+        found = rows.fetchall()
+        pending = store.count("pending_detection")
+    assert stamps == ["slack/general/2026-09-07.json", "slack/general/2026-09-08.json"]
+    assert found == [(4000, 4000, 3999.0001)]
+    assert pending == 4000
+
+
+def test_a_chunk_repeating_a_key_keeps_its_last_row_and_one_without_inserts_every_row(tmp_path: Path) -> None:
+    with StateStore(tmp_path / "state.duckdb") as store:
+        distinct = _chunk(4, 0, "slack/general/2026-09-07.json")
+        store.commit_chunk(distinct, "r1")
+        repeated = _chunk(3, 10, "slack/general/2026-09-08.json")
+        texts = repeated.batch.column("text").to_pylist()
+        ts = ["10.000100", "11.000100", "10.000100"]  # the third row repeats the first's key
+        schema = repeated.batch.schema
+        batch = repeated.batch.set_column(schema.get_field_index("ts"), "ts", pa.array(ts)).set_column(
+            schema.get_field_index("text"), "text", pa.array([*texts[:2], "last wins"])
+        )
+        store.commit_chunk(Chunk("slack_messages", batch, repeated.files), "r1")
+        rows = store.con.execute("SELECT ts, text FROM slack_messages ORDER BY ts").fetchall()
+    assert rows == [
+        ("0.000100", "message 0"),
+        ("1.000100", "message 1"),
+        ("10.000100", "last wins"),
+        ("11.000100", "message 11"),
+        ("2.000100", "message 2"),
+        ("3.000100", "message 3"),
+    ]
