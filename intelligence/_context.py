@@ -27,23 +27,31 @@ from intelligence import _calendar
 from intelligence._people import SLACKBOT
 from intelligence.models import EVIDENCE, EVIDENCE_ROLES, PEOPLE
 
-# Phases of a meeting in which a top-level message can be talk about it: (kind, from, to) as offsets in
-# minutes from the meeting's start (`s`) or end (`e`).
-PHASES: tuple[tuple[str, str, str], ...] = (
-    ("joining", "s-5", "s+1"),
-    ("during", "s+1", "e+0"),
-    ("recap", "e+0", "e+120"),
+# Phases of a meeting in which a top-level message can be talk about it, in the order they win when a
+# message falls in several (the talk of a meeting under way or just ended before the prep for the next):
+# (kind, from, to, held meetings only), bounds as offsets in minutes from the meeting's start (`s`) or
+# end (`e`). Posts before a meeting can be about a cancelled one too.
+PHASES: tuple[tuple[str, str, str, bool], ...] = (
+    ("during", "s+1", "e+0", True),
+    ("joining", "s-5", "s+1", True),
+    ("recap", "e+0", "e+120", True),
+    ("agenda", "s-240", "s-5", False),
 )
+# Every phase lies within this many minutes before a meeting's start and after its end.
+REACH_BEFORE, REACH_AFTER = 240, 120
 # A message's score is the mean of its TOP_WORDS strongest word lifts (fewer words count as zero lift).
 TOP_WORDS = 2
+# A word's share of messages in a phase's windows is shrunk toward the org's share, as if it had been
+# seen PRIOR_MESSAGES more times at that share: a word seen three times tells less than one seen thirty.
+PRIOR_MESSAGES = 2
 # A word needs this many other messages in the org before its lift counts (one-off words tell nothing).
 MIN_WORD_MESSAGES = 2
 SCORE_SQL = f"list_sum(lifts[1:{TOP_WORDS}]) / {TOP_WORDS}"
 # Score thresholds (share of the largest lift possible), tuned on half `a` of the generator's phrasing.
-THRESHOLDS: dict[str, float] = {"joining": 0.60, "during": 0.70, "recap": 0.65}
+THRESHOLDS: dict[str, float] = {"during": 1.4, "joining": 1.2, "recap": 1.0, "agenda": 1.0}
 # Below these sizes the vocabulary is too thin to learn from: no context evidence.
 MIN_WINDOW_MESSAGES = 20
-MIN_ORG_MESSAGES = 200
+MIN_ORG_MESSAGES = 100
 # Words: runs of letters (any script), with inner apostrophes ("can't").
 _WORD = r"\p{L}+(?:'\p{L}+)*"
 # Links, mentions and code are not words: Slack's <...> markup, bare URLs, `code` and ```blocks```.
@@ -88,7 +96,7 @@ def _context_sql(
     cal = _calendar.calendar_meetings(s, events, as_of)
     att = _calendar.attendees(s, events, cal, person_email)
     windows = s.make("ctx_windows", _windows_sql(cal, att, people))
-    posts = s.make("ctx_posts", _posts_sql())
+    posts = s.make("ctx_posts", _posts_sql(windows))
     placed = s.make("ctx_placed", _placed_sql(posts, windows))
     words = s.make("ctx_words", f"SELECT channel_id, ts, unnest(words) AS word FROM {posts}")
     totals = s.make(
@@ -126,19 +134,23 @@ def _windows_sql(cal: str, att: str, people: str) -> str:
         WHERE sh.n * 2 > z.n AND sh.n >= 2
         QUALIFY sh.n = max(sh.n) OVER (PARTITION BY sh.meeting_id)
     )
-    SELECT c.meeting_id, c.title, c.start, c."end", b.channel_id, i.user_id
+    SELECT c.meeting_id, c.title, c.status, c.start, c."end", b.channel_id, i.user_id
     FROM {cal} c JOIN best b USING (meeting_id) JOIN invitees i USING (meeting_id)
-    WHERE c.status = 'held' AND c.start IS NOT NULL AND c."end" > c.start
+    WHERE c.start IS NOT NULL AND c."end" > c.start
     """
 
 
-def _posts_sql() -> str:
-    """SQL giving every top-level message a person wrote, with its distinct lower-case words."""
+def _posts_sql(windows: str) -> str:
+    """SQL giving every top-level message a person wrote in a channel where they have a window (so a
+    word's lift compares the same people in the same channels at other times), with its distinct
+    lower-case words."""
     return f"""
     SELECT channel_id, ts, user_id, posted_at,
            list_distinct(regexp_extract_all(
                regexp_replace(lower(coalesce(text, '')), {lit(_NOT_WORDS)}, ' ', 'g'), {lit(_WORD)})) AS words
     FROM slack_messages
+    SEMI JOIN (SELECT DISTINCT channel_id AS w_channel, user_id AS w_user FROM {windows}) w
+         ON w.w_channel = channel_id AND w.w_user = user_id
     WHERE coalesce(thread_ts, ts) = ts AND bot_id IS NULL AND coalesce(subtype, '') = ''
       AND coalesce(user_id, '') NOT IN ('', '{SLACKBOT}')
       AND user_id NOT IN (SELECT user_id FROM slack_users WHERE is_bot)
@@ -152,19 +164,23 @@ def _offset_sql(spec: str) -> str:
 
 
 def _placed_sql(posts: str, windows: str) -> str:
-    """SQL giving (channel_id, ts, phase, meeting_id, title) for posts in a window of their author."""
+    """SQL giving (channel_id, ts, phase) for posts in a window of their author: the first phase in
+    `PHASES` order when a post falls in several."""
+    held = " AND w.status = 'held'"
     phases = " ".join(
-        f"WHEN p.posted_at > {_offset_sql(lo)} AND p.posted_at <= {_offset_sql(hi)} THEN {lit(kind)}"
-        for kind, lo, hi in PHASES
+        f"WHEN p.posted_at > {_offset_sql(lo)} AND p.posted_at <= {_offset_sql(hi)}"
+        f"{held if held_only else ''} THEN {lit(kind)}"
+        for kind, lo, hi, held_only in PHASES
     )
-    first = _offset_sql(PHASES[0][1])
-    last = _offset_sql(PHASES[-1][2])
+    priority = " ".join(f"WHEN {lit(k)} THEN {i}" for i, (k, _, _, _) in enumerate(PHASES))
     return f"""
     SELECT DISTINCT channel_id, ts, phase FROM (
         SELECT p.channel_id, p.ts, CASE {phases} END AS phase
         FROM {posts} p JOIN {windows} w ON w.user_id = p.user_id AND w.channel_id = p.channel_id
-        WHERE p.posted_at > {first} AND p.posted_at <= {last}
+        WHERE p.posted_at > w.start - INTERVAL {REACH_BEFORE} MINUTE
+          AND p.posted_at <= w."end" + INTERVAL {REACH_AFTER} MINUTE
     ) WHERE phase IS NOT NULL
+    QUALIFY min(CASE phase {priority} END) OVER (PARTITION BY channel_id, ts) = CASE phase {priority} END
     """
 
 
@@ -178,8 +194,8 @@ def _lifts_sql(words: str, placed: str, totals: str) -> str:
         FROM {placed} pl JOIN {words} w USING (channel_id, ts) GROUP BY ALL
     )
     SELECT win.phase, win.word,
-           (ln((win.d - 1 + 0.5) / t.n_window) - ln((org.u - 1 + 0.5) / t.n_org))
-             / ln(t.n_org / t.n_window) AS lift
+           ln((win.d - 1 + {PRIOR_MESSAGES} * t.n_window / t.n_org) / (org.u - 1 + {PRIOR_MESSAGES})
+              / (t.n_window / t.n_org)) AS lift
     FROM win JOIN org USING (word) JOIN {totals} t USING (phase)
     WHERE t.n_window >= {MIN_WINDOW_MESSAGES} AND t.n_org >= {MIN_ORG_MESSAGES} AND t.n_org > t.n_window
     """
@@ -188,7 +204,7 @@ def _lifts_sql(words: str, placed: str, totals: str) -> str:
 def _select_sql(evidence: str, placed: str, words: str, lifts: str) -> str:
     """SQL giving the EVIDENCE rows of placed messages whose score passes their phase's threshold."""
     thresholds = " ".join(f"WHEN {lit(k)} THEN {v}" for k, v in THRESHOLDS.items())
-    roles = " ".join(f"WHEN {lit(k)} THEN {lit(EVIDENCE_ROLES[k])}" for k, _, _ in PHASES)
+    roles = " ".join(f"WHEN {lit(k)} THEN {lit(EVIDENCE_ROLES[k])}" for k, _, _, _ in PHASES)
     return f"""
     WITH scored AS (
         SELECT pl.channel_id, pl.ts, pl.phase,
@@ -202,11 +218,10 @@ def _select_sql(evidence: str, placed: str, words: str, lifts: str) -> str:
     chosen AS (
         SELECT *, {SCORE_SQL} AS score FROM scored
         WHERE {SCORE_SQL} >= CASE phase {thresholds} END
-        QUALIFY row_number() OVER (PARTITION BY channel_id, ts ORDER BY score DESC, phase) = 1
     )
     SELECT m.channel_id, m.ts, m.thread_ts, m.user_id, m.posted_at, c.phase AS kind,
            CASE c.phase {roles} END AS role,
-           'posted ' || CASE c.phase WHEN 'joining' THEN 'as it started'
+           'posted ' || CASE c.phase WHEN 'agenda' THEN 'before' WHEN 'joining' THEN 'as it started'
                               WHEN 'during' THEN 'during' ELSE 'after' END
              || ' a meeting of its author in a channel its invitees share; words this org uses there: '
              || array_to_string(c.top_words, ', ') AS matched,

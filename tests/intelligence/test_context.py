@@ -58,10 +58,10 @@ def _org() -> duckdb.DuckDBPyConnection:
                 summary="Daily",
             )
         )
-        for hour in range(-6, 8):  # chatter from 07:30 to 21:30 around the daily at 13:30
+        for slot in range(-18, 24):  # chatter every 20 minutes from 07:30 to 21:30 around the daily
             user = rng.choice([u for u, _ in PEOPLE])
             channel = rng.choice(["C1", "C2", "C3"] if user in ("U1", "U5") else ["C1", "C2"])
-            when = start + timedelta(hours=hour, minutes=rng.randint(0, 59))
+            when = start + timedelta(minutes=20 * slot + rng.randint(0, 19))
             messages.append(message(channel, when, rng.choice(CHATTER), user, seq=next(seq)))
         for minute, k in ((12, day), (21, day + 1)):  # two lines while it runs, by different invitees
             who = ["U1", "U2", "U3"][k % 3]
