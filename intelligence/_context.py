@@ -98,15 +98,24 @@ def _context_sql(
     windows = s.make("ctx_windows", _windows_sql(cal, att, people))
     posts = s.make("ctx_posts", _posts_sql(windows))
     placed = s.make("ctx_placed", _placed_sql(posts, windows))
-    words = s.make("ctx_words", f"SELECT channel_id, ts, unnest(words) AS word FROM {posts}")
+    words = s.make(
+        "ctx_placed_words",
+        f"""SELECT pl.channel_id, pl.ts, pl.phase, unnest(p.words) AS word
+            FROM {placed} pl JOIN {posts} p USING (channel_id, ts)""",
+    )
+    org = s.make(
+        "ctx_org_words",
+        f"""SELECT word, count(*) AS u FROM (SELECT unnest(words) AS word FROM {posts})
+            SEMI JOIN (SELECT DISTINCT word FROM {words}) USING (word)
+            GROUP BY word HAVING count(*) > {MIN_WORD_MESSAGES}""",
+    )
     totals = s.make(
         "ctx_totals",
-        f"""SELECT (SELECT count(*) FROM {posts}) AS n_org, phase,
-                   count(DISTINCT (channel_id, ts)) AS n_window
+        f"""SELECT (SELECT count(*) FROM {posts}) AS n_org, phase, count(*) AS n_window
             FROM {placed} GROUP BY ALL""",
     )
-    lifts = s.make("ctx_lifts", _lifts_sql(words, placed, totals))
-    return _select_sql(evidence, placed, words, lifts)
+    lifts = s.make("ctx_lifts", _lifts_sql(words, org, totals))
+    return _select_sql(evidence, words, lifts)
 
 
 def _windows_sql(cal: str, att: str, people: str) -> str:
@@ -184,40 +193,38 @@ def _placed_sql(posts: str, windows: str) -> str:
     """
 
 
-def _lifts_sql(words: str, placed: str, totals: str) -> str:
-    """SQL giving (phase, word, lift): how much more often `word` is in the phase's windows than overall,
-    as counts excluding one message (the one being scored), as a share of the largest lift possible."""
+def _lifts_sql(words: str, org: str, totals: str) -> str:
+    """SQL giving (phase, word, lift): the log of how much more often `word` is in the phase's windows
+    than in its authors' posts overall, counting without one message (the one being scored) and shrunk
+    toward the base rate by PRIOR_MESSAGES."""
     return f"""
-    WITH org AS (SELECT word, count(*) AS u FROM {words} GROUP BY word HAVING count(*) > {MIN_WORD_MESSAGES}),
-    win AS (
-        SELECT pl.phase, w.word, count(DISTINCT (pl.channel_id, pl.ts)) AS d
-        FROM {placed} pl JOIN {words} w USING (channel_id, ts) GROUP BY ALL
-    )
+    WITH win AS (SELECT phase, word, count(*) AS d FROM {words} GROUP BY ALL)
     SELECT win.phase, win.word,
            ln((win.d - 1 + {PRIOR_MESSAGES} * t.n_window / t.n_org) / (org.u - 1 + {PRIOR_MESSAGES})
               / (t.n_window / t.n_org)) AS lift
-    FROM win JOIN org USING (word) JOIN {totals} t USING (phase)
+    FROM win JOIN {org} org USING (word) JOIN {totals} t USING (phase)
     WHERE t.n_window >= {MIN_WINDOW_MESSAGES} AND t.n_org >= {MIN_ORG_MESSAGES} AND t.n_org > t.n_window
     """
 
 
-def _select_sql(evidence: str, placed: str, words: str, lifts: str) -> str:
+def _select_sql(evidence: str, words: str, lifts: str) -> str:
     """SQL giving the EVIDENCE rows of placed messages whose score passes their phase's threshold."""
     thresholds = " ".join(f"WHEN {lit(k)} THEN {v}" for k, v in THRESHOLDS.items())
     roles = " ".join(f"WHEN {lit(k)} THEN {lit(EVIDENCE_ROLES[k])}" for k, _, _, _ in PHASES)
     return f"""
     WITH scored AS (
-        SELECT pl.channel_id, pl.ts, pl.phase,
-               list(l.lift ORDER BY l.lift DESC, l.word) AS lifts,
-               list(l.word ORDER BY l.lift DESC, l.word)[1:{TOP_WORDS}] AS top_words
-        FROM {placed} pl
-        JOIN {words} w USING (channel_id, ts)
-        JOIN {lifts} l ON l.phase = pl.phase AND l.word = w.word
+        SELECT w.channel_id, w.ts, w.phase, max(l.lift, {TOP_WORDS}) AS lifts
+        FROM {words} w JOIN {lifts} l USING (phase, word)
         GROUP BY ALL
     ),
-    chosen AS (
-        SELECT *, {SCORE_SQL} AS score FROM scored
-        WHERE {SCORE_SQL} >= CASE phase {thresholds} END
+    passed AS (
+        SELECT channel_id, ts, phase FROM scored WHERE {SCORE_SQL} >= CASE phase {thresholds} END
+    ),
+    chosen AS (  -- the words that carried each chosen message, strongest first
+        SELECT p.channel_id, p.ts, p.phase,
+               list(l.word ORDER BY l.lift DESC, l.word)[1:{TOP_WORDS}] AS top_words
+        FROM passed p JOIN {words} w USING (channel_id, ts, phase) JOIN {lifts} l USING (phase, word)
+        GROUP BY ALL
     )
     SELECT m.channel_id, m.ts, m.thread_ts, m.user_id, m.posted_at, c.phase AS kind,
            CASE c.phase {roles} END AS role,
