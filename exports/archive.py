@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import tarfile
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -218,21 +219,70 @@ def compress_runs(out: Path, keep_uncompressed: int = 1) -> list[Path]:
 
 def _compress(run: Path) -> Path:
     """Write `run` as runs/<id>.tar.gz (regular files and folders only, all under <id>/), then remove it."""
-    target = run.with_name(run.name + ARCHIVE_SUFFIX)
     tmp = run.with_name(f".{run.name}{ARCHIVE_SUFFIX}.tmp")
     try:
-        with tarfile.open(tmp, "w:gz", compresslevel=ARCHIVE_LEVEL) as tar:
-            tar.add(run, arcname=run.name, recursive=False)
-            for path in sorted(run.rglob("*")):
-                # Links are left out: an archive entry must never point outside its run.
-                if path.is_symlink() or not (path.is_file() or path.is_dir()):
-                    continue
-                tar.add(path, arcname=f"{run.name}/{path.relative_to(run).as_posix()}", recursive=False)
-        os.replace(tmp, target)
+        _write_tar(run, tmp)
+        return _swap_in(run, tmp)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _write_tar(run: Path, tmp: Path) -> None:
+    """Write the archive of `run` to `tmp` (the run folder stays)."""
+    with tarfile.open(tmp, "w:gz", compresslevel=ARCHIVE_LEVEL) as tar:
+        tar.add(run, arcname=run.name, recursive=False)
+        for path in sorted(run.rglob("*")):
+            # Links are left out: an archive entry must never point outside its run.
+            if path.is_symlink() or not (path.is_file() or path.is_dir()):
+                continue
+            tar.add(path, arcname=f"{run.name}/{path.relative_to(run).as_posix()}", recursive=False)
+
+
+def _swap_in(run: Path, tmp: Path) -> Path:
+    """Put the finished archive `tmp` of `run` in place and remove the folder; give the archive."""
+    target = run.with_name(run.name + ARCHIVE_SUFFIX)
+    os.replace(tmp, target)
     shutil.rmtree(run)
     return target
+
+
+class EarlyArchive:
+    """The archive of a run folder written in a thread while the next run exports (gzip releases the GIL,
+    so it overlaps DuckDB's and the writers' work); the folder is swapped for it only by `finish`.
+
+    Meant for the published run, which `compress_runs` packs as soon as a newer run is published: readers
+    keep the folder until then. `cancel` (a failed export) drops the half-written archive.
+    """
+
+    def __init__(self, run: Path) -> None:
+        self.run = run
+        self.tmp = run.with_name(f".{run.name}{ARCHIVE_SUFFIX}.early.tmp")
+        for stale in run.parent.glob(f".*{ARCHIVE_SUFFIX}.early.tmp"):  # left by a killed export
+            stale.unlink(missing_ok=True)
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._write, name=f"archive {run.name}", daemon=True)
+        self._thread.start()
+
+    def _write(self) -> None:
+        try:
+            _write_tar(self.run, self.tmp)
+        except BaseException as exc:  # kept for `finish`, which falls back to `compress_runs`
+            self.error = exc
+
+    def finish(self) -> Path | None:
+        """Wait for the archive; swap it in for the folder and give it. None when writing it failed or the
+        run is still the published one: the folder stays, and `compress_runs` decides as usual."""
+        self._thread.join()
+        published = latest_run(self.run.parent.parent) == self.run.name
+        if self.error is not None or published or not self.run.is_dir():
+            self.tmp.unlink(missing_ok=True)
+            return None
+        return _swap_in(self.run, self.tmp)
+
+    def cancel(self) -> None:
+        """Wait for the thread and drop what it wrote; the folder stays as it was."""
+        self._thread.join()
+        self.tmp.unlink(missing_ok=True)
 
 
 def _checked_members(tar: tarfile.TarFile, archive: Path) -> list[tarfile.TarInfo]:

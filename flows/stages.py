@@ -29,7 +29,7 @@ from exports import (
     write_manifest,
     write_workbook,
 )
-from exports.archive import RUNS, manifest_inputs
+from exports.archive import RUNS, EarlyArchive, manifest_inputs
 from exports.health import CURRENT_MARKER
 from exports.privacy import pseudonymise
 from exports.tabular import Reuse
@@ -431,10 +431,19 @@ def export(
     run_dir = start_run_dir(out, run_id)
     before = out / RUNS / current if current else None
     reuse = Reuse(before, manifest_inputs(before) if before else {})
-    written = write_all(store, run_dir, options, progress, reuse)
-    write_manifest(run_dir, written, version, reuse.after)
-    publish(out, run_id)
+    # The published run is packed once this one replaces it; its archive is written meanwhile.
+    early = EarlyArchive(before) if before is not None and before.is_dir() else None
+    try:
+        written = write_all(store, run_dir, options, progress, reuse)
+        write_manifest(run_dir, written, version, reuse.after)
+        publish(out, run_id)
+    except BaseException:
+        if early is not None:
+            early.cancel()
+        raise
     link_current(out, [p.name for p in written])
+    if early is not None:
+        early.finish()
     compress_runs(out)
     removed = apply_retention(out, options.keep_runs, options.keep_days, datetime.now(UTC))
     marker.write_text(version)
