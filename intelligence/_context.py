@@ -1,17 +1,19 @@
 """Context evidence: meeting talk found by where and when it was posted, and by the org's own vocabulary.
 
-A person's top-level message, in a channel most of a meeting's invitees share, while that meeting of
-theirs runs or in the two hours after it ends, is meeting talk when its words are words this org's people
-use in exactly those places and times far more than anywhere else. The vocabulary is learnt from the
-org's own messages on every run, never from a word list, so it follows the org's phrasing, whatever it is:
-no phrase pattern gates these messages, and a word no rule knows counts as much as one it does.
+A person's top-level message, in a channel most of a meeting's invitees share, before that meeting of
+theirs, as it starts, while it runs or in the two hours after it ends, is meeting talk when its words are
+words these people use in exactly those places and times far more than at other times. The vocabulary is
+learnt from the org's own messages on every run, never from a word list, so it follows the org's
+phrasing, whatever it is: no phrase pattern gates these messages, and a word no rule knows counts as
+much as one it does.
 
-Each window's words are compared with all of the org's top-level messages. A word's lift is how much more
-often it appears in the window's messages than overall (leaving out the message being scored); a message's
-score is the mean of its two strongest lifts, as a share of the largest lift possible (a word seen only
-in such windows). Messages above a threshold become evidence of kind `joining` (as the meeting starts),
-`during` (while it runs) or `recap` (after it). Thresholds were tuned on half `a` of the generator's
-phrasing only.
+Words are single words and pairs of neighbouring words; links, mentions and code are left out. A word's
+lift, per phase, is the log of how much more often it appears in that phase's windows than in the same
+people's posts in the same channels overall, leaving out the message being scored and shrunk toward the
+base rate, so a word seen three times tells less than one seen thirty. A message's score is the mean of
+its two strongest lifts; above the phase's threshold it becomes evidence of kind `agenda` (before the
+meeting), `joining` (as it starts), `during` (while it runs) or `recap` (after it). Thresholds were tuned
+on half `a` of the generator's phrasing only.
 """
 
 from __future__ import annotations
@@ -48,11 +50,11 @@ PRIOR_MESSAGES = 2
 MIN_WORD_MESSAGES = 2
 SCORE_SQL = f"list_sum(lifts[1:{TOP_WORDS}]) / {TOP_WORDS}"
 # Score thresholds (share of the largest lift possible), tuned on half `a` of the generator's phrasing.
-THRESHOLDS: dict[str, float] = {"during": 1.4, "joining": 1.2, "recap": 1.0, "agenda": 1.0}
+THRESHOLDS: dict[str, float] = {"during": 1.4, "joining": 1.8, "recap": 1.4, "agenda": 1.0}
 # Below these sizes the vocabulary is too thin to learn from: no context evidence.
 MIN_WINDOW_MESSAGES = 20
 MIN_ORG_MESSAGES = 100
-# Words: runs of letters (any script), with inner apostrophes ("can't").
+# Words: runs of letters (any script), with inner apostrophes ("can't"); pairs of neighbours count too.
 _WORD = r"\p{L}+(?:'\p{L}+)*"
 # Links, mentions and code are not words: Slack's <...> markup, bare URLs, `code` and ```blocks```.
 _NOT_WORDS = r"<[^>]*>|\b(?:https?|ftp)://\S+|\bwww\.\S+|```.*?```|`[^`]*`"
@@ -155,9 +157,10 @@ def _posts_sql(windows: str) -> str:
     lower-case words."""
     return f"""
     SELECT channel_id, ts, user_id, posted_at,
-           list_distinct(regexp_extract_all(
-               regexp_replace(lower(coalesce(text, '')), {lit(_NOT_WORDS)}, ' ', 'g'), {lit(_WORD)})) AS words
-    FROM slack_messages
+           list_distinct(list_concat(t, list_transform(range(1, len(t)), lambda i: t[i] || ' ' || t[i + 1])))
+               AS words
+    FROM (SELECT *, regexp_extract_all(regexp_replace(lower(coalesce(text, '')), {lit(_NOT_WORDS)}, ' ', 'g'),
+                                       {lit(_WORD)}) AS t FROM slack_messages)
     SEMI JOIN (SELECT DISTINCT channel_id AS w_channel, user_id AS w_user FROM {windows}) w
          ON w.w_channel = channel_id AND w.w_user = user_id
     WHERE coalesce(thread_ts, ts) = ts AND bot_id IS NULL AND coalesce(subtype, '') = ''
@@ -222,7 +225,7 @@ def _select_sql(evidence: str, words: str, lifts: str) -> str:
     ),
     chosen AS (  -- the words that carried each chosen message, strongest first
         SELECT p.channel_id, p.ts, p.phase,
-               list(l.word ORDER BY l.lift DESC, l.word)[1:{TOP_WORDS}] AS top_words
+               list(l.word ORDER BY l.lift DESC, length(l.word) DESC, l.word)[1:{TOP_WORDS}] AS top_words
         FROM passed p JOIN {words} w USING (channel_id, ts, phase) JOIN {lifts} l USING (phase, word)
         GROUP BY ALL
     )

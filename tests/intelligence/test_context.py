@@ -106,7 +106,7 @@ def test_meeting_talk_in_words_no_rule_knows_is_found_by_time_place_and_vocabula
     assert (first["user_id"], first["matched"]) == (
         "U1",
         "posted during a meeting of its author in a channel its invitees share; "
-        "words this org uses there: even, geluid",
+        "words this org uses there: opnieuw inbellen, even opnieuw",
     )
 
 
