@@ -30,6 +30,8 @@ SCHEMA_VERSION = "2"
 # unbounded: at L's first collect, 128 MB gave a few checkpoints instead of 45, the same CPU as one
 # (13.5 vs 13.9 s) and a lower peak (430 vs 453 MB).
 BULK_CHECKPOINT_THRESHOLD = "128MiB"
+# The store's DuckDB memory limit inside `StateStore.bulk_load` (the other stages keep the store's own).
+BULK_MEMORY_LIMIT = "100MB"
 
 
 # What `meetintel doctor` says about a state file that cannot be opened; the run says the same.
@@ -79,7 +81,8 @@ class StateStore:
             self.con = duckdb.connect(str(self.path))
         except duckdb.Error as exc:
             raise _open_error(self.path, exc) from exc
-        self.con.execute(f"SET memory_limit = '{memory_limit}'; SET threads = {int(threads)}")
+        self.memory_limit = memory_limit
+        self.con.execute(f"SET memory_limit = {lit(memory_limit)}; SET threads = {int(threads)}")
         self.con.execute("SET preserve_insertion_order = false")
         self._ensure_schema()
         try:
@@ -129,10 +132,14 @@ class StateStore:
         so its time counts there (not at the store's close).
         """
         self.con.execute(f"SET checkpoint_threshold = '{BULK_CHECKPOINT_THRESHOLD}'")
+        # A chunk's upsert needs little of DuckDB's memory; what it would otherwise keep is the blocks of
+        # the table as it grows (at L collect peaked 50 MB lower at 100 MB, for 4 % more CPU).
+        self.con.execute(f"SET memory_limit = '{BULK_MEMORY_LIMIT}'")
         try:
             yield
         finally:
             self.con.execute("RESET checkpoint_threshold")
+            self.con.execute(f"SET memory_limit = {lit(self.memory_limit)}")
         self.con.execute("CHECKPOINT")
 
     # ---- raw data and its cursors -------------------------------------------------------------

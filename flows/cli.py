@@ -46,6 +46,9 @@ if TYPE_CHECKING:
 # Offline by default: no telemetry calls from Prefect (set before Prefect is imported).
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# Arrow's default pool (mimalloc) keeps what the stages freed: with the system allocator a run's peak RSS
+# is ~30 MB lower at L (read when pyarrow first allocates; a user's own setting wins).
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 EXIT_OK, EXIT_FAILED, EXIT_PARTIAL = 0, 1, 3
 
