@@ -10,13 +10,11 @@ from __future__ import annotations
 import csv
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import traceback
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -49,6 +47,9 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 # Arrow's default pool (mimalloc) keeps what the stages freed: with the system allocator a run's peak RSS
 # is ~30 MB lower at L (read when pyarrow first allocates; a user's own setting wins).
 os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+# Pydantic looks for plugins in every installed package's entry points the first time a model is built
+# (~20 ms of `meetintel status`); meetintel uses none (a user's own setting wins).
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 EXIT_OK, EXIT_FAILED, EXIT_PARTIAL = 0, 1, 3
 
@@ -386,6 +387,8 @@ class RunApi:
 
     @classmethod
     def _launch(cls, settings: dict[str, str]) -> None:
+        import socket
+
         import prefect
 
         with socket.socket() as sock:  # a free loopback port, as the kernel hands it out
@@ -409,6 +412,8 @@ class RunApi:
         """Wait until the temporary server answers /health (no-op without one)."""
         if cls.process is None:
             return
+        import urllib.request  # here, not at the top: `meetintel status` never needs http or ssl
+
         from prefect.settings import get_current_settings
 
         limit = get_current_settings().server.ephemeral.startup_timeout_seconds
