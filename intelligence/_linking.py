@@ -39,6 +39,8 @@ _NOT_CALENDAR = ("huddle", "call_request")
 
 # Per kind: the window around the meeting (minutes relative to start, or to the end for `post`) in
 # which it counts, and the scale over which its closeness decays.
+# Kinds that only happen in a meeting that took place.
+_HELD_ONLY = "'joining', 'call_link', 'during', 'recap', 'action_items'"
 _WINDOW_SQL = """CASE
     WHEN kind IN ('joining', 'call_link') THEN delta BETWEEN -15 AND 15
     WHEN kind = 'reschedule' THEN delta BETWEEN -1440 AND 5 OR delta_orig BETWEEN -1440 AND 5
@@ -273,7 +275,9 @@ def scored(s: ScratchSpace, ev: str, cm: str, cand: str, attendees: str, person_
                     + 0.25 * shares_document::INT
                     + 0.05 * by_organizer::INT - 0.3 * other_url::INT - 0.15 * link_without_event_link::INT
                     + CASE WHEN kind = 'cancellation' AND status = 'cancelled' THEN 0.1
-                           WHEN kind = 'reschedule' AND moved THEN 0.1 ELSE 0 END
+                           WHEN kind = 'reschedule' AND moved THEN 0.1
+                           -- a meeting that did not take place has no one joining, talking or recapping
+                           WHEN kind IN ({_HELD_ONLY}) AND status = 'cancelled' THEN -0.5 ELSE 0 END
                 ELSE 0.0 END AS raw
             FROM w
         )

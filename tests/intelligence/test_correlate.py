@@ -458,3 +458,17 @@ def test_a_recap_naming_no_meeting_needs_the_meetings_channel_soon_after_it_ende
     assert (link_of(result, soon) or {}).get("meeting_id") == "cal:ev1"
     assert link_of(result, elsewhere) is None
     assert link_of(result, late) is None
+
+
+def test_talk_during_two_overlapping_meetings_goes_to_the_one_that_took_place() -> None:
+    """Two events at the same time for the same people, the first by id cancelled: a join link Bob posts
+    ten minutes in (matching neither event's link) links to the meeting that was held, never the
+    cancelled one, though the two tie on time, people and channel."""
+    events = [
+        event("a-off", T0, attendees=TEAM, summary="Planning", status="cancelled"),
+        event("b-held", T0, attendees=TEAM, summary="Roadmap"),
+    ]
+    post = message("C1", at(10), "here: https://us02web.zoom.us/j/98765432101", "U2")
+    result = correlated([post], events, slack_channels=CHANNELS)
+    link = link_of(result, post)
+    assert (link["meeting_id"], link["kind"]) == ("cal:b-held", "call_link")
