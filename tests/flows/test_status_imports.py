@@ -1,0 +1,68 @@
+"""`meetintel status` loads no network, Prefect or Parquet-dataset code: it reads one DuckDB file's ledger.
+
+A structural check in a fresh interpreter (timings are in BENCHMARKS.md): `urllib.request` and `http` came
+in through the CLI module's own imports (the temporary server's health probe); the Parquet dataset's
+modules load only when a state keeps its raw tables in one. Opening a state that already has the current
+schema writes nothing to it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from checkpoints import StateStore
+
+REPO = Path(__file__).resolve().parents[2]
+PROBE = """
+import json, sys
+from flows.cli import app
+try:
+    app(sys.argv[1:], prog_name="meetintel")
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"exit": code, "modules": sorted(sys.modules)}))
+"""
+NOT_NEEDED = (
+    "http.client",
+    "urllib.request",
+    "prefect",
+    "pyarrow.dataset",
+    "pyarrow.parquet",
+    "pyarrow.fs",
+    "pyarrow.compute",
+    "fsspec",
+    "pandas",
+)
+
+
+def test_status_loads_no_network_prefect_or_dataset_module(tmp_path: Path) -> None:
+    state = tmp_path / "state.duckdb"
+    with StateStore(state) as store:
+        store.start_run("full")
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, "status", "--state", str(state), "--format", "json"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = json.loads(done.stdout.splitlines()[-1])
+    assert found["exit"] in (0, None)
+    assert sorted(set(found["modules"]) & set(NOT_NEEDED)) == []
+    printed = json.loads("\n".join(done.stdout.splitlines()[:-1]))
+    assert [r["mode"] for r in printed["runs"]] == ["full"]
+
+
+def test_opening_a_current_state_writes_nothing_to_it(tmp_path: Path) -> None:
+    state = tmp_path / "state.duckdb"
+    StateStore(state).close()
+    before = state.stat()
+    for _ in range(3):
+        with StateStore(state) as store:
+            assert store.count("slack_messages") == 0
+    after = state.stat()
+    assert (after.st_mtime_ns, after.st_size) == (before.st_mtime_ns, before.st_size)
+    assert not Path(f"{state}.wal").exists()
