@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -48,7 +48,7 @@ from core.errors import ConfigurationError, DataError
 from core.sql import ident
 from core.tables import RAW_TABLES
 from flows._dask import on_dask, worker_threads
-from flows._progress import current
+from flows._progress import StageProgress, current
 from flows.settings import Settings
 from flows.stages import quarantine_note
 
@@ -401,6 +401,19 @@ def commit_batch(store: StateStore, result: BatchResult, run_id: str) -> None:
             store._bump("raw_version")
 
 
+@dataclass
+class _Tally:
+    """What a fanned-out collect read: rows by table, files, and the workers its batches ran on."""
+
+    read: dict[str, int] = field(default_factory=dict)
+    files: int = 0
+    workers: set[str] = field(default_factory=set)
+
+    def add(self, table: str, rows: int, progress: StageProgress) -> None:
+        self.read[table] = self.read.get(table, 0) + rows
+        progress(table, rows)
+
+
 def collect_fanned(state: str, workspace: str, run_id: str, org: str = "default") -> StageStat:
     """Collect a workspace with its day and calendar files read in batches on the flow's Dask workers;
     give the stage's figures. The state stays open throughout: opening it for writing would remove the
@@ -414,54 +427,64 @@ def collect_fanned(state: str, workspace: str, run_id: str, org: str = "default"
     started = time.perf_counter()
     bounds = Settings.from_cli().input_bounds()  # MEETINTEL_* bounds, read at the edge
     progress = current().progress("collect")
-    read: dict[str, int] = {}
-    files = 0
+    tally = _Tally()
     with StateStore(Path(state)) as store:
         present = workspace_paths(root)
         removed = store.forget_files(present)
         seen = store.file_stamps()
         progress.total(len(present) if not seen else None, "files")
-        as_of = datetime.now(UTC)
-        for chunk in collect_workspace(
-            root, seen, chunk_files=CHUNK_FILES, bounds=bounds, as_of=as_of, day_folders=set(),
-            calendar_files=set(),
-        ):  # fmt: skip
-            rows = store.commit_chunk(chunk, run_id)
-            read[chunk.table] = read.get(chunk.table, 0) + rows
-            files += len(chunk.files)
-            progress(chunk.table, rows)
-            progress.advance(len(chunk.files))
-        plan = plan_collection(store, root, seen, collect_batches(), bounds, run_id, as_of)
-        labels = [f"batch {i + 1}/{len(plan)} ({_contents(b)})" for i, b in enumerate(plan)]
-        futures = collect_batch_task.map(plan, labels, org) if plan else []
-        workers: set[str] = set()
-        try:
-            for future in futures:
-                result = future.result()
-                commit_batch(store, result, run_id)
-                if result.worker != "coordinator":
-                    workers.add(result.worker)
-                for table, rows in result.by_table.items():
-                    read[table] = read.get(table, 0) + rows
-                    progress(table, rows)
-                files += result.files_read
-                progress.advance(result.files_read)
-        finally:
-            for future in futures:
-                future.wait()  # no batch still writes when the state closes (its files are orphans then)
-        note = f"{files} files changed" + (f", {len(removed)} removed" if removed else "")
+        # Each batch commits with its stamps; the state file is checkpointed once, at the end.
+        with store.bulk_load():
+            as_of = datetime.now(UTC)
+            for chunk in collect_workspace(
+                root,
+                seen,
+                chunk_files=CHUNK_FILES,
+                bounds=bounds,
+                as_of=as_of,
+                day_folders=set(),
+                calendar_files=set(),
+            ):  # the small files, here; the day and calendar files in batches below
+                tally.add(chunk.table, store.commit_chunk(chunk, run_id), progress)
+                tally.files += len(chunk.files)
+                progress.advance(len(chunk.files))
+            plan = plan_collection(store, root, seen, collect_batches(), bounds, run_id, as_of)
+            _run_batches(store, plan, run_id, org, progress, tally)
+        note = f"{tally.files} files changed" + (f", {len(removed)} removed" if removed else "")
         if plan:
-            where = f"on {len(workers)} Dask workers" if workers else "in threads"
+            where = f"on {len(tally.workers)} Dask workers" if tally.workers else "in threads"
             note += f"; {len(plan)} batches {where}"
         note += quarantine_note(store.quarantine_counts(run_id))
+    rows = sum(tally.read.values())
     return StageStat(
         stage="collect",
         seconds=time.perf_counter() - started,
-        rows_in=sum(read.values()),
-        rows_out=sum(read.values()),
+        rows_in=rows,
+        rows_out=rows,
         note=note,
-        by_table=read,
+        by_table=tally.read,
     )
+
+
+def _run_batches(
+    store: StateStore, plan: list[CollectBatch], run_id: str, org: str, progress: StageProgress, tally: _Tally
+) -> None:
+    """Run the batches as tasks on the flow's task runner and commit each, in order, as it is done."""
+    labels = [f"batch {i + 1}/{len(plan)} ({_contents(b)})" for i, b in enumerate(plan)]
+    futures = collect_batch_task.map(plan, labels, org) if plan else []
+    try:
+        for future in futures:
+            result = future.result()
+            commit_batch(store, result, run_id)
+            if result.worker != "coordinator":
+                tally.workers.add(result.worker)
+            for table, rows in result.by_table.items():
+                tally.add(table, rows, progress)
+            tally.files += result.files_read
+            progress.advance(result.files_read)
+    finally:
+        for future in futures:
+            future.wait()  # no batch still writes when the state closes (its files are orphans then)
 
 
 def _contents(batch: CollectBatch) -> str:
