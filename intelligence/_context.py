@@ -37,10 +37,10 @@ PHASES: tuple[tuple[str, str, str, bool], ...] = (
     ("during", "s+1", "e+0", True),
     ("joining", "s-5", "s+1", True),
     ("recap", "e+0", "e+120", True),
-    ("agenda", "s-240", "s-5", False),
+    ("agenda", "s-60", "s-5", False),
 )
 # Every phase lies within this many minutes before a meeting's start and after its end.
-REACH_BEFORE, REACH_AFTER = 240, 120
+REACH_BEFORE, REACH_AFTER = 60, 120
 # A message's score is the mean of its TOP_WORDS strongest word lifts (fewer words count as zero lift).
 TOP_WORDS = 2
 # A word's share of messages in a phase's windows is shrunk toward the org's share, as if it had been
@@ -50,7 +50,7 @@ PRIOR_MESSAGES = 2
 MIN_WORD_MESSAGES = 2
 SCORE_SQL = f"list_sum(lifts[1:{TOP_WORDS}]) / {TOP_WORDS}"
 # Score thresholds (share of the largest lift possible), tuned on half `a` of the generator's phrasing.
-THRESHOLDS: dict[str, float] = {"during": 1.4, "joining": 1.8, "recap": 1.4, "agenda": 1.0}
+THRESHOLDS: dict[str, float] = {"during": 1.4, "joining": 1.8, "recap": 1.4, "agenda": 1.4}
 # Below these sizes the vocabulary is too thin to learn from: no context evidence.
 MIN_WINDOW_MESSAGES = 20
 MIN_ORG_MESSAGES = 100
