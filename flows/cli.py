@@ -317,22 +317,30 @@ def _run_flow(
     screen: RunScreen,
     scale: ScaleOut | None = None,
 ) -> RunRecord:
+    import gc
+
     from flows._logging import secret_values
     from flows.pipeline import meeting_intelligence  # Prefect loads only for commands that need it
 
     quiet_tracebacks()
     workspace = None if live.enabled else str(settings.require_workspace())
     flow = scale.flow(meeting_intelligence) if scale is not None else meeting_intelligence
-    with screen.running(settings.out, secret_values(export.salt_env)), _without_heartbeats():
-        RunApi.wait()
-        return flow(
-            out=str(settings.out),
-            state=str(settings.state),
-            workspace=workspace,
-            full_refresh=full_refresh,
-            live=live,
-            export=export,
-        )
+    # What the imports made outlives the run: the collector's full passes skip it during the run (at L they
+    # took 0.25 s of the run's 0.33 s of collections); whatever of it is garbage is collected afterwards.
+    gc.freeze()
+    try:
+        with screen.running(settings.out, secret_values(export.salt_env)), _without_heartbeats():
+            RunApi.wait()
+            return flow(
+                out=str(settings.out),
+                state=str(settings.state),
+                workspace=workspace,
+                full_refresh=full_refresh,
+                live=live,
+                export=export,
+            )
+    finally:
+        gc.unfreeze()
 
 
 @contextmanager
