@@ -31,15 +31,21 @@ from intelligence.models import EVIDENCE, EVIDENCE_ROLES, PEOPLE
 
 # Phases of a meeting in which a top-level message can be talk about it, in the order they win when a
 # message falls in several (the talk of a meeting under way or just ended before the prep for the next):
-# (kind, from, to, held meetings only), bounds as offsets in minutes from the meeting's start (`s`) or
-# end (`e`). Posts before a meeting can be about a cancelled one too.
-PHASES: tuple[tuple[str, str, str, bool], ...] = (
-    ("during", "s+1", "e+0", True),
-    ("joining", "s-5", "s+1", True),
-    ("recap", "e+0", "e+120", True),
-    ("agenda", "s-60", "s-5", False),
+# (kind, from, to, which meetings), bounds as offsets in minutes from the meeting's start (`s`) or end
+# (`e`); `which` is held or any.
+PHASES: tuple[tuple[str, str, str, str], ...] = (
+    ("during", "s+1", "e+0", "held"),
+    ("joining", "s-5", "s+1", "held"),
+    ("recap", "e+0", "e+120", "held"),
+    ("agenda", "s-60", "s-5", "any"),
 )
-# Every phase lies within this many minutes before a meeting's start and after its end.
+_WHICH = {"held": "w.status = 'held'", "any": "true"}
+# A post by an invitee in the meeting's channel at most CHANGE_MINUTES after the calendar cancelled or
+# moved the meeting, naming at least half of its title's words, announces that change (no vocabulary
+# needed: the calendar gives the time and the title).
+CHANGE_MINUTES = 10
+# Every phase anchored at a meeting's start or end lies within this many minutes before the start and
+# after the end.
 REACH_BEFORE, REACH_AFTER = 60, 120
 # A message's score is the mean of its TOP_WORDS strongest word lifts (fewer words count as zero lift).
 TOP_WORDS = 2
@@ -50,7 +56,12 @@ PRIOR_MESSAGES = 2
 MIN_WORD_MESSAGES = 2
 SCORE_SQL = f"list_sum(lifts[1:{TOP_WORDS}]) / {TOP_WORDS}"
 # Score thresholds (share of the largest lift possible), tuned on half `a` of the generator's phrasing.
-THRESHOLDS: dict[str, float] = {"during": 1.4, "joining": 1.8, "recap": 1.4, "agenda": 1.4}
+THRESHOLDS: dict[str, float] = {
+    "during": 1.4,
+    "joining": 1.8,
+    "recap": 1.4,
+    "agenda": 1.4,
+}
 # Below these sizes the vocabulary is too thin to learn from: no context evidence.
 MIN_WINDOW_MESSAGES = 20
 MIN_ORG_MESSAGES = 100
@@ -117,7 +128,8 @@ def _context_sql(
             FROM {placed} GROUP BY ALL""",
     )
     lifts = s.make("ctx_lifts", _lifts_sql(words, org, totals))
-    return _select_sql(evidence, words, lifts)
+    changes = s.make("ctx_changes", _changes_sql(posts, windows))
+    return _select_sql(evidence, words, lifts, changes)
 
 
 def _windows_sql(cal: str, att: str, people: str) -> str:
@@ -145,8 +157,11 @@ def _windows_sql(cal: str, att: str, people: str) -> str:
         WHERE sh.n * 2 > z.n AND sh.n >= 2
         QUALIFY sh.n = max(sh.n) OVER (PARTITION BY sh.meeting_id)
     )
-    SELECT c.meeting_id, c.title, c.status, c.start, c."end", b.channel_id, i.user_id
+    SELECT c.meeting_id, c.title, c.status, c.start, c."end", b.channel_id, i.user_id,
+           coalesce(c.original_start <> c.start, false) AS moved, u.changed_at
     FROM {cal} c JOIN best b USING (meeting_id) JOIN invitees i USING (meeting_id)
+    LEFT JOIN (SELECT event_id, max(updated) AS changed_at FROM calendar_events GROUP BY event_id) u
+           ON u.event_id = c.calendar_event_id
     WHERE c.start IS NOT NULL AND c."end" > c.start
     """
 
@@ -178,11 +193,10 @@ def _offset_sql(spec: str) -> str:
 def _placed_sql(posts: str, windows: str) -> str:
     """SQL giving (channel_id, ts, phase) for posts in a window of their author: the first phase in
     `PHASES` order when a post falls in several."""
-    held = " AND w.status = 'held'"
     phases = " ".join(
-        f"WHEN p.posted_at > {_offset_sql(lo)} AND p.posted_at <= {_offset_sql(hi)}"
-        f"{held if held_only else ''} THEN {lit(kind)}"
-        for kind, lo, hi, held_only in PHASES
+        f"WHEN p.posted_at > {_offset_sql(lo)} AND p.posted_at <= {_offset_sql(hi)} AND {_WHICH[which]}"
+        f" THEN {lit(kind)}"
+        for kind, lo, hi, which in PHASES
     )
     priority = " ".join(f"WHEN {lit(k)} THEN {i}" for i, (k, _, _, _) in enumerate(PHASES))
     return f"""
@@ -210,10 +224,39 @@ def _lifts_sql(words: str, org: str, totals: str) -> str:
     """
 
 
-def _select_sql(evidence: str, words: str, lifts: str) -> str:
-    """SQL giving the EVIDENCE rows of placed messages whose score passes their phase's threshold."""
+def _changes_sql(posts: str, windows: str) -> str:
+    """SQL giving (channel_id, ts, kind, matched) for posts announcing that the calendar cancelled or
+    moved a meeting (see CHANGE_MINUTES)."""
+    return f"""
+    WITH changed AS (
+        SELECT *, list_filter(regexp_extract_all(lower(title), {lit(_WORD)}), lambda x: length(x) >= 3)
+                  AS title_words
+        FROM {windows} WHERE changed_at IS NOT NULL AND (status = 'cancelled' OR moved)
+    ),
+    hits AS (
+        SELECT p.channel_id, p.ts, w.title,
+               CASE WHEN w.status = 'cancelled' THEN 'cancellation' ELSE 'reschedule' END AS kind,
+               len(list_filter(w.title_words, lambda x: contains(lower(m.text), x)))
+                   / greatest(len(w.title_words), 1) AS named
+        FROM {posts} p JOIN changed w ON w.user_id = p.user_id AND w.channel_id = p.channel_id
+        JOIN slack_messages m ON m.channel_id = p.channel_id AND m.ts = p.ts
+        WHERE p.posted_at BETWEEN w.changed_at AND w.changed_at + INTERVAL {CHANGE_MINUTES} MINUTE
+          AND len(w.title_words) > 0
+    )
+    SELECT channel_id, ts, kind,
+           'posted as the calendar ' || CASE kind WHEN 'cancellation' THEN 'cancelled' ELSE 'moved' END
+             || ' "' || title || '", naming it' AS matched
+    FROM hits WHERE named >= 0.5
+    QUALIFY row_number() OVER (PARTITION BY channel_id, ts ORDER BY named DESC, title, kind) = 1
+    """
+
+
+def _select_sql(evidence: str, words: str, lifts: str, changes: str) -> str:
+    """SQL giving the EVIDENCE rows: announced calendar changes, then placed messages whose score passes
+    their phase's threshold."""
     thresholds = " ".join(f"WHEN {lit(k)} THEN {v}" for k, v in THRESHOLDS.items())
-    roles = " ".join(f"WHEN {lit(k)} THEN {lit(EVIDENCE_ROLES[k])}" for k, _, _, _ in PHASES)
+    kinds = [k for k, _, _, _ in PHASES] + ["cancellation", "reschedule"]
+    roles = " ".join(f"WHEN {lit(k)} THEN {lit(EVIDENCE_ROLES[k])}" for k in kinds)
     return f"""
     WITH scored AS (
         SELECT w.channel_id, w.ts, w.phase, max(l.lift, {TOP_WORDS}) AS lifts
@@ -228,16 +271,22 @@ def _select_sql(evidence: str, words: str, lifts: str) -> str:
                list(l.word ORDER BY l.lift DESC, length(l.word) DESC, l.word)[1:{TOP_WORDS}] AS top_words
         FROM passed p JOIN {words} w USING (channel_id, ts, phase) JOIN {lifts} l USING (phase, word)
         GROUP BY ALL
+    ),
+    talk AS (
+        SELECT channel_id, ts, phase AS kind,
+               'posted ' || CASE phase WHEN 'agenda' THEN 'before' WHEN 'joining' THEN 'as it started'
+                                  WHEN 'during' THEN 'during' ELSE 'after' END
+                 || ' a meeting of its author in a channel its invitees share; words this org uses there: '
+                 || array_to_string(top_words, ', ') AS matched
+        FROM chosen ANTI JOIN {changes} USING (channel_id, ts)
+        UNION ALL
+        SELECT channel_id, ts, kind, matched FROM {changes}
     )
-    SELECT m.channel_id, m.ts, m.thread_ts, m.user_id, m.posted_at, c.phase AS kind,
-           CASE c.phase {roles} END AS role,
-           'posted ' || CASE c.phase WHEN 'agenda' THEN 'before' WHEN 'joining' THEN 'as it started'
-                              WHEN 'during' THEN 'during' ELSE 'after' END
-             || ' a meeting of its author in a channel its invitees share; words this org uses there: '
-             || array_to_string(c.top_words, ', ') AS matched,
+    SELECT m.channel_id, m.ts, m.thread_ts, m.user_id, m.posted_at, c.kind,
+           CASE c.kind {roles} END AS role, c.matched,
            NULL AS conference_url, NULL AS event_id, []::VARCHAR[] AS drive_file_ids,
            NULL AS room_id, NULL AS room_start, NULL AS room_end, []::VARCHAR[] AS room_participants
-    FROM chosen c JOIN slack_messages m USING (channel_id, ts)
+    FROM talk c JOIN slack_messages m USING (channel_id, ts)
     ANTI JOIN {evidence} e ON e.channel_id = c.channel_id AND e.ts = c.ts
     ORDER BY m.channel_id, m.ts
     """

@@ -19,6 +19,7 @@ from tests.intelligence.raw_builders import (
     raw_connection,
     slack_user,
     store,
+    table,
 )
 
 PEOPLE = [("U1", "ann.lee"), ("U2", "bob.ray"), ("U3", "cat.kim"), ("U4", "dan.ito"), ("U5", "eve.sol")]
@@ -134,3 +135,38 @@ def test_an_org_too_small_to_learn_from_gives_no_context_evidence() -> None:
     con = _org()
     con.execute("DELETE FROM slack_messages WHERE posted_at > ?", [T0 + timedelta(days=4)])
     assert context_evidence(con).num_rows == 0
+
+
+def _add(con: duckdb.DuckDBPyConnection, name: str, rows: list[dict]) -> None:
+    """Append `rows` to raw table `name`."""
+    con.register("_more", table(name, rows))
+    con.execute(f"INSERT INTO {name} SELECT * FROM _more")
+    con.unregister("_more")
+
+
+def test_a_post_naming_the_meeting_as_the_calendar_cancels_it_is_a_cancellation() -> None:
+    """The calendar cancels a daily at 09:00 on the day; Ann posts "Daily vervalt vandaag" two minutes
+    later (Dutch; it names the title) and Bob unrelated chatter a minute after that: only Ann's post is
+    evidence, a cancellation, whatever its words; a day later nothing she posts is."""
+    con = _org()
+    day = T0 + timedelta(days=DAYS)
+    changed = day - timedelta(hours=4, minutes=30)
+    three = [attendee(f"{n}@acme.example") for _, n in PEOPLE[:3]]
+    _add(
+        con,
+        "calendar_events",
+        [event("off", day, attendees=three, summary="Daily", status="cancelled", updated=changed)],
+    )
+    _add(
+        con,
+        "slack_messages",
+        [
+            message("C1", changed + timedelta(minutes=2), "Daily vervalt vandaag", "U1", seq=1),
+            message("C1", changed + timedelta(minutes=3), CHATTER[0], "U2", seq=2),
+            message("C1", changed + timedelta(days=1), "Daily vervalt vandaag", "U1", seq=3),
+        ],
+    )
+    found = [r for r in context_evidence(con).to_pylist() if r["posted_at"] >= changed]
+    assert [(r["user_id"], r["kind"], r["role"], r["matched"]) for r in found] == [
+        ("U1", "cancellation", "signal", 'posted as the calendar cancelled "Daily", naming it')
+    ]
