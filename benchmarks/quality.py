@@ -146,7 +146,9 @@ def _phrasing_section(
         "as it starts, while it runs or in the two hours after, is meeting talk when its words (single "
         "words and neighbouring pairs) are ones these people use in exactly those windows far more than "
         "at other times. The vocabulary is learnt from each org's own messages on every run; no word list "
-        "is involved. Its thresholds were tuned on half `a` (seeds 1-3, both profiles, every post in a "
+        "is involved. A post by an invitee in the meeting's channel within ten minutes of the calendar "
+        "cancelling or moving the meeting, naming half its title's words, announces that change. "
+        "Thresholds were tuned on half `a` (seeds 1-3, both profiles, every post in a "
         "window scored against the truth, at least 0.99 precision per phase); the raw detector column "
         "above is the wording and structure rules alone, without it.",
         "",
@@ -237,8 +239,8 @@ def render(
         "- The held-out-phrasing table is the honest figure for wording the rules never saw; the tables "
         "above mix both halves, so half of their messages are such wording too. What half b still loses "
         "is mostly in the hard profile: agendas posted more than an hour before the meeting, "
-        "cancellations and reschedules posted when the event changed (hours away from it), and recaps "
-        "whose words the org also uses at other times. Context evidence needs a calendar: without one "
+        "cancellations and reschedules posted away from the calendar's change or without the title, and "
+        "recaps whose words the org also uses at other times. Context evidence needs a calendar: without one "
         "(the real exports below) it adds nothing.",
         "- The real exports are community workspaces whose meetings are in-person meetups coordinated in "
         "free text, with no join links, huddles or calendar bots: the structural signals the detector rests "
