@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,11 +58,9 @@ class CleanFormatter(logging.Formatter):
     def __init__(
         self, fmt: str, secrets: Sequence[str], tracebacks: bool = True, datefmt: str = "%Y-%m-%d %H:%M:%S"
     ) -> None:
-        from collectors import redact
-
         super().__init__(fmt, datefmt=datefmt)
         self.secrets, self.tracebacks = list(secrets), tracebacks
-        self.redact = redact
+        self.redact = _redactor(self.secrets)
 
     def format(self, record: logging.LogRecord) -> str:
         if self.tracebacks or not record.exc_info:
@@ -73,6 +71,23 @@ class CleanFormatter(logging.Formatter):
             return self.redact(plain(super().format(record)), self.secrets)
         finally:
             record.exc_info, record.exc_text = saved
+
+
+def _unchanged(text: str, secrets: Sequence[str]) -> str:
+    return text
+
+
+def _redactor(secrets: Sequence[str]) -> Callable[[str, Sequence[str]], str]:
+    """Give collectors' `redact` when there are secrets to remove, else a function that keeps the text.
+
+    collectors' redaction lives with the API clients' resilience code, which brings pybreaker and redis
+    (0.3 s): an offline run without tokens or a salt has nothing to redact and need not load them.
+    """
+    if not secrets:
+        return _unchanged
+    from collectors import redact
+
+    return redact
 
 
 def secret_values(salt_env: str) -> list[str]:
@@ -119,18 +134,19 @@ class RunLog:
 @contextmanager
 def run_logging(console: Console, out: Path, *, verbose: bool, secrets: Sequence[str]) -> Iterator[RunLog]:
     """Route every record to `console` (quiet unless `verbose`) and all of them to the run's log file."""
-    from collectors import RedactingFilter
-
     root, ours = logging.getLogger(), logging.getLogger("meetintel")
     swapped = [h for h in root.handlers if _is_console(h)]
     level = ours.level
     run_log = RunLog(out)
     file = logging.FileHandler(run_log.path, encoding="utf-8")
     file.setLevel(logging.INFO)
-    file.addFilter(RedactingFilter(secrets))
     file.setFormatter(CleanFormatter(FILE_FORMAT, secrets))
     screen = RichHandler(console=console, show_path=False, markup=False)
-    screen.addFilter(RedactingFilter(secrets))
+    if secrets:  # nothing to remove otherwise (see `_redactor`)
+        from collectors import RedactingFilter
+
+        file.addFilter(RedactingFilter(secrets))
+        screen.addFilter(RedactingFilter(secrets))
     screen.addFilter(ConsoleLevels(verbose))
     debug = logging.getLogger("prefect").isEnabledFor(logging.DEBUG)
     screen.setFormatter(CleanFormatter("%(message)s", secrets, verbose or debug, datefmt="%H:%M:%S"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -361,6 +362,21 @@ def _without_heartbeats() -> Iterator[None]:
         yield
 
 
+_PREFECT_LOG = logging.getLogger("prefect")  # the logger Prefect's own temporary-server notices use
+
+
+def _prefect_notice(message: str, *args: object) -> None:
+    """Log what Prefect says when it starts or stops its temporary server, as Prefect's own record (from its
+    server module, so the terminal shows it with -v only, as before; run.log keeps it)."""
+    if not _PREFECT_LOG.isEnabledFor(logging.INFO):
+        return
+    import prefect
+
+    where = str(prefect.__module_path__ / "server" / "api" / "server.py")
+    record = _PREFECT_LOG.makeRecord(_PREFECT_LOG.name, logging.INFO, where, 0, message, args, None)
+    _PREFECT_LOG.handle(record)
+
+
 class RunApi:
     """The Prefect API a `meetintel run` talks to: PREFECT_API_URL when one is configured, else a temporary
     server of the run's own.
@@ -424,6 +440,11 @@ class RunApi:
 
         from prefect.settings import get_current_settings
 
+        _prefect_notice(
+            "Starting temporary server on %s\nSee https://docs.prefect.io/v3/concepts/server#how-to-guides "
+            "for more information on running a dedicated Prefect server.",
+            cls.url.removesuffix("/api"),
+        )
         limit = get_current_settings().server.ephemeral.startup_timeout_seconds
         tries = 3
         while time.monotonic() - cls._started < limit:
@@ -455,7 +476,15 @@ class RunApi:
 
     @classmethod
     def stop(cls) -> None:
-        """Stop the temporary server and forget its URL."""
+        """Send what Prefect still holds (log lines, events) to the temporary server, then stop it and
+        forget its URL."""
+        if cls.process is not None and cls.process.poll() is None:
+            from prefect.events.worker import EventsWorker
+            from prefect.logging.handlers import APILogWorker
+
+            APILogWorker.drain_all(timeout=5)
+            EventsWorker.drain_all(timeout=5)
+            _prefect_notice("Stopping temporary server on %s", cls.url.removesuffix("/api"))
         process, cls.process = cls.process, None
         if os.environ.get("PREFECT_API_URL") == cls.url:
             del os.environ["PREFECT_API_URL"]

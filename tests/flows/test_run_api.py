@@ -36,6 +36,7 @@ except SystemExit as exc:
 print(json.dumps({
     "exit": code,
     "server_modules": "prefect.server.api.server" in sys.modules,
+    "breaker_modules": sorted({"pybreaker", "redis"} & set(sys.modules)),
     "api_url": os.environ.get("PREFECT_API_URL"),
     "children": [p.cmdline()[-12:] for p in psutil.Process().children(recursive=True)],
 }))
@@ -47,6 +48,8 @@ def test_a_run_without_a_prefect_api_starts_its_own_server_and_stops_it(tmp_path
     generate_workspace(tmp_path / "ws", people=12, days=3, seed=13, start=date(2026, 9, 7))
     env = {**os.environ, "PYTHONPATH": str(REPO), "PREFECT_HOME": str(tmp_path / "prefect")}
     env.pop("PREFECT_API_URL", None)  # a user's first run: no server configured
+    for name in ("MEETINTEL_SLACK_TOKEN", "MEETINTEL_GOOGLE_TOKEN", "MEETINTEL_PSEUDONYM_SALT"):
+        env.pop(name, None)
     args = ["run", "-w", str(tmp_path / "ws"), "-o", str(tmp_path / "out"), "-s", str(tmp_path / "s.duckdb")]
     done = subprocess.run(
         [sys.executable, "-c", PROBE, *args, "--json"],
@@ -61,6 +64,7 @@ def test_a_run_without_a_prefect_api_starts_its_own_server_and_stops_it(tmp_path
     assert probe["exit"] == 0, done.stderr[-2000:]
     assert summary["status"] == "completed"
     assert probe["server_modules"] is False  # the server ran in its own process
+    assert probe["breaker_modules"] == []  # no token, no salt: nothing to redact, no resilience code
     assert probe["api_url"] is None  # the run's server URL does not outlive the run
     assert probe["children"] == []  # and neither does the server
 
