@@ -274,11 +274,12 @@ def correlate_stage(store: StateStore) -> StageStat:
     unmatched = _map_people(store, version)
     # Events after the run's time are not held meetings yet.
     as_of = datetime.now(UTC)
-    store.replace_tables({"context_evidence": context_evidence(store.con, as_of=as_of)}, version)
+    cache = _calendar_cache(store, as_of)
+    context = context_evidence(store.con, as_of=as_of, calendar_cache=cache)
+    store.replace_tables({"context_evidence": context}, version)
     result = correlate(
-        store.con, evidence=meeting_talk(store), people="people", as_of=as_of,
-        calendar_cache=_calendar_cache(store, as_of),
-    )  # fmt: skip
+        store.con, evidence=meeting_talk(store), people="people", as_of=as_of, calendar_cache=cache
+    )
     store.replace_tables(
         {
             "meetings": result.meetings,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from intelligence._calendar import calendar_cache_tables
 from intelligence._context import context_evidence
-from intelligence._correlate import calendar_cache_tables, correlate
+from intelligence._correlate import correlate
 from intelligence._detect import detect_evidence
 from intelligence._people import map_people
 from intelligence.models import (

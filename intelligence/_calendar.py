@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from core.sql import ScratchSpace, lit
+import duckdb
+
+from core.sql import ScratchSpace, has_table, ident, lit
 from intelligence._patterns import DRIVE_LINK, join_match_sql, normalise_join_sql
 
 # Event types that block time but are never meetings, with the reason reported for them.
@@ -174,3 +176,28 @@ def attachment_documents_sql(events: str, meetings: str) -> str:
            NULL, NULL
     FROM {meetings} WHERE description IS NOT NULL
     """
+
+
+def calendar_cache_tables(prefix: str) -> tuple[str, str, str]:
+    """Give the names of the stored calendar-side tables under `prefix`: events, meetings, attendees."""
+    return (f"{prefix}events", f"{prefix}meetings", f"{prefix}attendees")
+
+
+def calendar_side(
+    con: duckdb.DuckDBPyConnection,
+    s: ScratchSpace,
+    person_email: str,
+    as_of: datetime | None,
+    cache: str | None,
+) -> tuple[str, str, str]:
+    """Give the (quoted) events, calendar meetings and attendees tables: the stored ones under the prefix
+    `cache` when they exist, else built in `s` (and stored when `cache` is given)."""
+    stored = calendar_cache_tables(cache) if cache else None
+    if stored and all(has_table(con, name) for name in stored):
+        return ident(stored[0]), ident(stored[1]), ident(stored[2])
+    events = calendar_events(s)
+    cal = calendar_meetings(s, events, as_of)
+    att = attendees(s, events, cal, person_email)
+    for name, built in zip(stored or (), (events, cal, att), strict=False):
+        con.execute(f"CREATE OR REPLACE TABLE {ident(name)} AS SELECT * FROM {built}")
+    return events, cal, att

@@ -76,12 +76,14 @@ def context_evidence(
     evidence: str = "evidence",
     people: str = "people",
     as_of: datetime | None = None,
+    calendar_cache: str | None = None,
 ) -> pa.Table:
     """Give EVIDENCE rows for messages that are meeting talk by context (see the module's docstring).
 
     Messages already in `evidence` are left out: this only adds what the wording rules did not find.
     Reads `calendar_events`, `slack_messages`, `slack_channels`, `slack_users`, `evidence` and `people`
     (as `map_people` writes it). Events after `as_of` are not held yet and open no window.
+    `calendar_cache` is the stored calendar side `correlate` shares (see there).
     """
     for table, schema in (
         ("calendar_events", CALENDAR_EVENTS),
@@ -93,11 +95,17 @@ def context_evidence(
     ):
         require_columns(con, table, schema)
     with scratch(con) as s:
-        return fetch(con, _context_sql(con, s, ident(evidence), ident(people), as_of), EVIDENCE)
+        sql = _context_sql(con, s, ident(evidence), ident(people), as_of, calendar_cache)
+        return fetch(con, sql, EVIDENCE)
 
 
 def _context_sql(
-    con: duckdb.DuckDBPyConnection, s: ScratchSpace, evidence: str, people: str, as_of: datetime | None
+    con: duckdb.DuckDBPyConnection,
+    s: ScratchSpace,
+    evidence: str,
+    people: str,
+    as_of: datetime | None,
+    calendar_cache: str | None,
 ) -> str:
     """Build the scratch tables and give the SQL selecting the context evidence rows."""
     person_email = s.make(
@@ -105,9 +113,7 @@ def _context_sql(
         "SELECT email, min(person_id) AS person_id"
         f" FROM (SELECT unnest(emails) AS email, person_id FROM {people}) GROUP BY email",
     )
-    events = _calendar.calendar_events(s)
-    cal = _calendar.calendar_meetings(s, events, as_of)
-    att = _calendar.attendees(s, events, cal, person_email)
+    _, cal, att = _calendar.calendar_side(con, s, person_email, as_of, calendar_cache)
     windows = s.make("ctx_windows", _windows_sql(cal, att, people))
     posts = s.make("ctx_posts", _posts_sql(windows))
     placed = s.make("ctx_placed", _placed_sql(posts, windows))

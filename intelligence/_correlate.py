@@ -7,7 +7,7 @@ from datetime import datetime
 import duckdb
 
 from collectors.models import CALENDAR_EVENTS, SLACK_CHANNELS, SLACK_MESSAGES
-from core.sql import ScratchSpace, fetch, has_table, ident, require_columns, scratch
+from core.sql import ScratchSpace, fetch, ident, require_columns, scratch
 from intelligence import _adhoc, _calendar, _linking
 from intelligence.models import (
     EVIDENCE,
@@ -52,31 +52,6 @@ def correlate(
         return _correlate(con, s, ident(evidence), ident(people), as_of, calendar_cache)
 
 
-def calendar_cache_tables(prefix: str) -> tuple[str, str, str]:
-    """Give the names of the stored calendar-side tables under `prefix`: events, meetings, attendees."""
-    return (f"{prefix}events", f"{prefix}meetings", f"{prefix}attendees")
-
-
-def _calendar_side(
-    con: duckdb.DuckDBPyConnection,
-    s: ScratchSpace,
-    person_email: str,
-    as_of: datetime | None,
-    cache: str | None,
-) -> tuple[str, str, str]:
-    """Give the (quoted) events, calendar meetings and attendees tables: the stored ones under the prefix
-    `cache` when they exist, else built in `s` (and stored when `cache` is given)."""
-    stored = calendar_cache_tables(cache) if cache else None
-    if stored and all(has_table(con, name) for name in stored):
-        return ident(stored[0]), ident(stored[1]), ident(stored[2])
-    events = _calendar.calendar_events(s)
-    cal = _calendar.calendar_meetings(s, events, as_of)
-    att = _calendar.attendees(s, events, cal, person_email)
-    for name, built in zip(stored or (), (events, cal, att), strict=False):
-        con.execute(f"CREATE OR REPLACE TABLE {ident(name)} AS SELECT * FROM {built}")
-    return events, cal, att
-
-
 def _correlate(
     con: duckdb.DuckDBPyConnection,
     s: ScratchSpace,
@@ -98,7 +73,7 @@ def _correlate(
         SELECT email, min(person_id) AS person_id
         FROM (SELECT unnest(emails) AS email, person_id FROM {people}) GROUP BY email""",
     )
-    events, cal, att = _calendar_side(con, s, person_email, as_of, cache)
+    events, cal, att = _calendar.calendar_side(con, s, person_email, as_of, cache)
     ev = _linking.tagged_evidence(s, evidence, person_slack)
     cm = _linking.meeting_keys(s, cal)
     cand = _linking.candidates(s, ev, cm, att)
