@@ -235,6 +235,10 @@ def run(
     On a terminal each stage shows its counts and an ETA as it runs; otherwise one line per stage start and
     end. The full log goes to OUT/runs/<id>/run.log. Exit codes: 0 completed, 1 failed, 3 partial (a source
     was skipped; the next run catches up).
+
+    Without PREFECT_API_URL the run starts a temporary Prefect server of its own; for runs you watch in the
+    UI, `prefect server start` and export PREFECT_API_URL. Runs from here send no flow heartbeats unless
+    PREFECT_FLOWS_HEARTBEAT_FREQUENCY is set (deployment runs keep Prefect's default).
     """
     from flows._screen import RunScreen, print_json, run_summary
     from flows.params import ExportOptions, LiveEndpoints
