@@ -197,14 +197,24 @@ def call_people_sql(calls: str) -> str:
 
     Repliers count when they reply in the call's thread (or its request's) between its start and end.
     """
+    # One equality join per way a message belongs to a call (an OR of them would join every pair).
+    posts = " UNION ALL ".join(
+        f"""SELECT c.meeting_id, m.user_id, m.bot_id FROM {calls} c
+            JOIN slack_messages m ON m.channel_id = c.channel_id AND m.ts = c.{key}"""
+        for key in ("thread_root", "request_ts", "first_ts")
+    )
+    replies = " UNION ALL ".join(
+        f"""SELECT c.meeting_id, m.user_id, m.bot_id FROM {calls} c
+            JOIN slack_messages m ON m.channel_id = c.channel_id AND m.thread_ts = c.{key}
+            WHERE m.thread_ts <> m.ts AND m.posted_at BETWEEN c.start AND c."end"
+        """
+        for key in ("thread_root", "request_ts")
+    )
     return f"""
-    SELECT c.meeting_id, m.user_id
-    FROM {calls} c JOIN slack_messages m ON m.channel_id = c.channel_id
-     AND (m.ts = c.thread_root OR m.ts = c.request_ts OR m.ts = c.first_ts
-          OR (m.thread_ts <> m.ts AND (m.thread_ts = c.thread_root OR m.thread_ts = c.request_ts)
-              AND m.posted_at BETWEEN c.start AND c."end"))
-    LEFT JOIN slack_users u ON u.user_id = m.user_id
-    WHERE m.bot_id IS NULL AND NOT coalesce(u.is_bot, false) AND m.user_id IS NOT NULL
+    SELECT p.meeting_id, p.user_id
+    FROM ({posts} UNION ALL {replies}) p
+    LEFT JOIN slack_users u ON u.user_id = p.user_id
+    WHERE p.bot_id IS NULL AND NOT coalesce(u.is_bot, false) AND p.user_id IS NOT NULL
     UNION
     SELECT meeting_id, unnest(mentioned) FROM {calls}"""
 
