@@ -29,10 +29,10 @@ from intelligence import _calendar
 from intelligence._people import SLACKBOT
 from intelligence.models import EVIDENCE, EVIDENCE_ROLES, PEOPLE
 
-# Phases of a meeting in which a top-level message can be talk about it, in the order they win when a
-# message falls in several (the talk of a meeting under way or just ended before the prep for the next):
-# (kind, from, to, which meetings), bounds as offsets in minutes from the meeting's start (`s`) or end
-# (`e`); `which` is held or any.
+# Phases of a meeting in which a top-level message can be talk about it: (kind, from, to, which
+# meetings), bounds as offsets in minutes from the meeting's start (`s`) or end (`e`); `which` is held or
+# any. A post in windows of several phases (one meeting's end and the next one's start) is scored in each
+# and takes the phase it passes by the widest margin.
 PHASES: tuple[tuple[str, str, str, str], ...] = (
     ("during", "s+1", "e+0", "held"),
     ("joining", "s-5", "s+1", "held"),
@@ -197,14 +197,12 @@ def _offset_sql(spec: str) -> str:
 
 
 def _placed_sql(posts: str, windows: str) -> str:
-    """SQL giving (channel_id, ts, phase) for posts in a window of their author: the first phase in
-    `PHASES` order when a post falls in several."""
+    """SQL giving (channel_id, ts, phase) for posts in a window of their author, once per phase."""
     phases = " ".join(
         f"WHEN p.posted_at > {_offset_sql(lo)} AND p.posted_at <= {_offset_sql(hi)} AND {_WHICH[which]}"
         f" THEN {lit(kind)}"
         for kind, lo, hi, which in PHASES
     )
-    priority = " ".join(f"WHEN {lit(k)} THEN {i}" for i, (k, _, _, _) in enumerate(PHASES))
     return f"""
     SELECT DISTINCT channel_id, ts, phase FROM (
         SELECT p.channel_id, p.ts, CASE {phases} END AS phase
@@ -212,7 +210,6 @@ def _placed_sql(posts: str, windows: str) -> str:
         WHERE p.posted_at > w.start - INTERVAL {REACH_BEFORE} MINUTE
           AND p.posted_at <= w."end" + INTERVAL {REACH_AFTER} MINUTE
     ) WHERE phase IS NOT NULL
-    QUALIFY min(CASE phase {priority} END) OVER (PARTITION BY channel_id, ts) = CASE phase {priority} END
     """
 
 
@@ -271,6 +268,8 @@ def _select_sql(evidence: str, words: str, lifts: str, changes: str) -> str:
     ),
     passed AS (
         SELECT channel_id, ts, phase FROM scored WHERE {SCORE_SQL} >= CASE phase {thresholds} END
+        QUALIFY row_number() OVER (PARTITION BY channel_id, ts
+                                   ORDER BY {SCORE_SQL} - CASE phase {thresholds} END DESC, phase) = 1
     ),
     chosen AS (  -- the words that carried each chosen message, strongest first
         SELECT p.channel_id, p.ts, p.phase,
