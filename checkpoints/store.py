@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import uuid
@@ -33,15 +32,6 @@ SCHEMA_VERSION = "2"
 BULK_CHECKPOINT_THRESHOLD = "128MiB"
 # The store's DuckDB memory limit inside `StateStore.bulk_load` (the other stages keep the store's own).
 BULK_MEMORY_LIMIT = "100MB"
-
-
-# The statements that make the schema, as text: a state that stored this digest has run all of them.
-SCHEMA_DIGEST = hashlib.sha256(
-    "\n".join(
-        [*(create_table_sql(t.name, t.schema) for t in RAW_TABLES.values()), BOOKKEEPING, *RUNS_ADDED,
-         SCHEMA_VERSION]
-    ).encode()
-).hexdigest()[:16]  # fmt: skip
 
 
 # What `meetintel doctor` says about a state file that cannot be opened; the run says the same.
@@ -102,10 +92,6 @@ class StateStore:
             raise
 
     def _ensure_schema(self) -> None:
-        """Create what the state lacks of the current schema; a state already made by this schema is left
-        untouched (no write transaction on each open: a run opens the store a dozen times)."""
-        if self._schema_made():
-            return
         with self.transaction():
             for table in RAW_TABLES.values():
                 self.con.execute(create_table_sql(table.name, table.schema))
@@ -120,15 +106,6 @@ class StateStore:
             self.con.execute(
                 "INSERT INTO state_meta VALUES ('state_id', ?) ON CONFLICT DO NOTHING", [uuid.uuid4().hex]
             )
-            self.con.execute("INSERT OR REPLACE INTO state_meta VALUES ('schema_digest', ?)", [SCHEMA_DIGEST])
-
-    def _schema_made(self) -> bool:
-        """Give whether the current schema's statements already ran on this state (its digest is stored)."""
-        try:
-            found = self._scalar("SELECT value FROM state_meta WHERE key = 'schema_digest'")
-        except duckdb.CatalogException:  # a new file: no state_meta yet
-            return False
-        return bool(found == SCHEMA_DIGEST)
 
     def close(self) -> None:
         self.con.close()

@@ -2,8 +2,7 @@
 
 A structural check in a fresh interpreter (timings are in BENCHMARKS.md): `urllib.request` and `http` came
 in through the CLI module's own imports (the temporary server's health probe); the Parquet dataset's
-modules load only when a state keeps its raw tables in one. Opening a state that already has the current
-schema writes nothing to it.
+modules load only when a state keeps its raw tables in one.
 """
 
 from __future__ import annotations
@@ -54,15 +53,3 @@ def test_status_loads_no_network_prefect_or_dataset_module(tmp_path: Path) -> No
     assert sorted(set(found["modules"]) & set(NOT_NEEDED)) == []
     printed = json.loads("\n".join(done.stdout.splitlines()[:-1]))
     assert [r["mode"] for r in printed["runs"]] == ["full"]
-
-
-def test_opening_a_current_state_writes_nothing_to_it(tmp_path: Path) -> None:
-    state = tmp_path / "state.duckdb"
-    StateStore(state).close()
-    before = state.stat()
-    for _ in range(3):
-        with StateStore(state) as store:
-            assert store.count("slack_messages") == 0
-    after = state.stat()
-    assert (after.st_mtime_ns, after.st_size) == (before.st_mtime_ns, before.st_size)
-    assert not Path(f"{state}.wal").exists()
