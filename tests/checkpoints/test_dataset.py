@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 
@@ -247,3 +248,33 @@ def test_doctor_reads_a_dataset_state_and_finds_a_damaged_file(orgs: dict[str, P
     findings = state_findings(tmp_path / "pq.duckdb")
     assert [(f.code, f.keys) for f in findings] == [("dataset-damaged", (victim.split("/", 1)[1],))]
     assert "--full-refresh" in findings[0].todo
+
+
+def test_a_statement_failing_inside_a_transaction_raises_its_own_error_and_leaves_the_store_usable(
+    orgs: dict[str, Path], tmp_path: Path
+) -> None:
+    """DuckDB refuses every statement after a failed one until ROLLBACK; the store rolls back before the
+    dataset restores its views, so the caller sees the failure itself (not "transaction is aborted") and
+    the next transaction works on the rows committed before."""
+    lake = tmp_path / "lake"
+    run_stages(tmp_path / "pq.duckdb", orgs["short"], tmp_path / "out", str(lake))
+    with StateStore(tmp_path / "pq.duckdb") as store:
+        before = store.count("slack_messages")
+        with pytest.raises(duckdb.InvalidInputException, match="a failed step"), store.transaction():
+            store.con.execute("SELECT error('a failed step')")
+        with store.transaction():
+            store.set_meta("after_failure", "ok")
+        assert (store.count("slack_messages"), store.get_meta("after_failure")) == (before, "ok")
+
+
+def test_a_bulk_load_keeps_the_stores_memory_limit_for_a_dataset(
+    orgs: dict[str, Path], tmp_path: Path
+) -> None:
+    """A dataset rewrites whole partitions, sorted, in DuckDB: a bulk load lowers the memory limit to
+    100 MB only for a single state file."""
+    run_stages(tmp_path / "pq.duckdb", orgs["short"], tmp_path / "out", str(tmp_path / "lake"))
+    limits = []
+    for state in (tmp_path / "pq.duckdb", tmp_path / "plain.duckdb"):
+        with StateStore(state) as store, store.bulk_load():
+            limits.append(store.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+    assert limits == ["190.7 MiB", "95.3 MiB"]
