@@ -250,6 +250,7 @@ def test_doctor_reads_a_dataset_state_and_finds_a_damaged_file(orgs: dict[str, P
     assert "--full-refresh" in findings[0].todo
 
 
+@pytest.mark.slow
 def test_a_statement_failing_inside_a_transaction_raises_its_own_error_and_leaves_the_store_usable(
     orgs: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -267,6 +268,7 @@ def test_a_statement_failing_inside_a_transaction_raises_its_own_error_and_leave
         assert (store.count("slack_messages"), store.get_meta("after_failure")) == (before, "ok")
 
 
+@pytest.mark.slow
 def test_a_bulk_load_keeps_the_stores_memory_limit_for_a_dataset(
     orgs: dict[str, Path], tmp_path: Path
 ) -> None:

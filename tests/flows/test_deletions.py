@@ -133,6 +133,7 @@ def test_a_removed_day_file_takes_only_its_own_messages(ws: Path, tmp_path: Path
     assert note.endswith(", 1 removed")
 
 
+@pytest.mark.slow
 def test_a_removed_day_file_rebuilds_evidence_meetings_and_reports(ws: Path, tmp_path: Path) -> None:
     """Derived data follows: no evidence row of a deleted message, and meetings match a fresh build."""
 

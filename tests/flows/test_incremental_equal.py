@@ -19,6 +19,8 @@ from core.tables import REPORT_TABLES
 from flows import stages
 from sandbox import generate_workspace
 
+pytestmark = pytest.mark.slow  # three runs and three full refreshes of one org
+
 DAY = 86400
 
 
