@@ -17,6 +17,8 @@ from core.errors import ConfigurationError
 from flows import stages
 from sandbox import generate_workspace
 
+pytestmark = pytest.mark.slow  # every test runs the stages on a generated org (1-2 s each)
+
 PEOPLE, DAYS, SEED = 20, 4, 3
 
 
@@ -90,7 +92,6 @@ def test_reports_from_the_dataset_equal_the_single_file_reports(
     assert calendar.startswith("source=calendar/table=calendar_events/calendar_id_bucket=0")
 
 
-@pytest.mark.slow  # six runs of every stage: ~11 s
 def test_incremental_runs_and_a_removed_file_give_the_single_file_reports(
     orgs: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -187,7 +188,6 @@ def test_the_state_remembers_its_storage_and_refuses_another(orgs: dict[str, Pat
         StateStore(tmp_path / "plain.duckdb", storage=lake)
 
 
-@pytest.mark.slow  # several seconds: the full suite runs it, the fast lane does not
 def test_a_full_refresh_builds_a_new_dataset_and_keeps_the_old_until_the_swap(
     orgs: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -250,7 +250,6 @@ def test_doctor_reads_a_dataset_state_and_finds_a_damaged_file(orgs: dict[str, P
     assert "--full-refresh" in findings[0].todo
 
 
-@pytest.mark.slow
 def test_a_statement_failing_inside_a_transaction_raises_its_own_error_and_leaves_the_store_usable(
     orgs: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -268,7 +267,6 @@ def test_a_statement_failing_inside_a_transaction_raises_its_own_error_and_leave
         assert (store.count("slack_messages"), store.get_meta("after_failure")) == (before, "ok")
 
 
-@pytest.mark.slow
 def test_a_bulk_load_keeps_the_stores_memory_limit_for_a_dataset(
     orgs: dict[str, Path], tmp_path: Path
 ) -> None:

@@ -289,6 +289,7 @@ def test_sandbox_rate_limits_are_retried_and_both_sides_count_the_same(generated
     assert (slack.status, slack.stats.rate_limited, slack.stats.retries) == ("ok", refused, refused)
 
 
+@pytest.mark.slow  # seconds of paced requests: the full suite runs it
 def test_client_token_buckets_keep_under_the_server_limits_so_no_429_happens(generated: Path) -> None:
     """Client and server both at Slack's published tiers (per second instead of per minute): the client's
     per-method buckets run 5% under them, so scheduling jitter never lands a call over a limit."""
@@ -408,6 +409,7 @@ def test_a_channel_failing_hard_fails_the_source_but_the_others_are_collected(
     assert (slack.failed_units, slack.stats.retries, slack.breaker.state) == (("C1",), 2, "closed")
 
 
+@pytest.mark.slow  # seconds of paced requests: the full suite runs it
 def test_channel_workers_share_the_method_bucket(serve: Serve, tmp_path: Path) -> None:
     """Four channels read by four workers with tier 3 at 120 calls a minute (less 5% headroom): the history
     calls reach the server about 0.53 s apart, whatever thread made them (not four at once)."""
@@ -421,6 +423,7 @@ def test_channel_workers_share_the_method_bucket(serve: Serve, tmp_path: Path) -
     assert len(times) == 4 and min(gaps) >= 0.4, gaps
 
 
+@pytest.mark.slow  # seconds of paced requests: the full suite runs it
 def test_sources_are_collected_at_the_same_time(serve: Serve, tmp_path: Path) -> None:
     """Slack held to 2 history calls a second over four channels takes about 1.5 s; the calendar, a source
     with limits of its own, is read meanwhile rather than after it."""
