@@ -55,7 +55,8 @@ PRIOR_MESSAGES = 2
 # A word needs this many other messages in the org before its lift counts (one-off words tell nothing).
 MIN_WORD_MESSAGES = 2
 SCORE_SQL = f"list_sum(lifts[1:{TOP_WORDS}]) / {TOP_WORDS}"
-# Score thresholds (share of the largest lift possible), tuned on half `a` of the generator's phrasing.
+# Score thresholds per phase, in lift units (the natural log of how many times more often than at other
+# times: 1.4 is about four times), tuned on half `a` of the generator's phrasing only.
 THRESHOLDS: dict[str, float] = {
     "during": 1.4,
     "joining": 1.8,
