@@ -20,7 +20,7 @@ from checkpoints.dataset import RawDataset, attach_dataset
 from checkpoints.models import RunRecord
 from core.chunks import Chunk, Cursor, FileStamp, LiveChunk, Quarantined
 from core.errors import ConfigurationError, DataError, MeetintelError, RetriableError
-from core.sql import ident, lit
+from core.sql import ident, lit, rows_hash
 from core.tables import RAW_TABLES
 
 # 2: directory_users gained other_emails; an older state is rebuilt by `meetintel run --full-refresh`.
@@ -157,12 +157,36 @@ class StateStore:
         with self.transaction():
             replaced = self._replace_changed(table.name, chunk.files)
             self._upsert(table.name, chunk.batch, table.key, table.stub)
-            self._mark_pending(table.name, chunk.batch)
-            self._record_stamps(chunk.files, table.name, chunk.batch.num_rows, run_id)
-            self._record_quarantine(chunk.quarantined, run_id, [f.path for f in chunk.files])
+            self.queue_detection(table.name, chunk.batch)
+            self.record_read(table.name, chunk.files, chunk.batch.num_rows, chunk.quarantined, run_id)
             if chunk.batch.num_rows or replaced:
-                self._bump("raw_version")
+                self.mark_raw_changed()
         return chunk.batch.num_rows
+
+    # Ledger steps of a chunk, public for rows written elsewhere (a Dask worker's partition files): each
+    # runs in the caller's `transaction()`, beside the dataset's `adopt`.
+
+    def record_read(
+        self, table: str, files: list[FileStamp], rows: int, quarantined: list[Quarantined], run_id: str
+    ) -> None:
+        """Record that a chunk of `rows` rows of `table` was read from `files`: their stamps (the cursors of
+        file collection) and the chunk's quarantined records, which replace those files' earlier ones."""
+        self._record_stamps(files, table, rows, run_id)
+        self._record_quarantine(quarantined, run_id, [f.path for f in files])
+
+    def replace_file_ledger(self, paths: list[str], stamps: pa.Table, quarantine: pa.Table) -> None:
+        """Replace the stamps and quarantine rows of the files `paths` with `stamps` and `quarantine`
+        (rows in the tables' own columns, as another store holding those files left them)."""
+        self.con.execute("DELETE FROM file_stamps WHERE list_contains(?, path)", [paths])
+        self.con.execute("DELETE FROM quarantine WHERE list_contains(?, file)", [paths])
+        for table, rows in (("file_stamps", stamps), ("quarantine", quarantine)):
+            self.con.register("_ledger", rows)
+            self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _ledger")
+            self.con.unregister("_ledger")
+
+    def mark_raw_changed(self) -> None:
+        """Move the raw data's version on, so the stages after collect run again."""
+        self._bump("raw_version")
 
     def forget_files(self, present: Set[str]) -> list[str]:
         """Delete the rows of stored files whose path is not in `present`; give those paths.
@@ -183,7 +207,7 @@ class StateStore:
                 if any(p not in present for p in paths):
                     self._drop_scope(scope, paths)
             self._drop_orphan_evidence()
-            self._bump("raw_version")
+            self.mark_raw_changed()
         return gone
 
     def _replace_changed(self, table: str, files: list[FileStamp]) -> bool:
@@ -240,7 +264,7 @@ class StateStore:
                     raise DataError(f"replace scope {scope} names no raw table column", "report it as a bug")
                 self._delete_rows(scope.table, scope.column, scope.value)
             self._upsert(table.name, chunk.batch, table.key, table.stub)
-            self._mark_pending(table.name, chunk.batch)
+            self.queue_detection(table.name, chunk.batch)
             now = _now()
             if chunk.cursors:
                 self.con.executemany(
@@ -249,7 +273,7 @@ class StateStore:
                 )
             self._record_quarantine(chunk.quarantined, run_id, [])
             if chunk.batch.num_rows or chunk.replace_scope is not None:
-                self._bump("raw_version")
+                self.mark_raw_changed()
         return chunk.batch.num_rows
 
     def _delete_rows(self, table: str, column: str | None, value: str | None) -> None:
@@ -265,8 +289,9 @@ class StateStore:
             return
         self.con.execute(f"DELETE FROM {ident(table)}{where}", params)
 
-    def _mark_pending(self, table: str, batch: pa.Table) -> None:
-        """Queue upserted messages for detection (in the caller's transaction)."""
+    def queue_detection(self, table: str, batch: pa.Table) -> None:
+        """Queue upserted messages (`batch`'s channel_id and ts) for detection (in the caller's transaction);
+        rows of other tables are not queued."""
         if table != "slack_messages" or batch.num_rows == 0:
             return
         self.con.register("_chunk", batch)
@@ -407,16 +432,7 @@ class StateStore:
         Row order does not count; each table's row count, xor and sum of row hashes go in (the sum keeps
         a pair of equal rows from cancelling out). About 0.06 s for the 149k calendar rows of an L org.
         """
-        parts = []
-        for table in tables:
-            if not self.has_table(table):
-                parts.append("-")
-                continue
-            row = self.con.execute(
-                f"SELECT count(*), bit_xor(h), sum(h::HUGEINT) FROM (SELECT hash(t) AS h FROM {table} t)"
-            ).fetchall()[0]
-            parts.append(":".join(str(v) for v in row))
-        return "/".join(parts)
+        return "/".join(rows_hash(self.con, t) if self.has_table(t) else "-" for t in tables)
 
     def _scalar(self, sql: str, params: list[object] | None = None) -> Any:
         """Give the first column of the first row, fetching the whole result so the connection is free."""
@@ -446,7 +462,7 @@ class StateStore:
                 self.con.execute("INSERT INTO evidence BY NAME SELECT * FROM _evidence")
                 self.con.unregister("_evidence")
             self.con.execute("DELETE FROM pending_detection")
-            self._bump("raw_version")
+            self.mark_raw_changed()
 
     # ---- derived tables -----------------------------------------------------------------------
 

@@ -382,23 +382,17 @@ def commit_batch(store: StateStore, result: BatchResult, run_id: str) -> None:
     assert store.dataset is not None
     with store.transaction():
         store.dataset.adopt(TABLE, result.replaced, result.files)
-        # The ledger writes `StateStore.commit_chunk` makes per chunk (the worker did the upsert).
+        # The ledger steps `StateStore.commit_chunk` takes per chunk (the worker did the upsert).
         for chunk in result.chunks:
-            store._record_stamps(chunk.files, TABLE, chunk.rows, run_id)
-            store._record_quarantine(chunk.quarantined, run_id, [f.path for f in chunk.files])
-        store._mark_pending(TABLE, result.keys)
+            store.record_read(TABLE, chunk.files, chunk.rows, chunk.quarantined, run_id)
+        store.queue_detection(TABLE, result.keys)
         calendar = result.calendar
         if calendar is not None:
             store.dataset.adopt(CALENDAR, calendar.replaced, calendar.files)
             # The calendars' ledger rows as the worker's scratch state left them.
-            store.con.execute("DELETE FROM file_stamps WHERE list_contains(?, path)", [calendar.paths])
-            store.con.execute("DELETE FROM quarantine WHERE list_contains(?, file)", [calendar.paths])
-            for table, rows in (("file_stamps", calendar.stamps), ("quarantine", calendar.quarantine)):
-                store.con.register("_ledger", rows)
-                store.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _ledger")
-                store.con.unregister("_ledger")
+            store.replace_file_ledger(calendar.paths, calendar.stamps, calendar.quarantine)
         if sum(c.rows for c in result.chunks) or (calendar is not None and calendar.changed):
-            store._bump("raw_version")
+            store.mark_raw_changed()
 
 
 @dataclass
