@@ -72,6 +72,17 @@ def require_columns(con: duckdb.DuckDBPyConnection, table: str, schema: pa.Schem
         )
 
 
+def rows_hash(con: duckdb.DuckDBPyConnection, table: str, *, ordered: bool = False) -> str:
+    """Give a digest of `table`'s rows, "count:xor:sum" of their hashes (the sum keeps a pair of equal rows
+    from cancelling out): equal digests, equal rows. With `ordered`, each row is hashed with its rowid, so
+    the stored order counts too (a view has no rowid: DuckDB's binder error)."""
+    hashed = "hash(rowid, t)" if ordered else "hash(t)"
+    row = con.execute(
+        f"SELECT count(*), bit_xor(h), sum(h::HUGEINT) FROM (SELECT {hashed} AS h FROM {ident(table)} t)"
+    ).fetchall()[0]
+    return ":".join(str(v) for v in row)
+
+
 def fetch(con: duckdb.DuckDBPyConnection, sql: str, schema: pa.Schema) -> pa.Table:
     """Give the result of `sql` as an Arrow table with exactly `schema` (column order and types)."""
     table = con.sql(sql).to_arrow_table()

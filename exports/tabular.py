@@ -11,7 +11,7 @@ import duckdb
 
 from core.errors import ConfigurationError
 from core.files import atomic_target
-from core.sql import ident, lit
+from core.sql import ident, lit, rows_hash
 
 ISO_UTC = "%Y-%m-%dT%H:%M:%SZ"
 # A cell starting with one of these is read as a formula by spreadsheet programs.
@@ -97,13 +97,12 @@ def rows_digest(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
     """Give a digest of `table`'s rows and their order (count, xor and sum of hash(rowid, row)); None
     for a view, which has no stored order to go by."""
     try:
-        hashes = f"SELECT hash(rowid, t) AS h FROM {ident(table)} t"
-        row = con.execute(f"SELECT count(*), bit_xor(h), sum(h::HUGEINT) FROM ({hashes})").fetchall()[0]
+        rows = rows_hash(con, table, ordered=True)
     except duckdb.BinderException:
         return None
     # The columns' names and types shape the file too (header, rendering).
     columns = ",".join(f"{name} {dtype}" for name, dtype in _columns(con, table))
-    return ":".join(str(v) for v in row) + ":" + hashlib.sha256(columns.encode()).hexdigest()[:16]
+    return rows + ":" + hashlib.sha256(columns.encode()).hexdigest()[:16]
 
 
 def _write_or_link(con: duckdb.DuckDBPyConnection, table: str, target: Path, reuse: Reuse | None) -> Path:
