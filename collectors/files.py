@@ -175,11 +175,20 @@ def collect_calendar_files(
 def calendar_file_sizes(root: Path, seen: Mapping[str, FileStamp]) -> dict[str, int]:
     """Give the size of each new or changed file of `google/calendar/` (stamp not in `seen`), by file name."""
     layout = _locate(Path(root))
+    return {p.name: s.size for p in _calendar_paths(layout) if _is_new(s := _stamp(layout.root, p), seen)}
+
+
+def _calendar_paths(layout: _Layout, only: Set[str] | None = None) -> list[Path]:
+    """Give the calendar files of `google/calendar/` (JSON dumps and .ics), sorted; with `only`, those of
+    these file names."""
     folder = layout.google / "calendar" if layout.google is not None else None
     if folder is None or not folder.is_dir():
-        return {}
-    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".json", ".ics") and not p.is_dir())
-    return {p.name: s.size for p in paths if _is_new(s := _stamp(layout.root, p), seen)}
+        return []
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix.lower() in (".json", ".ics") and not p.is_dir() and (only is None or p.name in only)
+    )
 
 
 def day_folder_of(path: str) -> str:
@@ -346,16 +355,7 @@ def _calendar_chunks(
     `window` is the .ics window, or (None, the run's time) for each file's default window; `only` names the
     files to consider (None: all).
     """
-    assert layout.google is not None
-    folder = layout.google / "calendar"
-    if not folder.is_dir():
-        return
-    paths = sorted(
-        p
-        for p in folder.iterdir()
-        if p.suffix.lower() in (".json", ".ics") and not p.is_dir() and (only is None or p.name in only)
-    )
-    todo = [(p, s) for p in paths if _is_new(s := _stamp(layout.root, p), seen)]
+    todo = [(p, s) for p in _calendar_paths(layout, only) if _is_new(s := _stamp(layout.root, p), seen)]
     dumps = [(p, s) for p, s in todo if p.suffix.lower() == ".json"]
     for group in _groups(dumps, [s.size for _, s in dumps], chunk_files, alone=ALONE_BYTES):
         quarantined: list[Quarantined] = []
