@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from exports.archive import EarlyArchive, archive_members, list_runs, publish, read_member, start_run_dir
+from exports.archive import EarlyArchive, archive_members, list_runs, publish, read_member
+from tests.exports.test_archive import _run
 
 OLD, NEW = "20260901T060000Z-aaaaaa", "20260902T060000Z-bbbbbb"
-
-
-def _run(out: Path, run_id: str) -> Path:
-    run = start_run_dir(out, run_id)
-    (run / "meetings.json").write_text(f'["{run_id}"]')
-    (run / "html").mkdir()
-    (run / "html" / "report.html").write_text("<html></html>")
-    return run
 
 
 def test_finish_swaps_the_archive_in_once_a_newer_run_is_published(tmp_path: Path) -> None:
