@@ -14,6 +14,11 @@ base rate, so a word seen three times tells less than one seen thirty. A message
 its two strongest lifts; above the phase's threshold it becomes evidence of kind `agenda` (before the
 meeting), `joining` (as it starts), `during` (while it runs) or `recap` (after it). Thresholds were tuned
 on half `a` of the generator's phrasing only.
+
+The org's calendar also gives words: a post by an invitee, in that channel, naming every word of a
+meeting's title is about that meeting from hours before it (an agenda, or the announcement of its
+cancellation or move) to two hours after it ends (a recap), whatever else it says. A post made as the
+calendar cancelled or moved a meeting, naming half its title, announces that change.
 """
 
 from __future__ import annotations
@@ -44,6 +49,12 @@ _WHICH = {"held": "w.status = 'held'", "any": "true"}
 # moved the meeting, naming at least half of its title's words, announces that change (no vocabulary
 # needed: the calendar gives the time and the title).
 CHANGE_MINUTES = 10
+# A post by an invitee in the meeting's channel naming every word of its title is talk about it from
+# NAMED_BEFORE minutes before it starts (an agenda, or the announcement of its cancellation or move) to
+# REACH_AFTER minutes after it ends (a recap): the org's own calendar gives the words, no word list.
+NAMED_BEFORE = 480
+# Title words are runs of letters this long or longer ("1:1", "Q4" and "&" name nothing).
+TITLE_WORD_LETTERS = 3
 # Every phase anchored at a meeting's start or end lies within this many minutes before the start and
 # after the end.
 REACH_BEFORE, REACH_AFTER = 60, 120
@@ -136,13 +147,14 @@ def _context_sql(
     )
     lifts = s.make("ctx_lifts", _lifts_sql(words, org, totals))
     changes = s.make("ctx_changes", _changes_sql(posts, windows))
-    return _select_sql(evidence, words, lifts, changes)
+    named = s.make("ctx_named", _named_sql(posts, windows))
+    return _select_sql(evidence, words, lifts, changes, named)
 
 
 def _windows_sql(cal: str, att: str, people: str) -> str:
-    """SQL giving (meeting_id, title, start, end, channel_id, user_id): each held calendar meeting's
-    invitees with a Slack account, in the channels whose members include most of them (the best share,
-    more than half, at least two people)."""
+    """SQL giving (meeting_id, title, title_words, status, start, end, channel_id, user_id, moved,
+    changed_at): each calendar meeting's invitees with a Slack account, in the channels whose members
+    include most of them (the best share, more than half, at least two people)."""
     return f"""
     WITH slack AS (SELECT unnest(slack_user_ids) AS user_id, person_id FROM {people}),
     invitees AS (
@@ -164,7 +176,10 @@ def _windows_sql(cal: str, att: str, people: str) -> str:
         WHERE sh.n * 2 > z.n AND sh.n >= 2
         QUALIFY sh.n = max(sh.n) OVER (PARTITION BY sh.meeting_id)
     )
-    SELECT c.meeting_id, c.title, c.status, c.start, c."end", b.channel_id, i.user_id,
+    SELECT c.meeting_id, c.title,
+           list_distinct(list_filter(regexp_extract_all(lower(c.title), {lit(_WORD)}),
+                                     lambda x: length(x) >= {TITLE_WORD_LETTERS})) AS title_words,
+           c.status, c.start, c."end", b.channel_id, i.user_id,
            coalesce(c.original_start <> c.start, false) AS moved, u.changed_at
     FROM {cal} c JOIN best b USING (meeting_id) JOIN invitees i USING (meeting_id)
     LEFT JOIN (SELECT event_id, max(updated) AS changed_at FROM calendar_events GROUP BY event_id) u
@@ -233,9 +248,7 @@ def _changes_sql(posts: str, windows: str) -> str:
     moved a meeting (see CHANGE_MINUTES)."""
     return f"""
     WITH changed AS (
-        SELECT *, list_filter(regexp_extract_all(lower(title), {lit(_WORD)}), lambda x: length(x) >= 3)
-                  AS title_words
-        FROM {windows} WHERE changed_at IS NOT NULL AND (status = 'cancelled' OR moved)
+        SELECT * FROM {windows} WHERE changed_at IS NOT NULL AND (status = 'cancelled' OR moved)
     ),
     hits AS (
         SELECT p.channel_id, p.ts, w.title,
@@ -255,9 +268,43 @@ def _changes_sql(posts: str, windows: str) -> str:
     """
 
 
-def _select_sql(evidence: str, words: str, lifts: str, changes: str) -> str:
-    """SQL giving the EVIDENCE rows: announced calendar changes, then placed messages whose score passes
-    their phase's threshold."""
+def _named_sql(posts: str, windows: str) -> str:
+    """SQL giving (channel_id, ts, kind, matched) for posts naming every title word of a meeting of their
+    author in its channel, from NAMED_BEFORE minutes before it starts to REACH_AFTER minutes after it
+    ends (a cancelled meeting only until its start). A post naming several such meetings (one title
+    twice a day) speaks of the nearest: before it, an agenda or the announcement of its cancellation or
+    move (when posted after the calendar moved it); while it runs, during; after it, a recap."""
+    kind = """CASE WHEN p.posted_at <= w.start THEN
+                       CASE WHEN w.status = 'cancelled' THEN 'cancellation'
+                            WHEN w.moved AND p.posted_at >= w.changed_at THEN 'reschedule'
+                            ELSE 'agenda' END
+                   WHEN p.posted_at <= w."end" THEN 'during' ELSE 'recap' END"""
+    distance = """CASE WHEN p.posted_at < w.start THEN epoch(w.start) - epoch(p.posted_at)
+                       WHEN p.posted_at > w."end" THEN epoch(p.posted_at) - epoch(w."end") ELSE 0 END"""
+    return f"""
+    WITH hits AS (
+        SELECT p.channel_id, p.ts, w.title, {kind} AS kind, {distance} AS distance, w.meeting_id
+        FROM {posts} p JOIN {windows} w ON w.user_id = p.user_id AND w.channel_id = p.channel_id
+        WHERE p.posted_at > w.start - INTERVAL {NAMED_BEFORE} MINUTE
+          AND p.posted_at <= w."end" + INTERVAL {REACH_AFTER} MINUTE
+          AND (w.status = 'held' OR p.posted_at <= w.start)
+          AND len(w.title_words) > 0 AND list_has_all(p.words, w.title_words)
+    )
+    SELECT channel_id, ts, kind,
+           'names "' || title || '", a meeting of its author, ' || CASE kind
+               WHEN 'cancellation' THEN 'which the calendar cancelled, before it was due'
+               WHEN 'reschedule' THEN 'after the calendar moved it'
+               WHEN 'agenda' THEN 'before it started'
+               WHEN 'during' THEN 'while it ran' ELSE 'after it ended' END
+             || ', in a channel its invitees share' AS matched
+    FROM hits
+    QUALIFY row_number() OVER (PARTITION BY channel_id, ts ORDER BY distance, meeting_id) = 1
+    """
+
+
+def _select_sql(evidence: str, words: str, lifts: str, changes: str, named: str) -> str:
+    """SQL giving the EVIDENCE rows: announced calendar changes, then posts naming a meeting, then placed
+    messages whose score passes their phase's threshold."""
     thresholds = " ".join(f"WHEN {lit(k)} THEN {v}" for k, v in THRESHOLDS.items())
     kinds = [k for k, _, _, _ in PHASES] + ["cancellation", "reschedule"]
     roles = " ".join(f"WHEN {lit(k)} THEN {lit(EVIDENCE_ROLES[k])}" for k in kinds)
@@ -284,7 +331,9 @@ def _select_sql(evidence: str, words: str, lifts: str, changes: str) -> str:
                                   WHEN 'during' THEN 'during' ELSE 'after' END
                  || ' a meeting of its author in a channel its invitees share; words this org uses there: '
                  || array_to_string(top_words, ', ') AS matched
-        FROM chosen ANTI JOIN {changes} USING (channel_id, ts)
+        FROM chosen ANTI JOIN {changes} USING (channel_id, ts) ANTI JOIN {named} USING (channel_id, ts)
+        UNION ALL
+        SELECT channel_id, ts, kind, matched FROM {named} ANTI JOIN {changes} USING (channel_id, ts)
         UNION ALL
         SELECT channel_id, ts, kind, matched FROM {changes}
     )

@@ -1,0 +1,91 @@
+"""Context evidence from the org's own calendar: a post naming a meeting of its author, hours before it,
+after it or instead of it, is talk about that meeting whatever else it says (Dutch here, words no rule
+knows)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from intelligence import context_evidence
+from tests.intelligence.raw_builders import T0, attendee, event, message
+from tests.intelligence.test_context import DAYS, PEOPLE, _add, _org
+
+DAY = T0 + timedelta(days=DAYS)  # the day after the last daily of the hand-built org
+INVITED = [attendee(f"{n}@acme.example") for _, n in PEOPLE[:3]]  # Ann, Bob and Cat; #team holds them
+
+
+def _found(events: list[dict], posts: list[tuple[float, str, str]]) -> list[tuple[float, str, str, str]]:
+    """Give (hours after DAY, user, kind, role) of the context evidence among `posts` (hours after DAY,
+    user, text; all in #team) once `events` are on the calendar."""
+    con = _org()
+    _add(con, "calendar_events", events)
+    _add(
+        con,
+        "slack_messages",
+        [
+            message("C1", DAY + timedelta(hours=h), text, user, seq=i)
+            for i, (h, user, text) in enumerate(posts)
+        ],
+    )
+    rows = [r for r in context_evidence(con).to_pylist() if r["posted_at"] >= DAY - timedelta(hours=12)]
+    return [((r["posted_at"] - DAY) / timedelta(hours=1), r["user_id"], r["kind"], r["role"]) for r in rows]
+
+
+def test_a_post_naming_a_meeting_hours_before_or_after_it_is_its_agenda_or_recap() -> None:
+    """ "Prijsmodel Orion" runs 12:00-13:00 for Ann, Bob and Cat. Ann names it three hours before (an
+    agenda), Bob an hour and a half after it ended (a recap). Not evidence: Dan naming it (not invited),
+    Ann naming it nine hours before (too early), Cat naming half of it."""
+    found = _found(
+        [
+            event(
+                "orion", DAY + timedelta(hours=12), minutes=60, attendees=INVITED, summary="Prijsmodel Orion"
+            )
+        ],
+        [
+            (2.5, "U1", "prijsmodel orion staat vandaag op de planning"),
+            (9, "U1", "voor prijsmodel orion: graag de drie scenario's vooraf lezen"),
+            (9.5, "U4", "prijsmodel Orion, mag ik aanschuiven?"),
+            (10, "U3", "orion ligt vandaag stil"),
+            (14.5, "U2", "Prijsmodel Orion: besluit genomen, we gaan voor optie twee"),
+        ],
+    )
+    assert found == [(9.0, "U1", "agenda", "pre"), (14.5, "U2", "recap", "post")]
+
+
+def test_a_post_naming_a_meeting_the_calendar_cancelled_hours_earlier_announces_it() -> None:
+    """The calendar cancelled "Kwartaalcijfers Noord" (10:00) at 04:00; Bob says so at 08:00, four hours
+    after the change, naming it: a cancellation. Ann naming it after its start is not evidence (it did
+    not take place)."""
+    found = _found(
+        [
+            event(
+                "noord",
+                DAY + timedelta(hours=10),
+                attendees=INVITED,
+                summary="Kwartaalcijfers Noord",
+                status="cancelled",
+                updated=DAY + timedelta(hours=4),
+            )
+        ],
+        [
+            (8, "U2", "kwartaalcijfers noord gaat niet door, cijfers zijn nog niet binnen"),
+            (10.5, "U1", "kwartaalcijfers noord dan maar volgende week"),
+        ],
+    )
+    assert found == [(8.0, "U2", "cancellation", "signal")]
+
+
+def test_a_post_naming_a_title_met_twice_that_day_speaks_of_the_nearer_meeting() -> None:
+    """ "Inkoop Zuid" runs at 09:00 and at 16:00 (30 minutes each). Named at 11:00 it is the morning's
+    recap (90 minutes after it, five hours before the next); named at 15:00, the afternoon's agenda."""
+    found = _found(
+        [
+            event(f"zuid{h}", DAY + timedelta(hours=h), attendees=INVITED, summary="Inkoop Zuid")
+            for h in (9, 16)
+        ],
+        [
+            (11, "U3", "inkoop zuid: leverancier kiest voor vrijdag"),
+            (15, "U3", "inkoop zuid straks, wie notuleert?"),
+        ],
+    )
+    assert found == [(11.0, "U3", "recap", "post"), (15.0, "U3", "agenda", "pre")]
