@@ -44,7 +44,7 @@ PHASES: tuple[tuple[str, str, str, str], ...] = (
     ("recap", "e+0", "e+120", "held"),
     ("agenda", "s-60", "s-5", "any"),
 )
-_WHICH = {"held": "w.status = 'held'", "any": "true"}
+_WHICH = {"held": "status = 'held'", "any": "true"}
 # A post by an invitee in the meeting's channel at most CHANGE_MINUTES after the calendar cancelled or
 # moved the meeting, naming at least half of its title's words, announces that change (no vocabulary
 # needed: the calendar gives the time and the title).
@@ -128,7 +128,8 @@ def _context_sql(
     _, cal, att = _calendar.calendar_side(con, s, person_email, as_of, calendar_cache)
     windows = s.make("ctx_windows", _windows_sql(cal, att, people))
     posts = s.make("ctx_posts", _posts_sql(windows))
-    placed = s.make("ctx_placed", _placed_sql(posts, windows))
+    near = s.make("ctx_near", _near_sql(posts, windows))
+    placed = s.make("ctx_placed", _placed_sql(near))
     words = s.make(
         "ctx_placed_words",
         f"""SELECT pl.channel_id, pl.ts, pl.phase, unnest(p.words) AS word
@@ -147,7 +148,7 @@ def _context_sql(
     )
     lifts = s.make("ctx_lifts", _lifts_sql(words, org, totals))
     changes = s.make("ctx_changes", _changes_sql(posts, windows))
-    named = s.make("ctx_named", _named_sql(posts, windows))
+    named = s.make("ctx_named", _named_sql(posts, near))
     return _select_sql(evidence, words, lifts, changes, named)
 
 
@@ -208,24 +209,32 @@ def _posts_sql(windows: str) -> str:
 
 def _offset_sql(spec: str) -> str:
     """SQL for a phase bound like `s+1` or `e+120` (minutes after the window's start or end)."""
-    column = {"s": "w.start", "e": 'w."end"'}[spec[0]]
+    column = {"s": "start", "e": '"end"'}[spec[0]]
     return f"{column} + INTERVAL ({int(spec[1:])}) MINUTE"
 
 
-def _placed_sql(posts: str, windows: str) -> str:
+def _near_sql(posts: str, windows: str) -> str:
+    """SQL giving each post with the windows of its author it falls near, from NAMED_BEFORE minutes
+    before the meeting starts to REACH_AFTER minutes after it ends (one join serves the phases and the
+    posts naming a meeting; filtering its pairs on time before anything else keeps it cheap)."""
+    return f"""
+    SELECT p.channel_id, p.ts, p.posted_at, w.* EXCLUDE (channel_id, user_id)
+    FROM {posts} p JOIN {windows} w ON w.user_id = p.user_id AND w.channel_id = p.channel_id
+    WHERE p.posted_at > w.start - INTERVAL {NAMED_BEFORE} MINUTE
+      AND p.posted_at <= w."end" + INTERVAL {REACH_AFTER} MINUTE
+    """
+
+
+def _placed_sql(near: str) -> str:
     """SQL giving (channel_id, ts, phase) for posts in a window of their author, once per phase."""
     phases = " ".join(
-        f"WHEN p.posted_at > {_offset_sql(lo)} AND p.posted_at <= {_offset_sql(hi)} AND {_WHICH[which]}"
+        f"WHEN posted_at > {_offset_sql(lo)} AND posted_at <= {_offset_sql(hi)} AND {_WHICH[which]}"
         f" THEN {lit(kind)}"
         for kind, lo, hi, which in PHASES
     )
     return f"""
-    SELECT DISTINCT channel_id, ts, phase FROM (
-        SELECT p.channel_id, p.ts, CASE {phases} END AS phase
-        FROM {posts} p JOIN {windows} w ON w.user_id = p.user_id AND w.channel_id = p.channel_id
-        WHERE p.posted_at > w.start - INTERVAL {REACH_BEFORE} MINUTE
-          AND p.posted_at <= w."end" + INTERVAL {REACH_AFTER} MINUTE
-    ) WHERE phase IS NOT NULL
+    SELECT DISTINCT channel_id, ts, phase FROM (SELECT channel_id, ts, CASE {phases} END AS phase FROM {near})
+    WHERE phase IS NOT NULL
     """
 
 
@@ -268,27 +277,27 @@ def _changes_sql(posts: str, windows: str) -> str:
     """
 
 
-def _named_sql(posts: str, windows: str) -> str:
+def _named_sql(posts: str, near: str) -> str:
     """SQL giving (channel_id, ts, kind, matched) for posts naming every title word of a meeting of their
     author in its channel, from NAMED_BEFORE minutes before it starts to REACH_AFTER minutes after it
     ends (a cancelled meeting only until its start). A post naming several such meetings (one title
     twice a day) speaks of the nearest: before it, an agenda or the announcement of its cancellation or
     move (when posted after the calendar moved it); while it runs, during; after it, a recap."""
-    kind = """CASE WHEN p.posted_at <= w.start THEN
-                       CASE WHEN w.status = 'cancelled' THEN 'cancellation'
-                            WHEN w.moved AND p.posted_at >= w.changed_at THEN 'reschedule'
+    kind = """CASE WHEN n.posted_at <= n.start THEN
+                       CASE WHEN n.status = 'cancelled' THEN 'cancellation'
+                            WHEN n.moved AND n.posted_at >= n.changed_at THEN 'reschedule'
                             ELSE 'agenda' END
-                   WHEN p.posted_at <= w."end" THEN 'during' ELSE 'recap' END"""
-    distance = """CASE WHEN p.posted_at < w.start THEN epoch(w.start) - epoch(p.posted_at)
-                       WHEN p.posted_at > w."end" THEN epoch(p.posted_at) - epoch(w."end") ELSE 0 END"""
+                   WHEN n.posted_at <= n."end" THEN 'during' ELSE 'recap' END"""
+    distance = """CASE WHEN n.posted_at < n.start THEN epoch(n.start) - epoch(n.posted_at)
+                       WHEN n.posted_at > n."end" THEN epoch(n.posted_at) - epoch(n."end") ELSE 0 END"""
     return f"""
     WITH hits AS (
-        SELECT p.channel_id, p.ts, w.title, {kind} AS kind, {distance} AS distance, w.meeting_id
-        FROM {posts} p JOIN {windows} w ON w.user_id = p.user_id AND w.channel_id = p.channel_id
-        WHERE p.posted_at > w.start - INTERVAL {NAMED_BEFORE} MINUTE
-          AND p.posted_at <= w."end" + INTERVAL {REACH_AFTER} MINUTE
-          AND (w.status = 'held' OR p.posted_at <= w.start)
-          AND len(w.title_words) > 0 AND list_has_all(p.words, w.title_words)
+        SELECT n.channel_id, n.ts, n.title, {kind} AS kind, {distance} AS distance, n.meeting_id
+        FROM {near} n JOIN {posts} p USING (channel_id, ts)
+        WHERE (n.status = 'held' OR n.posted_at <= n.start)
+          -- every title word among the post's words (list_has_all is slower here by far)
+          AND len(n.title_words) > 0
+          AND list_bool_and(list_transform(n.title_words, lambda x: list_contains(p.words, x)))
     )
     SELECT channel_id, ts, kind,
            'names "' || title || '", a meeting of its author, ' || CASE kind
