@@ -15,7 +15,7 @@ its two strongest lifts; above the phase's threshold it becomes evidence of kind
 meeting), `joining` (as it starts), `during` (while it runs) or `recap` (after it). Thresholds were tuned
 on half `a` of the generator's phrasing only.
 
-The org's calendar also gives words: a post by an invitee, in that channel, naming every word of a
+The org's calendar also gives words: a post by an invitee, in any channel, naming every word of a
 meeting's title is about that meeting from hours before it (an agenda, or the announcement of its
 cancellation or move) to two hours after it ends (a recap), whatever else it says. A post made as the
 calendar cancelled or moved a meeting, naming half its title, announces that change.
@@ -45,6 +45,9 @@ PHASES: tuple[tuple[str, str, str, str], ...] = (
     ("agenda", "s-60", "s-5", "any"),
 )
 _WHICH = {"held": "status = 'held'", "any": "true"}
+# Members of channels (direct messages left out): where meetings are discussed.
+_PUBLIC_MEMBERS = """SELECT channel_id, unnest(members) AS user_id FROM slack_channels
+                     WHERE NOT coalesce(is_im, false) AND NOT coalesce(is_mpim, false)"""
 # A post by an invitee in the meeting's channel at most CHANGE_MINUTES after the calendar cancelled or
 # moved the meeting, naming at least half of its title's words, announces that change (no vocabulary
 # needed: the calendar gives the time and the title).
@@ -126,9 +129,11 @@ def _context_sql(
         f" FROM (SELECT unnest(emails) AS email, person_id FROM {people}) GROUP BY email",
     )
     _, cal, att = _calendar.calendar_side(con, s, person_email, as_of, calendar_cache)
-    windows = s.make("ctx_windows", _windows_sql(cal, att, people))
-    posts = s.make("ctx_posts", _posts_sql(windows))
-    near = s.make("ctx_near", _near_sql(posts, windows))
+    invitees = s.make("ctx_invitees", _invitees_sql(cal, att, people))
+    home = s.make("ctx_home", _home_sql(invitees))
+    windows = s.make("ctx_windows", f"SELECT * FROM {invitees} JOIN {home} USING (meeting_id)")
+    posts = s.make("ctx_posts", _posts_sql(invitees, windows))
+    near = s.make("ctx_near", _near_sql(posts, invitees, home))
     placed = s.make("ctx_placed", _placed_sql(near))
     words = s.make(
         "ctx_placed_words",
@@ -137,13 +142,13 @@ def _context_sql(
     )
     org = s.make(
         "ctx_org_words",
-        f"""SELECT word, count(*) AS u FROM (SELECT unnest(words) AS word FROM {posts})
+        f"""SELECT word, count(*) AS u FROM (SELECT unnest(words) AS word FROM {posts} WHERE learnt)
             SEMI JOIN (SELECT DISTINCT word FROM {words}) USING (word)
             GROUP BY word HAVING count(*) > {MIN_WORD_MESSAGES}""",
     )
     totals = s.make(
         "ctx_totals",
-        f"""SELECT (SELECT count(*) FROM {posts}) AS n_org, phase, count(*) AS n_window
+        f"""SELECT (SELECT count(*) FROM {posts} WHERE learnt) AS n_org, phase, count(*) AS n_window
             FROM {placed} GROUP BY ALL""",
     )
     lifts = s.make("ctx_lifts", _lifts_sql(words, org, totals))
@@ -152,58 +157,64 @@ def _context_sql(
     return _select_sql(evidence, words, lifts, changes, named)
 
 
-def _windows_sql(cal: str, att: str, people: str) -> str:
-    """SQL giving (meeting_id, title, title_words, status, start, end, channel_id, user_id, moved,
-    changed_at): each calendar meeting's invitees with a Slack account, in the channels whose members
-    include most of them (the best share, more than half, at least two people)."""
+def _invitees_sql(cal: str, att: str, people: str) -> str:
+    """SQL giving (meeting_id, user_id, title, title_words, status, start, end, moved, changed_at): each
+    calendar meeting's invitees (those who did not decline) with a Slack account."""
     return f"""
     WITH slack AS (SELECT unnest(slack_user_ids) AS user_id, person_id FROM {people}),
     invitees AS (
         SELECT DISTINCT a.meeting_id, sl.user_id
         FROM {att} a JOIN slack sl USING (person_id)
         WHERE coalesce(a.response_status, '') <> 'declined'
-    ),
-    sizes AS (SELECT meeting_id, count(*) AS n FROM invitees GROUP BY meeting_id HAVING count(*) >= 2),
-    members AS (
-        SELECT channel_id, unnest(members) AS user_id FROM slack_channels
-        WHERE NOT coalesce(is_im, false) AND NOT coalesce(is_mpim, false)
-    ),
-    shared AS (
-        SELECT i.meeting_id, m.channel_id, count(*) AS n
-        FROM invitees i JOIN members m USING (user_id) GROUP BY ALL
-    ),
-    best AS (
-        SELECT sh.meeting_id, sh.channel_id FROM shared sh JOIN sizes z USING (meeting_id)
-        WHERE sh.n * 2 > z.n AND sh.n >= 2
-        QUALIFY sh.n = max(sh.n) OVER (PARTITION BY sh.meeting_id)
     )
-    SELECT c.meeting_id, c.title,
+    SELECT c.meeting_id, i.user_id, c.title,
            list_distinct(list_filter(regexp_extract_all(lower(c.title), {lit(_WORD)}),
                                      lambda x: length(x) >= {TITLE_WORD_LETTERS})) AS title_words,
-           c.status, c.start, c."end", b.channel_id, i.user_id,
-           coalesce(c.original_start <> c.start, false) AS moved, u.changed_at
-    FROM {cal} c JOIN best b USING (meeting_id) JOIN invitees i USING (meeting_id)
+           c.status, c.start, c."end", coalesce(c.original_start <> c.start, false) AS moved, u.changed_at
+    FROM {cal} c JOIN invitees i USING (meeting_id)
     LEFT JOIN (SELECT event_id, max(updated) AS changed_at FROM calendar_events GROUP BY event_id) u
            ON u.event_id = c.calendar_event_id
     WHERE c.start IS NOT NULL AND c."end" > c.start
     """
 
 
-def _posts_sql(windows: str) -> str:
-    """SQL giving every top-level message a person wrote in a channel where they have a window (so a
-    word's lift compares the same people in the same channels at other times), with its distinct
-    lower-case words."""
+def _home_sql(invitees: str) -> str:
+    """SQL giving (meeting_id, channel_id): the channels whose members include most of a meeting's
+    invitees (the best share, more than half, at least two people), where its windows open."""
     return f"""
-    SELECT channel_id, ts, user_id, posted_at,
+    WITH sizes AS (SELECT meeting_id, count(*) AS n FROM {invitees} GROUP BY meeting_id HAVING count(*) >= 2),
+    shared AS (
+        SELECT i.meeting_id, m.channel_id, count(*) AS n
+        FROM {invitees} i JOIN ({_PUBLIC_MEMBERS}) m USING (user_id) GROUP BY ALL
+    )
+    SELECT sh.meeting_id, sh.channel_id FROM shared sh JOIN sizes z USING (meeting_id)
+    WHERE sh.n * 2 > z.n AND sh.n >= 2
+    QUALIFY sh.n = max(sh.n) OVER (PARTITION BY sh.meeting_id)
+    """
+
+
+def _posts_sql(invitees: str, windows: str) -> str:
+    """SQL giving every top-level message an invitee of some meeting wrote in a channel (not a direct
+    message), with its distinct lower-case words; `learnt` marks those in a channel where their author
+    has a window (a word's lift compares the same people in the same channels at other times)."""
+    return f"""
+    WITH msg AS (
+        SELECT channel_id, ts, user_id, posted_at,
+               regexp_extract_all(regexp_replace(lower(coalesce(text, '')), {lit(_NOT_WORDS)}, ' ', 'g'),
+                                  {lit(_WORD)}) AS t
+        FROM slack_messages
+        WHERE coalesce(thread_ts, ts) = ts AND bot_id IS NULL AND coalesce(subtype, '') = ''
+          AND coalesce(user_id, '') NOT IN ('', '{SLACKBOT}')
+          AND user_id NOT IN (SELECT user_id FROM slack_users WHERE is_bot)
+          AND user_id IN (SELECT user_id FROM {invitees})
+    )
+    SELECT msg.channel_id, msg.ts, msg.user_id, msg.posted_at,
            list_distinct(list_concat(t, list_transform(range(1, len(t)), lambda i: t[i] || ' ' || t[i + 1])))
-               AS words
-    FROM (SELECT *, regexp_extract_all(regexp_replace(lower(coalesce(text, '')), {lit(_NOT_WORDS)}, ' ', 'g'),
-                                       {lit(_WORD)}) AS t FROM slack_messages)
-    SEMI JOIN (SELECT DISTINCT channel_id AS w_channel, user_id AS w_user FROM {windows}) w
-         ON w.w_channel = channel_id AND w.w_user = user_id
-    WHERE coalesce(thread_ts, ts) = ts AND bot_id IS NULL AND coalesce(subtype, '') = ''
-      AND coalesce(user_id, '') NOT IN ('', '{SLACKBOT}')
-      AND user_id NOT IN (SELECT user_id FROM slack_users WHERE is_bot)
+               AS words,
+           w.user_id IS NOT NULL AS learnt
+    FROM msg SEMI JOIN ({_PUBLIC_MEMBERS}) m ON m.channel_id = msg.channel_id AND m.user_id = msg.user_id
+    LEFT JOIN (SELECT DISTINCT channel_id, user_id FROM {windows}) w
+         ON w.channel_id = msg.channel_id AND w.user_id = msg.user_id
     """
 
 
@@ -213,15 +224,22 @@ def _offset_sql(spec: str) -> str:
     return f"{column} + INTERVAL ({int(spec[1:])}) MINUTE"
 
 
-def _near_sql(posts: str, windows: str) -> str:
-    """SQL giving each post with the windows of its author it falls near, from NAMED_BEFORE minutes
-    before the meeting starts to REACH_AFTER minutes after it ends (one join serves the phases and the
-    posts naming a meeting; filtering its pairs on time before anything else keeps it cheap)."""
+def _near_sql(posts: str, invitees: str, home: str) -> str:
+    """SQL giving each post with the meetings of its author it falls near, from NAMED_BEFORE minutes
+    before one starts to REACH_AFTER minutes after it ends; `home` marks a post in the meeting's own
+    channel. One join serves the phases and the posts naming a meeting; it pairs posts and meetings of
+    the same UTC day (a meeting's reach spans a day or two), which keeps it small."""
+    first = f"epoch(i.start - INTERVAL {NAMED_BEFORE} MINUTE) // 86400"
+    last = f'epoch(i."end" + INTERVAL {REACH_AFTER} MINUTE) // 86400'
     return f"""
-    SELECT p.channel_id, p.ts, p.posted_at, w.* EXCLUDE (channel_id, user_id)
-    FROM {posts} p JOIN {windows} w ON w.user_id = p.user_id AND w.channel_id = p.channel_id
-    WHERE p.posted_at > w.start - INTERVAL {NAMED_BEFORE} MINUTE
-      AND p.posted_at <= w."end" + INTERVAL {REACH_AFTER} MINUTE
+    WITH spans AS (
+        SELECT i.*, unnest(range(({first})::BIGINT, ({last})::BIGINT + 1)) AS day FROM {invitees} i
+    )
+    SELECT p.channel_id, p.ts, p.posted_at, sp.* EXCLUDE (user_id, day), h.channel_id IS NOT NULL AS home
+    FROM {posts} p JOIN spans sp ON sp.user_id = p.user_id AND sp.day = (epoch(p.posted_at) // 86400)::BIGINT
+    LEFT JOIN {home} h ON h.meeting_id = sp.meeting_id AND h.channel_id = p.channel_id
+    WHERE p.posted_at > sp.start - INTERVAL {NAMED_BEFORE} MINUTE
+      AND p.posted_at <= sp."end" + INTERVAL {REACH_AFTER} MINUTE
     """
 
 
@@ -233,7 +251,8 @@ def _placed_sql(near: str) -> str:
         for kind, lo, hi, which in PHASES
     )
     return f"""
-    SELECT DISTINCT channel_id, ts, phase FROM (SELECT channel_id, ts, CASE {phases} END AS phase FROM {near})
+    SELECT DISTINCT channel_id, ts, phase
+    FROM (SELECT channel_id, ts, CASE {phases} END AS phase FROM {near} WHERE home)
     WHERE phase IS NOT NULL
     """
 
@@ -279,7 +298,7 @@ def _changes_sql(posts: str, windows: str) -> str:
 
 def _named_sql(posts: str, near: str) -> str:
     """SQL giving (channel_id, ts, kind, matched) for posts naming every title word of a meeting of their
-    author in its channel, from NAMED_BEFORE minutes before it starts to REACH_AFTER minutes after it
+    author, in any channel, from NAMED_BEFORE minutes before it starts to REACH_AFTER minutes after it
     ends (a cancelled meeting only until its start). A post naming several such meetings (one title
     twice a day) speaks of the nearest: before it, an agenda or the announcement of its cancellation or
     move (when posted after the calendar moved it); while it runs, during; after it, a recap."""
@@ -292,7 +311,7 @@ def _named_sql(posts: str, near: str) -> str:
                        WHEN n.posted_at > n."end" THEN epoch(n.posted_at) - epoch(n."end") ELSE 0 END"""
     return f"""
     WITH hits AS (
-        SELECT n.channel_id, n.ts, n.title, {kind} AS kind, {distance} AS distance, n.meeting_id
+        SELECT n.channel_id, n.ts, n.title, n.home, {kind} AS kind, {distance} AS distance, n.meeting_id
         FROM {near} n JOIN {posts} p USING (channel_id, ts)
         WHERE (n.status = 'held' OR n.posted_at <= n.start)
           -- every title word among the post's words (list_has_all is slower here by far)
@@ -305,7 +324,7 @@ def _named_sql(posts: str, near: str) -> str:
                WHEN 'reschedule' THEN 'after the calendar moved it'
                WHEN 'agenda' THEN 'before it started'
                WHEN 'during' THEN 'while it ran' ELSE 'after it ended' END
-             || ', in a channel its invitees share' AS matched
+             || CASE WHEN home THEN ', in a channel its invitees share' ELSE '' END AS matched
     FROM hits
     QUALIFY row_number() OVER (PARTITION BY channel_id, ts ORDER BY distance, meeting_id) = 1
     """

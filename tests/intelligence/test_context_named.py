@@ -89,3 +89,29 @@ def test_a_post_naming_a_title_met_twice_that_day_speaks_of_the_nearer_meeting()
         ],
     )
     assert found == [(11.0, "U3", "recap", "post"), (15.0, "U3", "agenda", "pre")]
+
+
+def test_a_meeting_named_by_its_only_slack_invitee_in_any_channel_of_theirs_is_found() -> None:
+    """ "Offerte Vink" is Ann's call with an outside guest: no channel holds two of its invitees, so it
+    has no home channel, yet Ann naming it in #side two hours before is its agenda. Eve, not invited,
+    naming it there is not evidence."""
+    con = _org()
+    guest = attendee("jo@vink.example")
+    _add(con, "calendar_events", [event("vink", DAY, attendees=[INVITED[0], guest], summary="Offerte Vink")])
+    _add(
+        con,
+        "slack_messages",
+        [
+            message("C3", DAY - timedelta(hours=2), "offerte vink: prijzen nog even nalopen", "U1", seq=1),
+            message("C3", DAY - timedelta(hours=1), "offerte vink, klinkt spannend", "U5", seq=2),
+        ],
+    )
+    found = [r for r in context_evidence(con).to_pylist() if r["posted_at"] >= DAY - timedelta(hours=12)]
+    assert [(r["channel_id"], r["user_id"], r["kind"], r["matched"]) for r in found] == [
+        (
+            "C3",
+            "U1",
+            "agenda",
+            'names "Offerte Vink", a meeting of its author, before it started',
+        )
+    ]
