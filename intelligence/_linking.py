@@ -33,6 +33,10 @@ _TITLED = (
 )
 # Title words too common to say which meeting a message is about.
 _GENERIC_TITLE_WORDS = "('sync', 'meeting', 'weekly', 'daily', 'with', 'call', 'team', 'review', 'check')"
+# An invitee who declined does not attend: their posts and mentions are no attendee's.
+_ATTENDING = "coalesce(a.response_status, '') <> 'declined'"
+# Talk whose kind its thread shape can overrule (join links, bot posts and change announcements keep theirs).
+_REKINDABLE = "('agenda', 'joining', 'during')"
 # Kinds that never link to a calendar event: huddles are their own meetings, and a "quick call?" asks
 # for a call nobody scheduled.
 _NOT_CALENDAR = ("huddle", "call_request")
@@ -46,13 +50,15 @@ _WINDOW_SQL = """CASE
     WHEN kind = 'reschedule' THEN delta BETWEEN -1440 AND 5 OR delta_orig BETWEEN -1440 AND 5
     WHEN kind = 'cancellation' THEN delta BETWEEN -1440 AND 15
     WHEN role = 'pre' THEN delta BETWEEN -1440 AND 5
-    WHEN role = 'post' THEN delta BETWEEN 0 AND dur + 1440
+    -- a recap or action items follow a meeting: at least its first half is over
+    WHEN role = 'post' THEN delta BETWEEN dur / 2 AND dur + 1440
     WHEN role = 'during' THEN delta BETWEEN -5 AND dur + 5
     ELSE false END"""
 _CLOSENESS_SQL = """CASE
     WHEN kind IN ('joining', 'call_link') THEN 1 - least(abs(delta), 15) / 15
     WHEN role = 'post' THEN 1 - least(greatest(delta - dur, 0), 240) / 240
-    WHEN role = 'during' THEN 1.0
+    -- chatter belongs to a meeting that is running: a few minutes before its start or after its end, less so
+    WHEN role = 'during' THEN 1 - least(greatest(-delta, delta - dur, 0), 10) / 10
     ELSE 1 - least(abs(least(delta, 0)), 480) / 480 END"""
 
 
@@ -64,7 +70,8 @@ def tagged_evidence(s: ScratchSpace, evidence: str, person_slack: str) -> str:
 
     `in_huddle_thread` marks replies under a huddle; `answers_call` marks replies in a "quick call?"
     thread and join links posted in its channel shortly after it: only an identical event link or join
-    link can tie those to a calendar meeting.
+    link can tie those to a calendar meeting. Talk its author followed with action items becomes a recap
+    (`_closed_by_action_items_sql`).
     """
     return s.make(
         "ev",
@@ -78,8 +85,11 @@ def tagged_evidence(s: ScratchSpace, evidence: str, person_slack: str) -> str:
                OR (e.conference_url IS NOT NULL
                    AND r.posted_at BETWEEN e.posted_at - INTERVAL {CALL_ANSWER_MINUTES} MINUTE
                                        AND e.posted_at)
-        )
-        SELECT e.*, ps.person_id, lower(coalesce(m.text, '')) AS text_lc,
+        ),
+        closed AS ({_closed_by_action_items_sql(evidence)})
+        SELECT e.* REPLACE (CASE WHEN c.ts IS NULL THEN e.kind ELSE 'recap' END AS kind,
+                            CASE WHEN c.ts IS NULL THEN e.role ELSE 'post' END AS role),
+               ps.person_id, lower(coalesce(m.text, '')) AS text_lc,
                CAST(e.posted_at AT TIME ZONE 'UTC' AS DATE) AS day,
                h.ts IS NOT NULL AND e.kind <> 'huddle' AS in_huddle_thread,
                a.ts IS NOT NULL AS answers_call,
@@ -92,8 +102,36 @@ def tagged_evidence(s: ScratchSpace, evidence: str, person_slack: str) -> str:
         LEFT JOIN slack_messages m ON m.channel_id = e.channel_id AND m.ts = e.ts
         LEFT JOIN huddles h ON h.channel_id = e.channel_id AND h.ts = e.thread_ts
         LEFT JOIN answers a ON a.channel_id = e.channel_id AND a.ts = e.ts
+        LEFT JOIN closed c ON c.channel_id = e.channel_id AND c.ts = e.ts
         """,
     )
+
+
+def _closed_by_action_items_sql(evidence: str) -> str:
+    """SQL giving (channel_id, ts) of top-level talk its author followed with action items: in its thread,
+    or as their next post in the channel within FOLLOW_UP_MINUTES when no recap of theirs came shortly before
+    them (`with_threads_sql` gives those to that recap). Action items close a meeting, so what
+    they follow is its recap, whatever its words looked like (talk found by its timing alone takes the
+    phase its words fit best, and a recap posted while its author sits in the next meeting reads as that
+    meeting's talk)."""
+    return f"""
+    SELECT DISTINCT e.channel_id, e.ts
+    FROM {evidence} e JOIN {evidence} ai
+      ON ai.channel_id = e.channel_id AND ai.user_id = e.user_id AND ai.ts <> e.ts
+     AND ai.kind = 'action_items'
+    WHERE e.kind IN {_REKINDABLE} AND coalesce(e.thread_ts, e.ts) = e.ts
+      AND (ai.thread_ts = e.ts
+           OR (coalesce(ai.thread_ts, ai.ts) = ai.ts
+               AND ai.posted_at BETWEEN e.posted_at AND e.posted_at + INTERVAL {FOLLOW_UP_MINUTES} MINUTE
+               -- no later post of theirs in between, and no recap of theirs the action items follow
+               AND NOT EXISTS (SELECT 1 FROM {evidence} x
+                               WHERE x.channel_id = e.channel_id AND x.user_id = e.user_id
+                                 AND coalesce(x.thread_ts, x.ts) = x.ts AND x.ts <> e.ts
+                                 AND x.posted_at < ai.posted_at
+                                 AND (x.posted_at > e.posted_at
+                                      OR (x.kind = 'recap' AND x.posted_at >= ai.posted_at
+                                          - INTERVAL {FOLLOW_UP_MINUTES} MINUTE)))))
+    """
 
 
 def meeting_keys(s: ScratchSpace, meetings: str) -> str:
@@ -203,7 +241,8 @@ def scored(s: ScratchSpace, ev: str, cm: str, cand: str, attendees: str, person_
 
     Besides time, attendee and title, the channel counts (meetings are discussed where their people
     are, and channels are often named after the team or project a meeting is about), and so does a
-    Drive document the event also carries.
+    Drive document the event also carries. An invitee who declined is no attendee, and a message that
+    mentions someone who does not attend a meeting is less likely about it.
     """
     share = s.make(
         "channel_share",
@@ -216,6 +255,20 @@ def scored(s: ScratchSpace, ev: str, cm: str, cand: str, attendees: str, person_
         FROM pairs p JOIN accounts a USING (meeting_id)
         LEFT JOIN membership mb ON mb.channel_id = p.channel_id AND mb.user_id = a.user_id
         GROUP BY p.meeting_id, p.channel_id
+        """,
+    )
+    strangers = s.make(
+        "mentioned_strangers",
+        f"""
+        WITH named AS (SELECT DISTINCT e.channel_id, e.ts, ps.person_id
+                       FROM (SELECT channel_id, ts, unnest(mentioned) AS user_id FROM {ev}
+                             WHERE len(mentioned) > 0) e
+                       JOIN {person_slack} ps USING (user_id))
+        SELECT c.channel_id, c.ts, c.meeting_id, count(*) AS strangers
+        FROM {cand} c JOIN named n USING (channel_id, ts)
+        ANTI JOIN {attendees} a ON a.meeting_id = c.meeting_id AND a.person_id = n.person_id
+                               AND {_ATTENDING}
+        GROUP BY ALL
         """,
     )
     feats = s.make(
@@ -241,12 +294,14 @@ def scored(s: ScratchSpace, ev: str, cm: str, cand: str, attendees: str, person_
                (epoch(m."end") - epoch(m.start)) / 60 AS dur,
                coalesce(m.original_start <> m.start, false) AS moved,
                coalesce(sh.members_share, 0.0) AS members_share,
+               ms.strangers IS NOT NULL AS mentions_stranger,
                coalesce(len(list_filter(m.title_words, lambda w: contains(lower(ch.name), w))) > 0, false)
                    AS channel_named, ch.name AS channel_name
         FROM {cand} c
         JOIN {ev} e USING (channel_id, ts)
         JOIN {cm} m USING (meeting_id)
-        LEFT JOIN {attendees} a ON a.meeting_id = c.meeting_id AND a.person_id = e.person_id
+        LEFT JOIN {attendees} a ON a.meeting_id = c.meeting_id AND a.person_id = e.person_id AND {_ATTENDING}
+        LEFT JOIN {strangers} ms USING (channel_id, ts, meeting_id)
         LEFT JOIN {share} sh ON sh.meeting_id = c.meeting_id AND sh.channel_id = c.channel_id
         LEFT JOIN slack_channels ch ON ch.channel_id = c.channel_id
         """,
@@ -274,6 +329,7 @@ def scored(s: ScratchSpace, ev: str, cm: str, cand: str, attendees: str, person_
                     + 0.15 * closeness + 0.1 * members_share + 0.1 * channel_named::INT
                     + 0.25 * shares_document::INT
                     + 0.05 * by_organizer::INT - 0.3 * other_url::INT - 0.15 * link_without_event_link::INT
+                    - 0.1 * mentions_stranger::INT
                     + CASE WHEN kind = 'cancellation' AND status = 'cancelled' THEN 0.1
                            WHEN kind = 'reschedule' AND moved THEN 0.1
                            -- a meeting that did not take place has no one joining, talking or recapping
@@ -333,6 +389,7 @@ def _reasons_sql() -> str:
             || CASE WHEN by_organizer THEN ' by the organizer' WHEN by_attendee THEN ' by an attendee'
                     ELSE '' END,
         CASE WHEN other_url THEN 'but its join link differs from the event''s' END,
+        CASE WHEN mentions_stranger THEN 'but it mentions someone not attending' END,
         CASE WHEN home_channel THEN 'other messages about this meeting were posted in this channel' END,
         CASE WHEN title_full THEN 'mentions the title'
              WHEN title_frac >= 0.5 THEN 'mentions words of the title' END,

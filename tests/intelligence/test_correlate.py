@@ -176,7 +176,7 @@ def test_cancelled_events_stay_meetings_with_status_cancelled() -> None:
 def test_identical_join_link_links_evidence_whatever_the_query() -> None:
     """A Zoom link with another passcode still links by its normalised URL, with plain reasons."""
     ev = event("z1", T0, attendees=TEAM, location="https://acme.zoom.us/j/81234567890?pwd=SECRET")
-    post = message("C9", at(-2), "here's the link <https://ACME.zoom.us/j/81234567890?pwd=other>", user="U3")
+    post = message("C9", at(-2), "here's the link <https://ACME.zoom.us/j/81234567890?pwd=other>", user="U2")
     result = correlated([post], [ev])
     link = link_of(result, post)
     assert (link["meeting_id"], link["kind"], link["role"], link["score"]) == (
