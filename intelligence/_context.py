@@ -56,6 +56,10 @@ CHANGE_MINUTES = 10
 # NAMED_BEFORE minutes before it starts (an agenda, or the announcement of its cancellation or move) to
 # REACH_AFTER minutes after it ends (a recap): the org's own calendar gives the words, no word list.
 NAMED_BEFORE = 480
+# A person's reply in the thread of an agenda or recap found here, at most REPLY_MINUTES after it, is
+# part of it (replies under talk found during a meeting are not: they drift to anything).
+THREAD_KINDS = ("agenda", "recap")
+REPLY_MINUTES = 60
 # Title words are runs of letters this long or longer ("1:1", "Q4" and "&" name nothing).
 TITLE_WORD_LETTERS = 3
 # Every phase anchored at a meeting's start or end lies within this many minutes before the start and
@@ -203,9 +207,7 @@ def _posts_sql(invitees: str, windows: str) -> str:
                regexp_extract_all(regexp_replace(lower(coalesce(text, '')), {lit(_NOT_WORDS)}, ' ', 'g'),
                                   {lit(_WORD)}) AS t
         FROM slack_messages
-        WHERE coalesce(thread_ts, ts) = ts AND bot_id IS NULL AND coalesce(subtype, '') = ''
-          AND coalesce(user_id, '') NOT IN ('', '{SLACKBOT}')
-          AND user_id NOT IN (SELECT user_id FROM slack_users WHERE is_bot)
+        WHERE coalesce(thread_ts, ts) = ts AND {_by_person_sql("slack_messages")}
           AND user_id IN (SELECT user_id FROM {invitees})
     )
     SELECT msg.channel_id, msg.ts, msg.user_id, msg.posted_at,
@@ -216,6 +218,14 @@ def _posts_sql(invitees: str, windows: str) -> str:
     LEFT JOIN (SELECT DISTINCT channel_id, user_id FROM {windows}) w
          ON w.channel_id = msg.channel_id AND w.user_id = msg.user_id
     """
+
+
+def _by_person_sql(m: str) -> str:
+    """SQL true when message `m` (an alias of slack_messages) is a person's own words: no bot, no system
+    notice."""
+    return f"""{m}.bot_id IS NULL AND coalesce({m}.subtype, '') = ''
+               AND coalesce({m}.user_id, '') NOT IN ('', '{SLACKBOT}')
+               AND {m}.user_id NOT IN (SELECT user_id FROM slack_users WHERE is_bot)"""
 
 
 def _offset_sql(spec: str) -> str:
@@ -364,12 +374,20 @@ def _select_sql(evidence: str, words: str, lifts: str, changes: str, named: str)
         SELECT channel_id, ts, kind, matched FROM {named} ANTI JOIN {changes} USING (channel_id, ts)
         UNION ALL
         SELECT channel_id, ts, kind, matched FROM {changes}
+    ),
+    replies AS (  -- a person's reply soon after an agenda or recap found here, in its thread, is part of it
+        SELECT r.channel_id, r.ts, t.kind,
+               'a reply in the thread of a post found as its meeting''s ' || t.kind AS matched
+        FROM talk t JOIN slack_messages parent USING (channel_id, ts)
+        JOIN slack_messages r ON r.channel_id = t.channel_id AND r.thread_ts = t.ts AND r.ts <> t.ts
+        WHERE t.kind IN ({", ".join(lit(k) for k in THREAD_KINDS)}) AND {_by_person_sql("r")}
+          AND r.posted_at <= parent.posted_at + INTERVAL {REPLY_MINUTES} MINUTE
     )
     SELECT m.channel_id, m.ts, m.thread_ts, m.user_id, m.posted_at, c.kind,
            CASE c.kind {roles} END AS role, c.matched,
            NULL AS conference_url, NULL AS event_id, []::VARCHAR[] AS drive_file_ids,
            NULL AS room_id, NULL AS room_start, NULL AS room_end, []::VARCHAR[] AS room_participants
-    FROM talk c JOIN slack_messages m USING (channel_id, ts)
+    FROM (SELECT * FROM talk UNION ALL SELECT * FROM replies) c JOIN slack_messages m USING (channel_id, ts)
     ANTI JOIN {evidence} e ON e.channel_id = c.channel_id AND e.ts = c.ts
     ORDER BY m.channel_id, m.ts
     """
