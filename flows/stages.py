@@ -174,8 +174,9 @@ def _snapshot_json(snap: BreakerSnapshot) -> dict[str, object]:
 
 # Detection scans at most this many pending messages in one query: a larger backlog (a first run at 10^7
 # messages) is scanned in ranges of (channel, ts), so the query's memory stays bounded under the store's
-# limit. A row depends only on its message and on lookups (its thread, the users) into the whole tables,
-# so the ranges together give one scan's rows.
+# limit. A row depends only on its message, its thread and the users; a thread never leaves its channel,
+# so each range looks threads up in its own channels' messages only (its work stays proportional to the
+# range) and the ranges together give one scan's rows.
 DETECT_BATCH_MESSAGES = 500_000
 EVIDENCE_ORDER = [("channel_id", "ascending"), ("ts", "ascending")]  # detect_evidence's own order
 
@@ -193,18 +194,9 @@ def detect(store: StateStore, batch_messages: int = DETECT_BATCH_MESSAGES) -> St
         note = ""
     else:
         starts = range_starts(store, batch_messages)
-        parts = []
-        for i in range(len(starts)):
-            where = f"NOT {_before(*starts[i])}"
-            if i + 1 < len(starts):
-                where += f" AND {_before(*starts[i + 1])}"
-            store.con.execute(
-                "CREATE OR REPLACE TEMP VIEW new_slack_messages_part AS "
-                f"SELECT * FROM new_slack_messages WHERE {where}"
-            )
-            parts.append(detect_evidence(store.con, "new_slack_messages_part"))
-        evidence = pa.concat_tables(parts).sort_by(EVIDENCE_ORDER)
-        note = f"{len(parts)} ranges of <= {batch_messages:,} pending messages"
+        evidence = pa.concat_tables(_detect_range(store, starts, i) for i in range(len(starts)))
+        evidence = evidence.sort_by(EVIDENCE_ORDER)
+        note = f"{len(starts)} ranges of <= {batch_messages:,} pending messages"
     store.commit_detection(evidence)
     return StageStat(
         stage="detect",
@@ -213,6 +205,29 @@ def detect(store: StateStore, batch_messages: int = DETECT_BATCH_MESSAGES) -> St
         rows_out=evidence.num_rows,
         note=note,
     )
+
+
+def _detect_range(store: StateStore, starts: list[tuple[str, str]], i: int) -> pa.Table:
+    """Give the evidence of the pending messages from `starts[i]` up to the next start.
+
+    The range's pending keys are read once (the store's pending view would deduplicate the whole backlog
+    at each of the query's references), and threads are looked up in the range's channels only.
+    """
+    where, channels = f"NOT {_before(*starts[i])}", f"channel_id >= {lit(starts[i][0])}"
+    if i + 1 < len(starts):
+        where += f" AND {_before(*starts[i + 1])}"
+        channels += f" AND channel_id <= {lit(starts[i + 1][0])}"
+    store.con.execute(
+        "CREATE OR REPLACE TEMP TABLE pending_part AS "
+        f"SELECT DISTINCT channel_id, ts FROM pending_detection WHERE {where}; "
+        "CREATE OR REPLACE TEMP VIEW new_slack_messages_part AS SELECT m.* FROM slack_messages m "
+        f"SEMI JOIN pending_part p ON m.channel_id = p.channel_id AND m.ts = p.ts WHERE {where}; "
+        f"CREATE OR REPLACE TEMP VIEW slack_messages_part AS SELECT * FROM slack_messages WHERE {channels}"
+    )
+    try:
+        return detect_evidence(store.con, "new_slack_messages_part", "slack_messages_part")
+    finally:
+        store.con.execute("DROP TABLE pending_part")
 
 
 def _before(channel: str, ts: str) -> str:
@@ -234,7 +249,7 @@ def range_starts(store: StateStore, batch_messages: int) -> list[tuple[str, str]
             cuts = -(-n // batch_messages)  # ranges this channel needs
             bounds = store.con.execute(
                 f"SELECT quantile_disc(ts, [{', '.join(str(i / cuts) for i in range(1, cuts))}]) "
-                f"FROM new_slack_messages WHERE channel_id = {lit(channel)}"
+                f"FROM (SELECT DISTINCT ts FROM pending_detection WHERE channel_id = {lit(channel)})"
             ).fetchone()
             inner = sorted(set(bounds[0])) if bounds else []
             starts += [(channel, "")] + [(channel, str(t)) for t in inner]

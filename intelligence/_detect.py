@@ -42,23 +42,26 @@ _NOTICE_SUBTYPES = (
 )
 
 
-def detect_evidence(con: duckdb.DuckDBPyConnection, messages: str = "slack_messages") -> pa.Table:
+def detect_evidence(
+    con: duckdb.DuckDBPyConnection, messages: str = "slack_messages", thread_messages: str = "slack_messages"
+) -> pa.Table:
     """Give one EVIDENCE row per message of `messages` that looks like meeting activity.
 
-    A row depends only on the message itself, its thread (looked up in `slack_messages`) and
-    `slack_users`. Thread shape is structure: a message answered in its thread by a person's join link
+    A row depends only on the message itself, its thread (looked up in `thread_messages`: every collected
+    message, or at least those of the scanned messages' channels, since a thread never leaves its channel)
+    and `slack_users`. Thread shape is structure: a message answered in its thread by a person's join link
     asked for a call whatever its words, and replies under a join link or such a question coordinate the
     call. Scanning only new messages gives the same rows as a full scan, except that a question scanned
     before the link answering it arrived stays without a row until it is scanned again.
     """
     require_columns(con, messages, SLACK_MESSAGES)
-    require_columns(con, "slack_messages", SLACK_MESSAGES)
+    require_columns(con, thread_messages, SLACK_MESSAGES)
     require_columns(con, "slack_users", SLACK_USERS)
-    return fetch(con, _evidence_sql(ident(messages)), EVIDENCE)
+    return fetch(con, _evidence_sql(ident(messages), ident(thread_messages)), EVIDENCE)
 
 
-def _evidence_sql(messages: str) -> str:
-    """SQL giving the EVIDENCE rows for the messages in `messages`."""
+def _evidence_sql(messages: str, thread_messages: str) -> str:
+    """SQL giving the EVIDENCE rows of `messages`, their threads looked up in `thread_messages`."""
     notices = ", ".join(lit(s) for s in _NOTICE_SUBTYPES)
     flags = ",\n".join(f"regexp_matches(t, {lit(p)}) AS is_{k}" for k, p in LANGUAGE.items())
     phrases = ",\n".join(f"regexp_extract(t, {lit(p)}) AS m_{k}" for k, p in LANGUAGE.items())
@@ -71,7 +74,7 @@ def _evidence_sql(messages: str) -> str:
     link_answers AS (
         -- Threads (of the scanned messages) where a person answered with a join link, and when first.
         SELECT r.channel_id, r.thread_ts, min(r.posted_at) AS first_link_at
-        FROM slack_messages r SEMI JOIN threads k ON k.channel_id = r.channel_id AND k.ts = r.thread_ts
+        FROM {thread_messages} r SEMI JOIN threads k ON k.channel_id = r.channel_id AND k.ts = r.thread_ts
         WHERE r.thread_ts <> r.ts AND {_by_person_sql("r")}
           AND regexp_matches(coalesce(r.text, '') || ' ' || coalesce(r.attachments, ''), {lit(JOIN_LINK)})
         GROUP BY ALL
@@ -92,7 +95,7 @@ def _evidence_sql(messages: str) -> str:
                          AND try_cast(json_extract_string(room, '$.date_end') AS DOUBLE) > 0
                     THEN to_timestamp(try_cast(json_extract_string(room, '$.date_end') AS DOUBLE))
                END AS room_end
-        FROM slack_messages p
+        FROM {thread_messages} p
         SEMI JOIN (SELECT DISTINCT channel_id, thread_ts FROM {messages} WHERE thread_ts <> ts) r
                ON r.channel_id = p.channel_id AND r.thread_ts = p.ts
         LEFT JOIN link_answers a ON a.channel_id = p.channel_id AND a.thread_ts = p.ts

@@ -48,3 +48,29 @@ def test_ranges_of_pending_messages_give_one_scans_evidence(collected: Path) -> 
     assert (split_pending, split_note) == (1617, "11 ranges of <= 200 pending messages")
     assert split == whole
     assert len(whole) == len({(r[0], r[1]) for r in whole})  # one row per message
+
+
+def test_replies_queued_again_find_their_parents_in_their_ranges_channels(collected: Path) -> None:
+    """Replies detected again after their threads were (parents not pending) give the same evidence in
+    ranges, whose thread lookups read only their own channels, as in one scan and in the first detection."""
+    base = collected / "replies.duckdb"
+    base.write_bytes((collected / "state.duckdb").read_bytes())
+    with StateStore(base) as store:
+        stages.detect(store)
+        first = store.con.execute("SELECT * FROM evidence ORDER BY channel_id, ts").fetchall()
+        replies = store.con.sql(
+            "SELECT channel_id, ts FROM slack_messages WHERE thread_ts <> ts"
+        ).to_arrow_table()
+        with store.transaction():
+            store.queue_detection("slack_messages", replies)
+        replied = store.con.execute("SELECT count(*) FROM evidence WHERE thread_ts <> ts").fetchall()[0][0]
+    assert (replies.num_rows, replied, len(first)) == (745, 19, 85)
+    for name, batch, note in (
+        ("one.duckdb", 10**9, ""),
+        ("ranges.duckdb", 100, "11 ranges of <= 100 pending messages"),
+    ):
+        (collected / name).write_bytes(base.read_bytes())
+        with StateStore(collected / name) as store:
+            stat = stages.detect(store, batch_messages=batch)
+            again = store.con.execute("SELECT * FROM evidence ORDER BY channel_id, ts").fetchall()
+        assert (stat.rows_in, stat.note, again) == (745, note, first)
