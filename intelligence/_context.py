@@ -31,7 +31,7 @@ import pyarrow as pa
 from collectors.models import CALENDAR_EVENTS, SLACK_CHANNELS, SLACK_MESSAGES, SLACK_USERS
 from core.sql import ScratchSpace, fetch, ident, lit, require_columns, scratch
 from intelligence import _calendar
-from intelligence._people import SLACKBOT
+from intelligence._people import SLACKBOT, _norm_name_sql
 from intelligence.models import EVIDENCE, EVIDENCE_ROLES, PEOPLE
 
 # Phases of a meeting in which a top-level message can be talk about it: (kind, from, to, which
@@ -135,7 +135,9 @@ def _context_sql(
     _, cal, att = _calendar.calendar_side(con, s, person_email, as_of, calendar_cache)
     invitees = s.make("ctx_invitees", _invitees_sql(cal, att, people))
     home = s.make("ctx_home", _home_sql(invitees))
-    windows = s.make("ctx_windows", f"SELECT * FROM {invitees} JOIN {home} USING (meeting_id)")
+    windows = s.make(
+        "ctx_windows", f"SELECT * FROM {invitees} JOIN {home} USING (meeting_id) WHERE NOT stand_in"
+    )
     posts = s.make("ctx_posts", _posts_sql(invitees, windows))
     near = s.make("ctx_near", _near_sql(posts, invitees, home))
     placed = s.make("ctx_placed", _placed_sql(near))
@@ -162,16 +164,30 @@ def _context_sql(
 
 
 def _invitees_sql(cal: str, att: str, people: str) -> str:
-    """SQL giving (meeting_id, user_id, title, title_words, status, start, end, moved, changed_at): each
-    calendar meeting's invitees (those who did not decline) with a Slack account."""
+    """SQL giving (meeting_id, user_id, stand_in, title, title_words, status, start, end, moved,
+    changed_at): each calendar meeting's invitees (those who did not decline) with a Slack account.
+
+    A Slack account mapped to no directory person (its address unknown, its name shared by several) may
+    be that of an invitee with no Slack account of their own and the same name: it stands in for them
+    (`stand_in`) when a post names the meeting, though it opens no window and picks no channel."""
     return f"""
-    WITH slack AS (SELECT unnest(slack_user_ids) AS user_id, person_id FROM {people}),
+    WITH stand_ins AS (
+        SELECT d.person_id, unnest(u.slack_user_ids) AS user_id
+        FROM {people} d JOIN {people} u
+          ON {_norm_name_sql("u.name")} = {_norm_name_sql("d.name")} AND u.person_id <> d.person_id
+        WHERE len(d.slack_user_ids) = 0 AND u.match = 'unmatched'
+    ),
+    slack AS (
+        SELECT unnest(slack_user_ids) AS user_id, person_id, false AS stand_in FROM {people}
+        UNION ALL SELECT user_id, person_id, true FROM stand_ins
+    ),
     invitees AS (
-        SELECT DISTINCT a.meeting_id, sl.user_id
+        SELECT a.meeting_id, sl.user_id, bool_and(sl.stand_in) AS stand_in
         FROM {att} a JOIN slack sl USING (person_id)
         WHERE coalesce(a.response_status, '') <> 'declined'
+        GROUP BY ALL
     )
-    SELECT c.meeting_id, i.user_id, c.title,
+    SELECT c.meeting_id, i.user_id, i.stand_in, c.title,
            list_distinct(list_filter(regexp_extract_all(lower(c.title), {lit(_WORD)}),
                                      lambda x: length(x) >= {TITLE_WORD_LETTERS})) AS title_words,
            c.status, c.start, c."end", coalesce(c.original_start <> c.start, false) AS moved, u.changed_at
@@ -186,10 +202,13 @@ def _home_sql(invitees: str) -> str:
     """SQL giving (meeting_id, channel_id): the channels whose members include most of a meeting's
     invitees (the best share, more than half, at least two people), where its windows open."""
     return f"""
-    WITH sizes AS (SELECT meeting_id, count(*) AS n FROM {invitees} GROUP BY meeting_id HAVING count(*) >= 2),
+    WITH sizes AS (
+        SELECT meeting_id, count(*) AS n FROM {invitees} WHERE NOT stand_in
+        GROUP BY meeting_id HAVING count(*) >= 2
+    ),
     shared AS (
         SELECT i.meeting_id, m.channel_id, count(*) AS n
-        FROM {invitees} i JOIN ({_PUBLIC_MEMBERS}) m USING (user_id) GROUP BY ALL
+        FROM {invitees} i JOIN ({_PUBLIC_MEMBERS}) m USING (user_id) WHERE NOT i.stand_in GROUP BY ALL
     )
     SELECT sh.meeting_id, sh.channel_id FROM shared sh JOIN sizes z USING (meeting_id)
     WHERE sh.n * 2 > z.n AND sh.n >= 2
@@ -262,7 +281,7 @@ def _placed_sql(near: str) -> str:
     )
     return f"""
     SELECT DISTINCT channel_id, ts, phase
-    FROM (SELECT channel_id, ts, CASE {phases} END AS phase FROM {near} WHERE home)
+    FROM (SELECT channel_id, ts, CASE {phases} END AS phase FROM {near} WHERE home AND NOT stand_in)
     WHERE phase IS NOT NULL
     """
 

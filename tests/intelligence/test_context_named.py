@@ -6,8 +6,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from intelligence import context_evidence
-from tests.intelligence.raw_builders import T0, attendee, event, message
+from intelligence import context_evidence, map_people
+from tests.intelligence.raw_builders import (
+    T0,
+    attendee,
+    directory_user,
+    event,
+    message,
+    slack_user,
+    store,
+)
 from tests.intelligence.test_context import DAYS, PEOPLE, _add, _org
 
 DAY = T0 + timedelta(days=DAYS)  # the day after the last daily of the hand-built org
@@ -114,4 +122,37 @@ def test_a_meeting_named_by_its_only_slack_invitee_in_any_channel_of_theirs_is_f
             "agenda",
             'names "Offerte Vink", a meeting of its author, before it started',
         )
+    ]
+
+
+def test_an_unmapped_slack_account_named_like_an_invitee_without_one_stands_in_for_them() -> None:
+    """The directory holds two Lena Vos, neither with a Slack account; one Slack account "Lena Vos" signs
+    up with a private address, so people mapping leaves it unmatched. Lena (vos2) and Ann meet in
+    "Begroting Delta" at noon; that account naming it in #team two hours before is its agenda. Bob, with
+    a Slack account of his own and not invited, naming it is not."""
+    con = _org()
+    _add(
+        con,
+        "directory_users",
+        [directory_user(f"d-lv{i}", f"lena.vos{i}@acme.example", "Lena Vos") for i in ("", "2")],
+    )
+    _add(con, "slack_users", [slack_user("U9", "lena@home.example", "Lena Vos")])
+    con.execute("UPDATE slack_channels SET members = list_append(members, 'U9') WHERE channel_id = 'C1'")
+    store(con, "people", map_people(con).people)
+    lena = attendee("lena.vos2@acme.example")
+    _add(
+        con, "calendar_events", [event("delta", DAY, attendees=[INVITED[0], lena], summary="Begroting Delta")]
+    )
+    _add(
+        con,
+        "slack_messages",
+        [
+            message("C1", DAY - timedelta(hours=2), "begroting delta: cijfers staan in de map", "U9", seq=1),
+            message("C1", DAY - timedelta(hours=1), "begroting delta, wie zit daar?", "U2", seq=2),
+        ],
+    )
+    found = [r for r in context_evidence(con).to_pylist() if r["posted_at"] >= DAY - timedelta(hours=12)]
+    assert [(r["user_id"], r["kind"]) for r in found] == [("U9", "agenda")]
+    assert con.execute("SELECT match FROM people WHERE list_contains(slack_user_ids, 'U9')").fetchall() == [
+        ("unmatched",)
     ]
