@@ -36,11 +36,12 @@ from intelligence.models import EVIDENCE, EVIDENCE_ROLES, PEOPLE
 
 # Phases of a meeting in which a top-level message can be talk about it: (kind, from, to, which
 # meetings), bounds as offsets in minutes from the meeting's start (`s`) or end (`e`); `which` is held or
-# any. A post in windows of several phases (one meeting's end and the next one's start) is scored in each
-# and takes the phase it passes by the widest margin.
+# any. A post in windows of several phases (the first minutes of a meeting, which joining and during
+# share; one meeting's end and the next one's start) is scored in each and takes the phase it passes by
+# the widest margin.
 PHASES: tuple[tuple[str, str, str, str], ...] = (
     ("during", "s+1", "e+0", "held"),
-    ("joining", "s-5", "s+1", "held"),
+    ("joining", "s-5", "s+5", "held"),
     ("recap", "e+0", "e+120", "held"),
     ("agenda", "s-60", "s-5", "any"),
 )
@@ -273,15 +274,16 @@ def _near_sql(posts: str, invitees: str, home: str) -> str:
 
 
 def _placed_sql(near: str) -> str:
-    """SQL giving (channel_id, ts, phase) for posts in a window of their author, once per phase."""
-    phases = " ".join(
-        f"WHEN posted_at > {_offset_sql(lo)} AND posted_at <= {_offset_sql(hi)} AND {_WHICH[which]}"
-        f" THEN {lit(kind)}"
+    """SQL giving (channel_id, ts, phase) for posts in a window of their author, once per phase (phases
+    of one meeting may overlap: a post in both is scored in each)."""
+    phases = ", ".join(
+        f"CASE WHEN posted_at > {_offset_sql(lo)} AND posted_at <= {_offset_sql(hi)} AND {_WHICH[which]}"
+        f" THEN {lit(kind)} END"
         for kind, lo, hi, which in PHASES
     )
     return f"""
     SELECT DISTINCT channel_id, ts, phase
-    FROM (SELECT channel_id, ts, CASE {phases} END AS phase FROM {near} WHERE home AND NOT stand_in)
+    FROM (SELECT channel_id, ts, unnest([{phases}]) AS phase FROM {near} WHERE home AND NOT stand_in)
     WHERE phase IS NOT NULL
     """
 
