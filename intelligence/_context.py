@@ -78,7 +78,7 @@ SCORE_SQL = f"list_sum(lifts[1:{TOP_WORDS}]) / {TOP_WORDS}"
 # times: 1.4 is about four times), tuned on half `a` of the generator's phrasing only.
 THRESHOLDS: dict[str, float] = {
     "during": 1.4,
-    "joining": 1.8,
+    "joining": 2.0,
     "recap": 1.4,
     "agenda": 1.4,
 }
@@ -136,9 +136,7 @@ def _context_sql(
     _, cal, att = _calendar.calendar_side(con, s, person_email, as_of, calendar_cache)
     invitees = s.make("ctx_invitees", _invitees_sql(cal, att, people))
     home = s.make("ctx_home", _home_sql(invitees))
-    windows = s.make(
-        "ctx_windows", f"SELECT * FROM {invitees} JOIN {home} USING (meeting_id) WHERE NOT stand_in"
-    )
+    windows = s.make("ctx_windows", f"SELECT * FROM {invitees} JOIN {home} USING (meeting_id)")
     posts = s.make("ctx_posts", _posts_sql(invitees, windows))
     near = s.make("ctx_near", _near_sql(posts, invitees, home))
     placed = s.make("ctx_placed", _placed_sql(near))
@@ -170,7 +168,7 @@ def _invitees_sql(cal: str, att: str, people: str) -> str:
 
     A Slack account mapped to no directory person (its address unknown, its name shared by several) may
     be that of an invitee with no Slack account of their own and the same name: it stands in for them
-    (`stand_in`) when a post names the meeting, though it opens no window and picks no channel."""
+    (`stand_in`), though it picks no home channel."""
     return f"""
     WITH stand_ins AS (
         SELECT d.person_id, unnest(u.slack_user_ids) AS user_id
@@ -283,7 +281,7 @@ def _placed_sql(near: str) -> str:
     )
     return f"""
     SELECT DISTINCT channel_id, ts, phase
-    FROM (SELECT channel_id, ts, unnest([{phases}]) AS phase FROM {near} WHERE home AND NOT stand_in)
+    FROM (SELECT channel_id, ts, unnest([{phases}]) AS phase FROM {near} WHERE home)
     WHERE phase IS NOT NULL
     """
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import duckdb
+
 from intelligence import context_evidence, map_people
 from tests.intelligence.raw_builders import (
     T0,
@@ -16,7 +18,7 @@ from tests.intelligence.raw_builders import (
     slack_user,
     store,
 )
-from tests.intelligence.test_context import DAYS, PEOPLE, _add, _org
+from tests.intelligence.test_context import DAYS, DURING, PEOPLE, _add, _org
 
 DAY = T0 + timedelta(days=DAYS)  # the day after the last daily of the hand-built org
 INVITED = [attendee(f"{n}@acme.example") for _, n in PEOPLE[:3]]  # Ann, Bob and Cat; #team holds them
@@ -125,12 +127,9 @@ def test_a_meeting_named_by_its_only_slack_invitee_in_any_channel_of_theirs_is_f
     ]
 
 
-def test_an_unmapped_slack_account_named_like_an_invitee_without_one_stands_in_for_them() -> None:
-    """The directory holds two Lena Vos, neither with a Slack account; one Slack account "Lena Vos" signs
-    up with a private address, so people mapping leaves it unmatched. Lena (vos2) and Ann meet in
-    "Begroting Delta" at noon; that account naming it in #team two hours before is its agenda. Bob, with
-    a Slack account of his own and not invited, naming it is not."""
-    con = _org()
+def _with_lena(con: duckdb.DuckDBPyConnection) -> None:
+    """Add two directory people named Lena Vos (lena.vos, lena.vos2), neither with a Slack account, and one
+    Slack account "Lena Vos" (U9, in #team) with a private address: people mapping leaves it unmatched."""
     _add(
         con,
         "directory_users",
@@ -139,6 +138,14 @@ def test_an_unmapped_slack_account_named_like_an_invitee_without_one_stands_in_f
     _add(con, "slack_users", [slack_user("U9", "lena@home.example", "Lena Vos")])
     con.execute("UPDATE slack_channels SET members = list_append(members, 'U9') WHERE channel_id = 'C1'")
     store(con, "people", map_people(con).people)
+
+
+def test_an_unmapped_slack_account_named_like_an_invitee_without_one_stands_in_for_them() -> None:
+    """Lena (vos2) and Ann meet in "Begroting Delta" at noon; the unmatched account "Lena Vos" naming it
+    in #team two hours before is its agenda. Bob, with a Slack account of his own and not invited,
+    naming it is not."""
+    con = _org()
+    _with_lena(con)
     lena = attendee("lena.vos2@acme.example")
     _add(
         con, "calendar_events", [event("delta", DAY, attendees=[INVITED[0], lena], summary="Begroting Delta")]
@@ -156,3 +163,22 @@ def test_an_unmapped_slack_account_named_like_an_invitee_without_one_stands_in_f
     assert con.execute("SELECT match FROM people WHERE list_contains(slack_user_ids, 'U9')").fetchall() == [
         ("unmatched",)
     ]
+
+
+def test_a_stand_in_account_talking_during_a_meeting_is_scored_like_any_invitee() -> None:
+    """Lena (vos2) joins every daily; the unmatched account "Lena Vos" says in #team, while four of them
+    run, what the others say there: all four lines are `during` evidence."""
+    con = _org()
+    _with_lena(con)
+    con.execute(
+        "UPDATE calendar_events SET attendees = list_append(attendees,"
+        " struct_update(attendees[1], email := 'lena.vos2@acme.example', organizer := false))"
+    )
+    said = [T0 + timedelta(days=d, minutes=17) for d in range(4)]
+    _add(
+        con,
+        "slack_messages",
+        [message("C1", w, DURING[d % 3], "U9", seq=800 + d) for d, w in enumerate(said)],
+    )
+    found = {r["posted_at"]: r["kind"] for r in context_evidence(con).to_pylist() if r["user_id"] == "U9"}
+    assert [found.get(w) for w in said] == ["during"] * 4
