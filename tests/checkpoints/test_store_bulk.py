@@ -116,3 +116,58 @@ def test_a_chunk_repeating_a_key_keeps_its_last_row_and_one_without_inserts_ever
         ("2.000100", "message 2"),
         ("3.000100", "message 3"),
     ]
+
+
+def _statements(store: StateStore) -> list[str]:
+    """Wrap the store's connection so each SQL statement it runs is recorded; give the record."""
+    seen: list[str] = []
+    real = store.con
+
+    class Recording:
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+        def execute(self, sql: str, *args: object) -> object:
+            seen.append(sql)
+            return real.execute(sql, *args)
+
+    store.con = Recording()  # type: ignore[assignment]
+    return seen
+
+
+def _in_channel(chunk: Chunk, channel: str) -> Chunk:
+    batch = chunk.batch.set_column(0, "channel_id", pa.array([channel] * chunk.batch.num_rows))
+    return Chunk("slack_messages", batch, chunk.files)
+
+
+def test_a_bulk_load_into_an_empty_table_replaces_rows_only_where_a_channel_comes_again(
+    tmp_path: Path,
+) -> None:
+    with StateStore(tmp_path / "state.duckdb") as store:
+        statements = _statements(store)
+        with store.bulk_load():
+            store.commit_chunk(_in_channel(_chunk(3, 0, "slack/a/2026-09-07.json"), "CA"), "r1")
+            store.commit_chunk(_in_channel(_chunk(3, 0, "slack/b/2026-09-07.json"), "CB"), "r1")
+            first = [s for s in statements if s.startswith("DELETE FROM slack_messages t USING")]
+            # Channel CA again, one key repeated with a new text: its stored row is replaced.
+            again = _in_channel(_chunk(2, 2, "slack/a/2026-09-08.json"), "CA")
+            texts = again.batch.set_column(
+                again.batch.schema.get_field_index("text"), "text", pa.array(["new 2", "new 3"])
+            )
+            store.commit_chunk(Chunk("slack_messages", texts, again.files), "r1")
+        after = [s for s in statements if s.startswith("DELETE FROM slack_messages t USING")]
+        rows = store.con.execute("SELECT channel_id, ts, text FROM slack_messages ORDER BY ALL").fetchall()
+        # A later bulk load finds the table filled: every chunk replaces by key again.
+        with store.bulk_load():
+            store.commit_chunk(_in_channel(_chunk(1, 0, "slack/c/2026-09-07.json"), "CC"), "r2")
+        later = [s for s in statements if s.startswith("DELETE FROM slack_messages t USING")]
+    assert (len(first), len(after), len(later)) == (0, 1, 2)
+    assert rows == [
+        ("CA", "0.000100", "message 0"),
+        ("CA", "1.000100", "message 1"),
+        ("CA", "2.000100", "new 2"),
+        ("CA", "3.000100", "new 3"),
+        ("CB", "0.000100", "message 0"),
+        ("CB", "1.000100", "message 1"),
+        ("CB", "2.000100", "message 2"),
+    ]
