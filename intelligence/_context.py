@@ -1,8 +1,9 @@
 """Context evidence: meeting talk found by where and when it was posted, and by the org's own vocabulary.
 
-A person's top-level message, in a channel most of a meeting's invitees share, before that meeting of
-theirs, as it starts, while it runs or in the two hours after it ends, is meeting talk when its words are
-words these people use in exactly those places and times far more than at other times. The vocabulary is
+A person's top-level message, in a channel most of a meeting's invitees share (or where its calendar
+link or join link was posted), before that meeting of theirs, as it starts, while it runs or in the two
+hours after it ends, is meeting talk when its words are words these people use in exactly those places
+and times far more than at other times. The vocabulary is
 learnt from the org's own messages on every run, never from a word list, so it follows the org's
 phrasing, whatever it is: no phrase pattern gates these messages, and a word no rule knows counts as
 much as one it does.
@@ -100,7 +101,8 @@ def context_evidence(
 ) -> pa.Table:
     """Give EVIDENCE rows for messages that are meeting talk by context (see the module's docstring).
 
-    Messages already in `evidence` are left out: this only adds what the wording rules did not find.
+    Messages already in `evidence` are left out: this only adds what the wording rules did not find;
+    where `evidence` holds a meeting's calendar link or join link, that channel is one of its homes.
     Reads `calendar_events`, `slack_messages`, `slack_channels`, `slack_users`, `evidence` and `people`
     (as `map_people` writes it). Events after `as_of` are not held yet and open no window.
     `calendar_cache` is the stored calendar side `correlate` shares (see there).
@@ -135,7 +137,7 @@ def _context_sql(
     )
     _, cal, att = _calendar.calendar_side(con, s, person_email, as_of, calendar_cache)
     invitees = s.make("ctx_invitees", _invitees_sql(cal, att, people))
-    home = s.make("ctx_home", _home_sql(invitees))
+    home = s.make("ctx_home", _home_sql(invitees, cal, evidence))
     windows = s.make("ctx_windows", f"SELECT * FROM {invitees} JOIN {home} USING (meeting_id)")
     posts = s.make("ctx_posts", _posts_sql(invitees, windows))
     near = s.make("ctx_near", _near_sql(posts, invitees, home))
@@ -197,9 +199,10 @@ def _invitees_sql(cal: str, att: str, people: str) -> str:
     """
 
 
-def _home_sql(invitees: str) -> str:
-    """SQL giving (meeting_id, channel_id): the channels whose members include most of a meeting's
-    invitees (the best share, more than half, at least two people), where its windows open."""
+def _home_sql(invitees: str, cal: str, evidence: str) -> str:
+    """SQL giving (meeting_id, channel_id): a meeting's home channels, where its windows open. They are
+    the channels whose members include most of its invitees (the best share, more than half, at least
+    two people), and those where the detector found its calendar link or its join link posted."""
     return f"""
     WITH sizes AS (
         SELECT meeting_id, count(*) AS n FROM {invitees} WHERE NOT stand_in
@@ -208,10 +211,23 @@ def _home_sql(invitees: str) -> str:
     shared AS (
         SELECT i.meeting_id, m.channel_id, count(*) AS n
         FROM {invitees} i JOIN ({_PUBLIC_MEMBERS}) m USING (user_id) WHERE NOT i.stand_in GROUP BY ALL
+    ),
+    keys AS (  -- what ties a posted link to a meeting: its event, its series, its join links
+        SELECT meeting_id, calendar_event_id AS link FROM {cal}
+        UNION ALL SELECT meeting_id, recurring_event_id FROM {cal} WHERE recurring_event_id IS NOT NULL
+        UNION ALL SELECT meeting_id, unnest(conference_urls) FROM {cal}
+    ),
+    linked AS (
+        SELECT k.meeting_id, e.channel_id
+        FROM (SELECT channel_id, event_id AS link FROM {evidence} WHERE event_id IS NOT NULL
+              UNION ALL SELECT channel_id, conference_url FROM {evidence} WHERE conference_url IS NOT NULL) e
+        JOIN keys k USING (link)
     )
     SELECT sh.meeting_id, sh.channel_id FROM shared sh JOIN sizes z USING (meeting_id)
     WHERE sh.n * 2 > z.n AND sh.n >= 2
     QUALIFY sh.n = max(sh.n) OVER (PARTITION BY sh.meeting_id)
+    UNION
+    SELECT meeting_id, channel_id FROM linked
     """
 
 
