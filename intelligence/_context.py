@@ -3,10 +3,9 @@
 A person's top-level message, in a channel most of a meeting's invitees share (or where its calendar
 link or join link was posted), before that meeting of theirs, as it starts, while it runs or in the two
 hours after it ends, is meeting talk when its words are words these people use in exactly those places
-and times far more than at other times. The vocabulary is
-learnt from the org's own messages on every run, never from a word list, so it follows the org's
-phrasing, whatever it is: no phrase pattern gates these messages, and a word no rule knows counts as
-much as one it does.
+and times far more than at other times. The vocabulary is learnt from the org's own messages on every
+run, never from a word list, so it follows the org's phrasing, whatever it is: no phrase pattern gates
+these messages, and a word no rule knows counts as much as one it does.
 
 Words are single words and pairs of neighbouring words; links, mentions and code are left out. A word's
 lift, per phase, is the log of how much more often it appears in that phase's windows than in the same
@@ -19,7 +18,12 @@ on half `a` of the generator's phrasing only.
 The org's calendar also gives words: a post by an invitee, in any channel, naming every word of a
 meeting's title is about that meeting from hours before it (an agenda, or the announcement of its
 cancellation or move) to two hours after it ends (a recap), whatever else it says. A post made as the
-calendar cancelled or moved a meeting, naming half its title, announces that change.
+calendar cancelled or moved a meeting, naming half its title, announces that change. A person's reply
+soon after an agenda or recap found here, in its thread, is part of it.
+
+Invitees are the people the calendar invited (not those who declined), through their Slack accounts; a
+Slack account people mapping could not tie to anyone stands in for an invitee of the same name who has
+none of their own.
 """
 
 from __future__ import annotations

@@ -24,20 +24,27 @@ DAY = T0 + timedelta(days=DAYS)  # the day after the last daily of the hand-buil
 INVITED = [attendee(f"{n}@acme.example") for _, n in PEOPLE[:3]]  # Ann, Bob and Cat; #team holds them
 
 
-def _found(events: list[dict], posts: list[tuple[float, str, str]]) -> list[tuple[float, str, str, str]]:
-    """Give (hours after DAY, user, kind, role) of the context evidence among `posts` (hours after DAY,
-    user, text; all in #team) once `events` are on the calendar."""
-    con = _org()
+def _run(
+    con: duckdb.DuckDBPyConnection, events: list[dict], posts: list[tuple[str, float, str, str]]
+) -> list[dict]:
+    """Give the context evidence rows posted from 12 hours before DAY on, once `events` are on the
+    calendar and `posts` (channel, hours after DAY, user, text) in Slack."""
     _add(con, "calendar_events", events)
     _add(
         con,
         "slack_messages",
         [
-            message("C1", DAY + timedelta(hours=h), text, user, seq=i)
-            for i, (h, user, text) in enumerate(posts)
+            message(c, DAY + timedelta(hours=h), text, user, seq=i)
+            for i, (c, h, user, text) in enumerate(posts)
         ],
     )
-    rows = [r for r in context_evidence(con).to_pylist() if r["posted_at"] >= DAY - timedelta(hours=12)]
+    return [r for r in context_evidence(con).to_pylist() if r["posted_at"] >= DAY - timedelta(hours=12)]
+
+
+def _found(events: list[dict], posts: list[tuple[float, str, str]]) -> list[tuple[float, str, str, str]]:
+    """Give (hours after DAY, user, kind, role) of the context evidence among `posts` (hours after DAY,
+    user, text; all in #team) once `events` are on the calendar."""
+    rows = _run(_org(), events, [("C1", h, user, text) for h, user, text in posts])
     return [((r["posted_at"] - DAY) / timedelta(hours=1), r["user_id"], r["kind"], r["role"]) for r in rows]
 
 
@@ -105,18 +112,15 @@ def test_a_meeting_named_by_its_only_slack_invitee_in_any_channel_of_theirs_is_f
     """ "Offerte Vink" is Ann's call with an outside guest: no channel holds two of its invitees, so it
     has no home channel, yet Ann naming it in #side two hours before is its agenda. Eve, not invited,
     naming it there is not evidence."""
-    con = _org()
     guest = attendee("jo@vink.example")
-    _add(con, "calendar_events", [event("vink", DAY, attendees=[INVITED[0], guest], summary="Offerte Vink")])
-    _add(
-        con,
-        "slack_messages",
+    found = _run(
+        _org(),
+        [event("vink", DAY, attendees=[INVITED[0], guest], summary="Offerte Vink")],
         [
-            message("C3", DAY - timedelta(hours=2), "offerte vink: prijzen nog even nalopen", "U1", seq=1),
-            message("C3", DAY - timedelta(hours=1), "offerte vink, klinkt spannend", "U5", seq=2),
+            ("C3", -2, "U1", "offerte vink: prijzen nog even nalopen"),
+            ("C3", -1, "U5", "offerte vink, klinkt spannend"),
         ],
     )
-    found = [r for r in context_evidence(con).to_pylist() if r["posted_at"] >= DAY - timedelta(hours=12)]
     assert [(r["channel_id"], r["user_id"], r["kind"], r["matched"]) for r in found] == [
         (
             "C3",
@@ -147,18 +151,14 @@ def test_an_unmapped_slack_account_named_like_an_invitee_without_one_stands_in_f
     con = _org()
     _with_lena(con)
     lena = attendee("lena.vos2@acme.example")
-    _add(
-        con, "calendar_events", [event("delta", DAY, attendees=[INVITED[0], lena], summary="Begroting Delta")]
-    )
-    _add(
+    found = _run(
         con,
-        "slack_messages",
+        [event("delta", DAY, attendees=[INVITED[0], lena], summary="Begroting Delta")],
         [
-            message("C1", DAY - timedelta(hours=2), "begroting delta: cijfers staan in de map", "U9", seq=1),
-            message("C1", DAY - timedelta(hours=1), "begroting delta, wie zit daar?", "U2", seq=2),
+            ("C1", -2, "U9", "begroting delta: cijfers staan in de map"),
+            ("C1", -1, "U2", "begroting delta, wie zit daar?"),
         ],
     )
-    found = [r for r in context_evidence(con).to_pylist() if r["posted_at"] >= DAY - timedelta(hours=12)]
     assert [(r["user_id"], r["kind"]) for r in found] == [("U9", "agenda")]
     assert con.execute("SELECT match FROM people WHERE list_contains(slack_user_ids, 'U9')").fetchall() == [
         ("unmatched",)

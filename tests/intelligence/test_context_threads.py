@@ -25,27 +25,14 @@ def test_replies_soon_after_an_agenda_found_by_its_title_are_agenda_talk_too() -
     )
     parent = DAY + timedelta(hours=9)
     during = T0 + timedelta(days=DAYS - 1, minutes=12)
+    replies = [(20, "U2", "doe ik, ook de marges?"), (90, "U3", "ik sluit later aan")]
     _add(
         con,
         "slack_messages",
-        [
-            message("C1", parent, "prijsmodel orion: graag de scenario's vooraf lezen", "U1", seq=1),
-            message(
-                "C1",
-                parent + timedelta(minutes=20),
-                "doe ik, ook de marges?",
-                "U2",
-                seq=2,
-                thread_ts=ts_of(parent, 1),
-            ),
-            message(
-                "C1",
-                parent + timedelta(minutes=90),
-                "ik sluit later aan",
-                "U3",
-                seq=3,
-                thread_ts=ts_of(parent, 1),
-            ),
+        [message("C1", parent, "prijsmodel orion: graag de scenario's vooraf lezen", "U1", seq=1)]
+        + [
+            message("C1", parent + timedelta(minutes=m), text, user, seq=2 + i, thread_ts=ts_of(parent, 1))
+            for i, (m, user, text) in enumerate(replies)
         ],
     )
     (during_ts,) = [
