@@ -210,24 +210,22 @@ def detect(store: StateStore, batch_messages: int = DETECT_BATCH_MESSAGES) -> St
 def _detect_range(store: StateStore, starts: list[tuple[str, str]], i: int) -> pa.Table:
     """Give the evidence of the pending messages from `starts[i]` up to the next start.
 
-    The range's pending keys are read once (the store's pending view would deduplicate the whole backlog
-    at each of the query's references), and threads are looked up in the range's channels only.
+    Pending keys are deduplicated within the range (the store's pending view would deduplicate the whole
+    backlog at each of the query's references), and threads are looked up in the range's channels only:
+    up to the next range's channel, and in it when the next range starts inside it.
     """
     where, channels = f"NOT {_before(*starts[i])}", f"channel_id >= {lit(starts[i][0])}"
     if i + 1 < len(starts):
-        where += f" AND {_before(*starts[i + 1])}"
-        channels += f" AND channel_id <= {lit(starts[i + 1][0])}"
+        channel, ts = starts[i + 1]
+        where += f" AND {_before(channel, ts)}"
+        channels += f" AND channel_id {'<=' if ts else '<'} {lit(channel)}"
     store.con.execute(
-        "CREATE OR REPLACE TEMP TABLE pending_part AS "
-        f"SELECT DISTINCT channel_id, ts FROM pending_detection WHERE {where}; "
         "CREATE OR REPLACE TEMP VIEW new_slack_messages_part AS SELECT m.* FROM slack_messages m "
-        f"SEMI JOIN pending_part p ON m.channel_id = p.channel_id AND m.ts = p.ts WHERE {where}; "
+        f"SEMI JOIN (SELECT DISTINCT channel_id, ts FROM pending_detection WHERE {where}) p "
+        f"ON m.channel_id = p.channel_id AND m.ts = p.ts WHERE {where}; "
         f"CREATE OR REPLACE TEMP VIEW slack_messages_part AS SELECT * FROM slack_messages WHERE {channels}"
     )
-    try:
-        return detect_evidence(store.con, "new_slack_messages_part", "slack_messages_part")
-    finally:
-        store.con.execute("DROP TABLE pending_part")
+    return detect_evidence(store.con, "new_slack_messages_part", "slack_messages_part")
 
 
 def _before(channel: str, ts: str) -> str:
@@ -239,8 +237,10 @@ def range_starts(store: StateStore, batch_messages: int) -> list[tuple[str, str]
     """Give the first (channel_id, ts) of each range of at most about `batch_messages` pending messages, in
     key order: whole channels together while they fit, a larger channel cut at quantiles of its ts (no
     sort of the whole backlog, which would not fit the store's memory either)."""
+    # The queue's own rows count (a message queued twice counts twice and only makes its range smaller):
+    # counting the pending view would deduplicate the whole backlog.
     counts = store.con.execute(
-        "SELECT channel_id, count(*) FROM new_slack_messages GROUP BY channel_id ORDER BY channel_id"
+        "SELECT channel_id, count(*) FROM pending_detection GROUP BY channel_id ORDER BY channel_id"
     ).fetchall()
     starts: list[tuple[str, str]] = []
     size = batch_messages  # the first channel opens a range
