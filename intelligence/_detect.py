@@ -8,12 +8,15 @@ import pyarrow as pa
 from collectors.models import SLACK_MESSAGES, SLACK_USERS
 from core.sql import fetch, ident, lit, require_columns
 from intelligence._patterns import (
+    ANNOUNCEMENT_SECONDS,
     DRIVE_LINK,
     EVENT_LINK,
+    EVENT_PAGE,
     HARD_NEGATIVE,
     JOIN_LINK,
     LANGUAGE,
     LANGUAGE_PRIORITY,
+    OWN_ORGANISER_EVENTS,
     PREFILTER,
     drive_ids_sql,
     eid_event_sql,
@@ -47,12 +50,14 @@ def detect_evidence(
 ) -> pa.Table:
     """Give one EVIDENCE row per message of `messages` that looks like meeting activity.
 
-    A row depends only on the message itself, its thread (looked up in `thread_messages`: every collected
-    message, or at least those of the scanned messages' channels, since a thread never leaves its channel)
-    and `slack_users`. Thread shape is structure: a message answered in its thread by a person's join link
-    asked for a call whatever its words, and replies under a join link or such a question coordinate the
-    call. Scanning only new messages gives the same rows as a full scan, except that a question scanned
-    before the link answering it arrived stays without a row until it is scanned again.
+    A row depends only on the message itself, its thread and its channel's event pages (looked up in
+    `thread_messages`: every collected message, or at least those of the scanned messages' channels, since a
+    thread never leaves its channel) and `slack_users`. Thread shape is structure: a message answered in its
+    thread by a person's join link asked for a call whatever its words, and replies under a join link or such
+    a question coordinate the call. So is an organiser's event page recurring in a channel (its own
+    meetings), with its author's posts beside it. Scanning only new messages gives the same rows as a full
+    scan, except that a question scanned before the link answering it arrived (or an event page before its
+    organiser's second) stays without a row until it is scanned again.
     """
     require_columns(con, messages, SLACK_MESSAGES)
     require_columns(con, thread_messages, SLACK_MESSAGES)
@@ -78,6 +83,24 @@ def _evidence_sql(messages: str, thread_messages: str) -> str:
         WHERE r.thread_ts <> r.ts AND {_by_person_sql("r")}
           AND regexp_matches(coalesce(r.text, '') || ' ' || coalesce(r.attachments, ''), {lit(JOIN_LINK)})
         GROUP BY ALL
+    ),
+    event_pages AS (
+        -- Event pages (an organiser's event on an event site) posted by people in the scanned channels.
+        SELECT e.channel_id, e.ts, e.user_id, e.posted_at,
+               lower(regexp_extract(e.blob, {lit(EVENT_PAGE)}, 1)) AS organiser,
+               regexp_extract(e.blob, {lit(EVENT_PAGE)}, 2) AS event
+        FROM (SELECT *, coalesce(text, '') || ' ' || coalesce(attachments, '') AS blob
+              FROM {thread_messages}) e
+        SEMI JOIN (SELECT DISTINCT channel_id FROM {messages}) c ON c.channel_id = e.channel_id
+        WHERE e.blob ILIKE '%/events/%' AND regexp_matches(e.blob, {lit(EVENT_PAGE)})
+          AND {_by_person_sql("e")}
+    ),
+    own_pages AS (
+        -- Those of an organiser whose distinct events recur in the channel: the channel's own meetings.
+        SELECT p.* FROM event_pages p
+        SEMI JOIN (SELECT channel_id, organiser FROM event_pages GROUP BY ALL
+                   HAVING count(DISTINCT event) >= {OWN_ORGANISER_EVENTS}) o
+               ON o.channel_id = p.channel_id AND o.organiser = p.organiser
     ),
     parents AS (
         -- Thread parents that give their replies a meaning: huddles (with their end), agendas, call requests
@@ -121,13 +144,20 @@ def _evidence_sql(messages: str, thread_messages: str) -> str:
                coalesce(m.bot_id IS NOT NULL OR m.subtype = 'bot_message' OR m.user_id = '{SLACKBOT}'
                         OR m.user_id IN (SELECT user_id FROM bots), false) AS by_bot,
                coalesce(m.subtype, '') IN ({notices}) AS is_notice,
-               a.thread_ts IS NOT NULL AS answered_by_link
+               a.thread_ts IS NOT NULL AS answered_by_link,
+               o.ts IS NOT NULL AS is_event_page,
+               EXISTS (SELECT 1 FROM own_pages b
+                       WHERE b.channel_id = m.channel_id AND b.user_id = m.user_id AND b.ts <> m.ts
+                         AND abs(epoch(m.posted_at) - epoch(b.posted_at)) <= {ANNOUNCEMENT_SECONDS})
+                   AS beside_event_page
         FROM {messages} m
         LEFT JOIN parents p ON p.channel_id = m.channel_id AND p.ts = m.thread_ts AND m.thread_ts <> m.ts
         LEFT JOIN link_answers a ON a.channel_id = m.channel_id AND a.thread_ts = m.ts
              AND coalesce(m.thread_ts, m.ts) = m.ts
              AND a.first_link_at <= m.posted_at + INTERVAL {LINK_ANSWER_MINUTES} MINUTE
+        LEFT JOIN own_pages o ON o.channel_id = m.channel_id AND o.ts = m.ts
         WHERE m.subtype = 'huddle_thread' OR m.room IS NOT NULL OR p.ts IS NOT NULL OR a.thread_ts IS NOT NULL
+           OR o.ts IS NOT NULL OR beside_event_page
            OR regexp_matches(coalesce(m.text, '') || ' ' || coalesce(m.attachments, ''), {lit(PREFILTER)})
     ),
     features AS (
@@ -173,6 +203,7 @@ def _kind_sql() -> str:
         WHEN is_huddle THEN 'huddle'
         WHEN eid <> '' AND by_bot THEN 'calendar_bot'
         WHEN eid <> '' AND NOT is_notice THEN 'calendar_link'
+        WHEN is_event_page AND NOT is_notice THEN 'calendar_link'
         {language}
         WHEN join_m <> '' AND NOT is_notice THEN 'call_link'
         WHEN may_speak AND is_call_request THEN 'call_request'
@@ -181,6 +212,7 @@ def _kind_sql() -> str:
             THEN CASE WHEN after_huddle THEN 'recap' ELSE 'during' END
         WHEN in_agenda_thread AND may_speak THEN 'agenda'
         WHEN in_request_thread AND may_speak THEN CASE WHEN late_in_thread THEN 'recap' ELSE 'joining' END
+        WHEN beside_event_page AND may_speak THEN 'agenda'
     END"""
 
 
@@ -190,13 +222,14 @@ def _matched_sql() -> str:
     return f"""coalesce(nullif(CASE kind
         WHEN 'huddle' THEN 'huddle'
         WHEN 'calendar_bot' THEN 'calendar event link'
-        WHEN 'calendar_link' THEN 'calendar event link'
+        WHEN 'calendar_link' THEN CASE WHEN eid <> '' THEN 'calendar event link' ELSE 'event page link' END
         WHEN 'call_link' THEN join_m
         {language}
     END, ''), CASE WHEN in_huddle_thread THEN 'reply in a huddle thread'
                    WHEN in_agenda_thread THEN 'reply to an agenda'
                    WHEN in_request_thread THEN 'reply to a call request'
-                   WHEN answered_by_link THEN 'answered with a join link in its thread' END)"""
+                   WHEN answered_by_link THEN 'answered with a join link in its thread'
+                   WHEN beside_event_page THEN 'posted by its author beside an event page' END)"""
 
 
 def _room_sql() -> str:

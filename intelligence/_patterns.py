@@ -59,6 +59,17 @@ DRIVE_LINK = (
 # A Google Calendar event link; group 1 is the eid (urlsafe base64 of "<event id> <calendar email>").
 EVENT_LINK = rf"calendar/(?:u/[0-9]+/)?(?:r/)?event\?(?:{_URL_CHARS}*?&(?:amp;)?)?eid=([A-Za-z0-9_-]+)"
 
+# An event page of an event site whose path names its organiser and the event, the way a join link names
+# its provider and meeting: group 1 is the organiser (a meetup group), group 2 the event id. The host and the
+# path's shape are structure; which organiser is the workspace's own comes from how often its pages recur.
+EVENT_PAGE = r"(?i)meetup\.com/(?:[a-z]{2}-[a-z]{2}/)?([a-z0-9_-]+)/events/([0-9]{6,})"
+# An organiser with at least this many distinct event pages posted in a channel holds that channel's meetings;
+# one posted once is another organisation's gathering, shared.
+OWN_ORGANISER_EVENTS = 2
+# A person's posts this close to their own post of such an event page announce it with them (the exports of
+# workspaces without threads carry an announcement as a burst of posts by its author).
+ANNOUNCEMENT_SECONDS = 300
+
 _DAYS = r"(?:tomorrow|next week|monday|tuesday|wednesday|thursday|friday|later|earlier)"
 _SHIFT = (
     r"(?:back |up )?(?:by )?(?:an hour|half an hour|a day|(?:two|three) hours"
