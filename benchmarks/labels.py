@@ -3,6 +3,10 @@
     python benchmarks/labels.py select [EXPORT ...]    one JSON line per message to label
     python benchmarks/labels.py score  [EXPORT ...]    precision and recall of the detector on the labels
 
+The labels fall into two fixed halves by a stable hash of (export, channel, ts) (`half`): rules are tuned on
+`tune`, whose messages `score` lists with their text, and measured on `held`, of which it prints only counts
+by kind, so that its texts stay unread.
+
 EXPORT is a folder name under tests/fixtures/third_party (default: both real Slack exports). The selection is
 every message the keyword net `NET` flags plus a seeded random sample of `SAMPLE` of the rest; the rules for
 labelling, the net and the sample are written down in tests/fixtures/labels/README.md.
@@ -13,11 +17,13 @@ labelling, the net and the sample are written down in tests/fixtures/labels/READ
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import re
 import sys
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +37,7 @@ EXPORTS: dict[str, str] = {
     "slack_export_viewer_testarchive": "testarchive.zip",
 }
 SAMPLE, SEED = 200, 11
+HALVES = ("tune", "held")
 
 # The broad keyword net, case-insensitive, on a message's searchable text (`searchable`).
 # \b before a stem catches its inflections (meet, meets, meeting, meetup; call, calls, calling).
@@ -194,6 +201,11 @@ def label_problems(export: str) -> list[str]:
     return problems
 
 
+def half(export: str, channel: str, ts: str) -> str:
+    """Give the fixed half (`tune` or `held`) of a labelled message: the low bit of a SHA-256 of its key."""
+    return HALVES[hashlib.sha256(f"{export}/{channel}/{ts}".encode()).digest()[0] & 1]
+
+
 def load_labels(export: str) -> list[dict]:
     """Give the hand labels of an export (tests/fixtures/labels/<export>.jsonl), in file order."""
     with open(LABELS / f"{export}.jsonl", encoding="utf-8") as fh:
@@ -237,6 +249,7 @@ class Score:
     """The detector against an export's hand labels: counts, and each disagreement."""
 
     export: str
+    half: str | None = None  # None: both halves
     labelled: int = 0
     true_positive: int = 0
     false_positive: int = 0
@@ -244,6 +257,7 @@ class Score:
     kind_agree: int = 0
     unlabelled_detections: int = 0  # detector rows on messages outside the selection
     disagreements: list[dict[str, Any]] = field(default_factory=list)
+    right_by_kind: Counter[str] = field(default_factory=Counter)  # label kind of each true positive
 
     @property
     def precision(self) -> float | None:
@@ -262,18 +276,24 @@ class Score:
         return self.kind_agree / self.true_positive if self.true_positive else None
 
 
-def score(export: str, found: dict[tuple[str, str], list[str]] | None = None) -> Score:
-    """Score the detector on an export's labels: a labelled message counts as detected when the detector
-    gives it any evidence row; kind agreement is counted over the messages both call evidence."""
+def score(
+    export: str, found: dict[tuple[str, str], list[str]] | None = None, part: str | None = None
+) -> Score:
+    """Score the detector on an export's labels, those of half `part` only when given: a labelled message
+    counts as detected when the detector gives it any evidence row; kind agreement is counted over the
+    messages both call evidence."""
     found = detected(export) if found is None else found
-    labels = load_labels(export)
-    result = Score(export, labelled=len(labels))
+    if part is not None:
+        found = {key: kinds for key, kinds in found.items() if half(export, *key) == part}
+    labels = [x for x in load_labels(export) if part is None or half(export, x["channel"], x["ts"]) == part]
+    result = Score(export, part, labelled=len(labels))
     texts = {(r["channel"], r["ts"]): r["text"] for r in select(export)}
     for label in labels:
         key = (label["channel"], label["ts"])
         kinds = found.get(key, [])
         if label["evidence"] and kinds:
             result.true_positive += 1
+            result.right_by_kind[label["kind"]] += 1
             if label["kind"] in kinds:
                 result.kind_agree += 1
             else:
@@ -299,13 +319,17 @@ def _figure(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-def _report(s: Score) -> str:
+def _report(s: Score, texts: bool) -> str:
+    """Give a score's summary line, then each disagreement with its text (`texts`) or counts by kind."""
     lines = [
-        f"{s.export}: {s.labelled} labelled, detector tp={s.true_positive} fp={s.false_positive} "
+        f"{s.export} [{s.half or 'both halves'}]: {s.labelled} labelled, "
+        f"detector tp={s.true_positive} fp={s.false_positive} "
         f"fn={s.false_negative}; precision {_figure(s.precision)}, recall {_figure(s.recall)}, "
         f"kind agreement {_figure(s.kind_agreement)} ({s.kind_agree}/{s.true_positive}); "
         f"{s.unlabelled_detections} detections on unlabelled messages",
     ]
+    if not texts:
+        return "\n".join([*lines, *_counts_by_kind(s)])
     for d in s.disagreements:
         text = " ".join((d["text"] or "").split())[:110]
         lines.append(
@@ -313,6 +337,16 @@ def _report(s: Score) -> str:
             f"detector={','.join(d['detector'] or ['none'])} | {text}"
         )
     return "\n".join(lines)
+
+
+def _counts_by_kind(s: Score) -> list[str]:
+    """Give a score's right and missed evidence per label kind and its false alarms per detector kind."""
+    missed = Counter(d["kind"] for d in s.disagreements if d["issue"] == "missed")
+    false = Counter(k for d in s.disagreements if d["issue"] == "false alarm" for k in d["detector"])
+    rows = [
+        f"  {k:<14} right={s.right_by_kind[k]} missed={missed[k]}" for k in sorted(s.right_by_kind | missed)
+    ]
+    return [*rows, *(f"  false alarm as {k}: {n}" for k, n in sorted(false.items()))]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -331,7 +365,10 @@ def main(argv: list[str] | None = None) -> int:
             for row in select(export):
                 print(json.dumps(row, ensure_ascii=False))
         else:
-            print(_report(score(export)))
+            found = detected(export)
+            print(_report(score(export, found), texts=False))
+            for part in HALVES:
+                print(_report(score(export, found, part), texts=part == "tune"))
     return 0
 
 
