@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.labels import EXPORTS, Score, score
+from benchmarks.labels import EXPORTS, HALVES, Score, detected, score
 from flows.evaluate import run_evaluation
 from intelligence.models import Evaluation
 from sandbox import generate_workspace
@@ -165,14 +165,22 @@ def _real_section(scores: list[Score]) -> list[str]:
         "flags plus a seeded sample of the rest; the labelling guide is its README). Figures from "
         "`python benchmarks/labels.py score`; `tests/intelligence/test_real_labels.py` holds them as floors.",
         "",
-        "| export | labelled | evidence | detected right | false alarms | missed | precision | recall |",
-        "|---|---|---|---|---|---|---|---|",
+        "The labels are split into two fixed halves by a stable hash of (export, channel, ts): rules are "
+        "tuned on `tune`, whose texts may be read, and only measured on `held`, of which only counts by kind "
+        "are read. A message the detector flags outside the labels is labelled afterwards in `tune` "
+        "(`source: detector`); in `held` it stays unlabelled, its text unread, and is counted in the last "
+        "column (it counts in neither precision nor recall).",
+        "",
+        "| export | half | labelled | evidence | detected right | false alarms | missed | precision | recall "
+        "| unlabelled detections |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in scores:
         evidence = s.true_positive + s.false_negative
         lines.append(
-            f"| {s.export} | {s.labelled} | {evidence} | {s.true_positive} | {s.false_positive} | "
-            f"{s.false_negative} | {_ratio(s.precision)} | {_ratio(s.recall)} |"
+            f"| {s.export} | {s.half or 'both'} | {s.labelled} | {evidence} | {s.true_positive} | "
+            f"{s.false_positive} | {s.false_negative} | {_ratio(s.precision)} | {_ratio(s.recall)} | "
+            f"{s.unlabelled_detections} |"
         )
     return [*lines, ""]
 
@@ -273,7 +281,12 @@ def main(argv: list[str] | None = None) -> int:
             )
     phrasing = _held_out_phrasing(args.work, args.people, args.days)
     command = f"python -m benchmarks.quality --people {args.people} --days {args.days}"
-    real = [score(export) for export in EXPORTS]
+    real = [
+        score(export, found, part)
+        for export in EXPORTS
+        for found in [detected(export)]
+        for part in (*HALVES, None)
+    ]
     args.out.write_text(render(results, phrasing, real, args.people, args.days, command), encoding="utf-8")
     seeds_met = all(all(e.targets().values()) for rows in results.values() for e, _ in rows)
     return 0 if seeds_met and all(all(phrasing_targets(e).values()) for e, _ in phrasing) else 1
