@@ -287,7 +287,7 @@ def score(
         found = {key: kinds for key, kinds in found.items() if half(export, *key) == part}
     labels = [x for x in load_labels(export) if part is None or half(export, x["channel"], x["ts"]) == part]
     result = Score(export, part, labelled=len(labels))
-    texts = {(r["channel"], r["ts"]): r["text"] for r in select(export)}
+    texts = {(m["_channel"], m["ts"]): m.get("text") or "" for m in messages(export)}
     for label in labels:
         key = (label["channel"], label["ts"])
         kinds = found.get(key, [])

@@ -104,7 +104,8 @@ def _evidence_sql(messages: str, thread_messages: str) -> str:
     ),
     parents AS (
         -- Thread parents that give their replies a meaning: huddles (with their end), agendas, call requests
-        -- (by their words, or by structure: a person's join link in the parent or answering it).
+        -- (by their words, or by structure: a person's join link in the parent or answering it), and the
+        -- channel's own event pages (their replies discuss the gathering, as under an agenda).
         SELECT p.channel_id, p.ts, p.posted_at,
                coalesce(subtype = 'huddle_thread' OR room IS NOT NULL, false) AS is_huddle,
                regexp_matches(coalesce(text, ''), {lit(LANGUAGE["call_request"])})
@@ -128,7 +129,8 @@ def _evidence_sql(messages: str, thread_messages: str) -> str:
                    AND NOT regexp_matches(coalesce(text, ''), {lit(HARD_NEGATIVE)}))
                OR ({_by_person_sql("p")} AND (a.thread_ts IS NOT NULL
                                  OR regexp_matches(coalesce(text, '') || ' ' || coalesce(attachments, ''),
-                                                   {lit(JOIN_LINK)}))))
+                                                   {lit(JOIN_LINK)})))
+               OR EXISTS (SELECT 1 FROM own_pages o WHERE o.channel_id = p.channel_id AND o.ts = p.ts))
     ),
     candidates AS (
         SELECT m.channel_id, m.ts, m.thread_ts, m.user_id, m.posted_at, m.subtype, m.room,

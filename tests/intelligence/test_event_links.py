@@ -75,3 +75,17 @@ def test_a_post_beside_an_event_page_scanned_alone_gives_the_same_row() -> None:
     full = {r["ts"]: r for r in detect_evidence(con).to_pylist()}
     con.execute(f"CREATE VIEW new_only AS SELECT * FROM slack_messages WHERE ts = '{after['ts']}'")
     assert detect_evidence(con, "new_only").to_pylist() == [full[after["ts"]]]
+
+
+def test_replies_under_an_event_page_discuss_the_gathering() -> None:
+    """A reply in the thread of the channel's own event page is agenda evidence, whoever writes it and however
+    late; a reply under an event page of an organiser posted once is not."""
+    pages = [message("C1", at(60 * 24 * d), f"<{OWN.format(360000 + d)}>", seq=d + 1) for d in (0, 28)]
+    once = message("C1", at(60), "<https://www.meetup.com/Harbour-Chess-Circle/events/777666/>", seq=40)
+    reply = message("C1", at(90), "is there step-free access?", user="U2", seq=41, thread_ts=pages[0]["ts"])
+    aside = message("C1", at(91), "is there step-free access?", user="U2", seq=42, thread_ts=once["ts"])
+    assert [(r[0], r[1], r[2]) for r in _rows(*pages, once, reply, aside)] == [
+        (pages[0]["ts"], "calendar_link", "event page link"),
+        (reply["ts"], "agenda", "reply to an agenda"),
+        (pages[1]["ts"], "calendar_link", "event page link"),
+    ]
