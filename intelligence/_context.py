@@ -62,6 +62,9 @@ CHANGE_MINUTES = 10
 # NAMED_BEFORE minutes before it starts (an agenda, or the announcement of its cancellation or move) to
 # REACH_AFTER minutes after it ends (a recap): the org's own calendar gives the words, no word list.
 NAMED_BEFORE = 480
+# ... and, for a meeting the calendar cancelled or moved, from that change on, up to CHANGED_BEFORE minutes
+# before it was due (a day: what a team announces further ahead is not about today's instance).
+CHANGED_BEFORE = 1440
 # A person's reply in the thread of an agenda or recap found here, at most REPLY_MINUTES after it, is
 # part of it (replies under talk found during a meeting are not: they drift to anything).
 THREAD_KINDS = ("agenda", "recap")
@@ -274,20 +277,28 @@ def _offset_sql(spec: str) -> str:
 
 def _near_sql(posts: str, invitees: str, home: str) -> str:
     """SQL giving each post with the meetings of its author it falls near, from NAMED_BEFORE minutes
-    before one starts to REACH_AFTER minutes after it ends; `home` marks a post in the meeting's own
+    before one starts (or the calendar's change of it, see CHANGED_BEFORE) to REACH_AFTER minutes after
+    it ends; `home` marks a post in the meeting's own
     channel. One join serves the phases and the posts naming a meeting; it pairs posts and meetings of
     the same UTC day (a meeting's reach spans a day or two), which keeps it small."""
-    first = f"epoch(i.start - INTERVAL {NAMED_BEFORE} MINUTE) // 86400"
+    first = "epoch(i.since) // 86400"
     last = f'epoch(i."end" + INTERVAL {REACH_AFTER} MINUTE) // 86400'
     return f"""
-    WITH spans AS (
-        SELECT i.*, unnest(range(({first})::BIGINT, ({last})::BIGINT + 1)) AS day FROM {invitees} i
+    WITH reach AS (  -- a cancelled or moved meeting is talked of from the calendar's change on
+        SELECT *, CASE WHEN (status = 'cancelled' OR moved) AND changed_at IS NOT NULL
+                       THEN least(start - INTERVAL {NAMED_BEFORE} MINUTE,
+                                  greatest(changed_at, start - INTERVAL {CHANGED_BEFORE} MINUTE))
+                       ELSE start - INTERVAL {NAMED_BEFORE} MINUTE END AS since
+        FROM {invitees}
+    ),
+    spans AS (
+        SELECT i.*, unnest(range(({first})::BIGINT, ({last})::BIGINT + 1)) AS day FROM reach i
     )
-    SELECT p.channel_id, p.ts, p.posted_at, sp.* EXCLUDE (user_id, day), h.channel_id IS NOT NULL AS home
+    SELECT p.channel_id, p.ts, p.posted_at, sp.* EXCLUDE (user_id, day, since),
+           h.channel_id IS NOT NULL AS home
     FROM {posts} p JOIN spans sp ON sp.user_id = p.user_id AND sp.day = (epoch(p.posted_at) // 86400)::BIGINT
     LEFT JOIN {home} h ON h.meeting_id = sp.meeting_id AND h.channel_id = p.channel_id
-    WHERE p.posted_at > sp.start - INTERVAL {NAMED_BEFORE} MINUTE
-      AND p.posted_at <= sp."end" + INTERVAL {REACH_AFTER} MINUTE
+    WHERE p.posted_at > sp.since AND p.posted_at <= sp."end" + INTERVAL {REACH_AFTER} MINUTE
     """
 
 

@@ -92,6 +92,28 @@ def test_a_post_naming_a_meeting_the_calendar_cancelled_hours_earlier_announces_
     assert found == [(8.0, "U2", "cancellation", "signal")]
 
 
+def test_a_cancellation_announced_long_before_the_meeting_counts_from_the_calendars_change_on() -> None:
+    """The calendar cancelled "Jaarplan West" (18:00) at 06:00; Bob naming it at 08:00, ten hours ahead,
+    announces the cancellation. Ann naming it at 05:00, before the change, is not evidence."""
+    found = _found(
+        [
+            event(
+                "west",
+                DAY + timedelta(hours=18),
+                attendees=INVITED,
+                summary="Jaarplan West",
+                status="cancelled",
+                updated=DAY + timedelta(hours=6),
+            )
+        ],
+        [
+            (5, "U1", "jaarplan west schuift misschien"),
+            (8, "U2", "jaarplan west vervalt, we plannen opnieuw"),
+        ],
+    )
+    assert found == [(8.0, "U2", "cancellation", "signal")]
+
+
 def test_a_post_naming_a_title_met_twice_that_day_speaks_of_the_nearer_meeting() -> None:
     """ "Inkoop Zuid" runs at 09:00 and at 16:00 (30 minutes each). Named at 11:00 it is the morning's
     recap (90 minutes after it, five hours before the next); named at 15:00, the afternoon's agenda."""
