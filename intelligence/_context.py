@@ -71,9 +71,9 @@ THREAD_KINDS = ("agenda", "recap")
 REPLY_MINUTES = 60
 # Title words are runs of letters this long or longer ("1:1", "Q4" and "&" name nothing).
 TITLE_WORD_LETTERS = 3
-# Every phase anchored at a meeting's start or end lies within this many minutes before the start and
-# after the end.
-REACH_BEFORE, REACH_AFTER = 60, 120
+# Every phase ends at most this many minutes after the meeting's end (and starts less than NAMED_BEFORE
+# minutes before its start): the posts near a meeting are those in that span.
+REACH_AFTER = 120
 # A message's score is the mean of its TOP_WORDS strongest word lifts (fewer words count as zero lift).
 TOP_WORDS = 2
 # A word's share of messages in a phase's windows is shrunk toward the org's share, as if it had been
