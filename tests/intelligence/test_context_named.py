@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import duckdb
+import pytest
 
 from intelligence import context_evidence, map_people
 from tests.intelligence.raw_builders import (
@@ -69,49 +70,46 @@ def test_a_post_naming_a_meeting_hours_before_or_after_it_is_its_agenda_or_recap
     assert found == [(9.0, "U1", "agenda", "pre"), (14.5, "U2", "recap", "post")]
 
 
-def test_a_post_naming_a_meeting_the_calendar_cancelled_hours_earlier_announces_it() -> None:
-    """The calendar cancelled "Kwartaalcijfers Noord" (10:00) at 04:00; Bob says so at 08:00, four hours
-    after the change, naming it: a cancellation. Ann naming it after its start is not evidence (it did
-    not take place)."""
-    found = _found(
-        [
-            event(
-                "noord",
-                DAY + timedelta(hours=10),
-                attendees=INVITED,
-                summary="Kwartaalcijfers Noord",
-                status="cancelled",
-                updated=DAY + timedelta(hours=4),
-            )
-        ],
+# (title, due, cancelled at, posts as (hour, user, text)): only Bob's post at 08:00 announces it.
+CANCELLED = [
+    (  # four hours after the change, two before the start; Ann's post after the start is not evidence
+        "Kwartaalcijfers Noord",
+        10,
+        4,
         [
             (8, "U2", "kwartaalcijfers noord gaat niet door, cijfers zijn nog niet binnen"),
             (10.5, "U1", "kwartaalcijfers noord dan maar volgende week"),
         ],
-    )
-    assert found == [(8.0, "U2", "cancellation", "signal")]
-
-
-def test_a_cancellation_announced_long_before_the_meeting_counts_from_the_calendars_change_on() -> None:
-    """The calendar cancelled "Jaarplan West" (18:00) at 06:00; Bob naming it at 08:00, ten hours ahead,
-    announces the cancellation. Ann naming it at 05:00, before the change, is not evidence."""
-    found = _found(
-        [
-            event(
-                "west",
-                DAY + timedelta(hours=18),
-                attendees=INVITED,
-                summary="Jaarplan West",
-                status="cancelled",
-                updated=DAY + timedelta(hours=6),
-            )
-        ],
+    ),
+    (  # ten hours ahead, after the change; Ann's post before the change is not evidence
+        "Jaarplan West",
+        18,
+        6,
         [
             (5, "U1", "jaarplan west schuift misschien"),
             (8, "U2", "jaarplan west vervalt, we plannen opnieuw"),
         ],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("title", "due", "changed", "posts"), CANCELLED, ids=["hours-after-change", "long-ahead"]
+)
+def test_a_post_naming_a_meeting_the_calendar_cancelled_announces_it_from_the_change_on(
+    title: str, due: int, changed: int, posts: list[tuple[float, str, str]]
+) -> None:
+    """A post naming a cancelled meeting, away from the calendar's change, is its cancellation: from the
+    change (or eight hours ahead) until it was due."""
+    cancelled = event(
+        "off",
+        DAY + timedelta(hours=due),
+        attendees=INVITED,
+        summary=title,
+        status="cancelled",
+        updated=DAY + timedelta(hours=changed),
     )
-    assert found == [(8.0, "U2", "cancellation", "signal")]
+    assert _found([cancelled], posts) == [(8.0, "U2", "cancellation", "signal")]
 
 
 def test_a_post_naming_a_title_met_twice_that_day_speaks_of_the_nearer_meeting() -> None:
