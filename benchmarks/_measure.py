@@ -285,3 +285,11 @@ def _panel(s: Series, x0: float, y0: float, w: float, h: float) -> list[str]:
 
 def _esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def marked_block(old: str, begin: str, end: str) -> str:
+    """Give the text between (and with) the markers `begin` and `end` in `old`, or '' when either is missing:
+    a hand-written part of a generated page, kept from one run to the next."""
+    if begin in old and end in old:
+        return old[old.index(begin) : old.index(end) + len(end)]
+    return ""
