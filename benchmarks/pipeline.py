@@ -5,6 +5,9 @@ pipeline's own cost; `benchmarks/run.py` times the Prefect flow separately. A th
 process's RSS every 20 ms and keeps the peak of each stage, so the figures say which stage holds memory.
 
     python benchmarks/pipeline.py WORKSPACE STATE OUT [collect]   (collect: that stage alone)
+
+A stage that fails ends the run: the figures then name it and its error beside the stages before it, and
+the process exits with status 1.
 """
 
 from __future__ import annotations
@@ -58,21 +61,29 @@ def main(workspace: str, state: str, out: str, only: str = "") -> None:
             ("export", lambda: stages.export(store, Path(out), run_id)[0]),
         ]
         stats = []
+        failed = None
         for name, step in steps if not only else [s for s in steps if s[0] == only]:
             peaks.current = name
-            stats.append(step())
+            try:
+                stats.append(step())
+            except Exception as exc:  # a benchmark reports what failed where, after what it cost so far
+                failed = {
+                    "stage": name,
+                    "seconds": time.perf_counter() - started - sum(s.seconds for s in stats),
+                    "error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+                }
+                break
         peaks.current = "end"
-        meetings = store.count("meeting_records")
-    print(
-        json.dumps(
-            {
-                "wall": time.perf_counter() - started,
-                "meetings": meetings,
-                "stages": [s.model_dump() for s in stats],
-                "stage_peak_rss_mb": peaks.stop(),
-            }
-        )
-    )
+        meetings = store.count("meeting_records") if store.has_table("meeting_records") else 0
+    figures = {
+        "wall": time.perf_counter() - started,
+        "meetings": meetings,
+        "stages": [s.model_dump() for s in stats],
+        "stage_peak_rss_mb": peaks.stop(),
+    }
+    print(json.dumps(figures | ({"failed": failed} if failed else {})))
+    if failed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
