@@ -146,7 +146,8 @@ def _context_sql(
     invitees = s.make("ctx_invitees", _invitees_sql(cal, att, people))
     home = s.make("ctx_home", _home_sql(invitees, cal, evidence))
     windows = s.make("ctx_windows", f"SELECT * FROM {invitees} JOIN {home} USING (meeting_id)")
-    posts = s.make("ctx_posts", _posts_sql(invitees, windows))
+    keys = s.make("ctx_post_keys", _post_keys_sql(invitees, windows))
+    posts = s.make("ctx_posts", _posts_sql(keys))
     near = s.make("ctx_near", _near_sql(posts, invitees, home))
     placed = s.make("ctx_placed", _placed_sql(near))
     words = s.make(
@@ -238,26 +239,35 @@ def _home_sql(invitees: str, cal: str, evidence: str) -> str:
     """
 
 
-def _posts_sql(invitees: str, windows: str) -> str:
-    """SQL giving every top-level message an invitee of some meeting wrote in a channel (not a direct
-    message), with its distinct lower-case words; `learnt` marks those in a channel where their author
-    has a window (a word's lift compares the same people in the same channels at other times)."""
+def _post_keys_sql(invitees: str, windows: str) -> str:
+    """SQL giving (channel_id, ts, user_id, posted_at, learnt) for every top-level message an invitee of
+    some meeting wrote in a channel (not a direct message); `learnt` marks those in a channel where their
+    author has a window (a word's lift compares the same people in the same channels at other times).
+
+    Keys only: were the words computed here, a join could build its hash table on the posts with their
+    word lists (at L it did, and ran out of the store's memory); `_posts_sql` adds them to these rows."""
     return f"""
-    WITH msg AS (
-        SELECT channel_id, ts, user_id, posted_at,
-               regexp_extract_all(regexp_replace(lower(coalesce(text, '')), {lit(_NOT_WORDS)}, ' ', 'g'),
-                                  {lit(_WORD)}) AS t
-        FROM slack_messages
-        WHERE coalesce(thread_ts, ts) = ts AND {_by_person_sql("slack_messages")}
-          AND user_id IN (SELECT user_id FROM {invitees})
-    )
-    SELECT msg.channel_id, msg.ts, msg.user_id, msg.posted_at,
-           list_distinct(list_concat(t, list_transform(range(1, len(t)), lambda i: t[i] || ' ' || t[i + 1])))
-               AS words,
-           w.user_id IS NOT NULL AS learnt
-    FROM msg SEMI JOIN ({_PUBLIC_MEMBERS}) m ON m.channel_id = msg.channel_id AND m.user_id = msg.user_id
+    SELECT msg.channel_id, msg.ts, msg.user_id, msg.posted_at, w.user_id IS NOT NULL AS learnt
+    FROM (SELECT channel_id, ts, user_id, posted_at FROM slack_messages
+          WHERE coalesce(thread_ts, ts) = ts AND {_by_person_sql("slack_messages")}
+            AND user_id IN (SELECT user_id FROM {invitees})) msg
+    SEMI JOIN ({_PUBLIC_MEMBERS}) m ON m.channel_id = msg.channel_id AND m.user_id = msg.user_id
     LEFT JOIN (SELECT DISTINCT channel_id, user_id FROM {windows}) w
          ON w.channel_id = msg.channel_id AND w.user_id = msg.user_id
+    """
+
+
+def _posts_sql(keys: str) -> str:
+    """SQL giving the posts `keys` names (see `_post_keys_sql`) with their distinct lower-case words:
+    single words and neighbouring pairs, links and code left out."""
+    return f"""
+    SELECT p.* EXCLUDE (t),
+           list_distinct(list_concat(t, list_transform(range(1, len(t)), lambda i: t[i] || ' ' || t[i + 1])))
+               AS words
+    FROM (SELECT k.*,
+                 regexp_extract_all(regexp_replace(lower(coalesce(m.text, '')), {lit(_NOT_WORDS)}, ' ', 'g'),
+                                    {lit(_WORD)}) AS t
+          FROM {keys} k JOIN slack_messages m USING (channel_id, ts)) p
     """
 
 
