@@ -6,6 +6,7 @@ from core.sql import ScratchSpace, lit
 from intelligence._patterns import MENTION
 from intelligence._people import SLACKBOT
 from intelligence._sql import duration_sql
+from intelligence.models import EVIDENCE_ROLES
 
 # Action items posted by the recap's author this soon after it belong to the same meeting.
 FOLLOW_UP_MINUTES = 30
@@ -38,8 +39,14 @@ _ATTENDING = "coalesce(a.response_status, '') <> 'declined'"
 # Talk whose kind its thread shape can overrule (join links, bot posts and change announcements keep theirs).
 _REKINDABLE = "('agenda', 'joining', 'during')"
 # Kinds that never link to a calendar event: huddles are their own meetings, and a "quick call?" asks
-# for a call nobody scheduled.
+# for a call nobody scheduled (unless it names a meeting of its author: `_TIMING_KIND`).
 _NOT_CALENDAR = ("huddle", "call_request")
+# A call request by an invitee naming every distinctive word of a meeting's title speaks of that meeting
+# (its agenda, its cancellation, its recap), whatever words made it look like a request: it links with
+# the kind its timing gives, as a post found by its title alone does in context evidence.
+_TIMING_KIND = """CASE WHEN delta <= 0
+                       THEN CASE WHEN status = 'cancelled' THEN 'cancellation' ELSE 'agenda' END
+                       WHEN delta <= dur THEN 'during' ELSE 'recap' END"""
 
 # Per kind: the window around the meeting (minutes relative to start, or to the end for `post`) in
 # which it counts, and the scale over which its closeness decays.
@@ -70,8 +77,9 @@ def tagged_evidence(s: ScratchSpace, evidence: str, person_slack: str) -> str:
 
     `in_huddle_thread` marks replies under a huddle; `answers_call` marks replies in a "quick call?"
     thread and join links posted in its channel shortly after it: only an identical event link or join
-    link can tie those to a calendar meeting. Talk its author followed with action items becomes a recap
-    (`_closed_by_action_items_sql`).
+    link can tie those to a calendar meeting. `answered_call` marks requests with a join link in their
+    thread: they asked for a call, whatever meeting they name. Talk its author followed with action items
+    becomes a recap (`_closed_by_action_items_sql`).
     """
     return s.make(
         "ev",
@@ -86,13 +94,18 @@ def tagged_evidence(s: ScratchSpace, evidence: str, person_slack: str) -> str:
                    AND r.posted_at BETWEEN e.posted_at - INTERVAL {CALL_ANSWER_MINUTES} MINUTE
                                        AND e.posted_at)
         ),
+        answered AS (
+            SELECT DISTINCT r.channel_id, r.ts
+            FROM requests r JOIN {evidence} e ON e.channel_id = r.channel_id AND e.thread_ts = r.ts
+            WHERE e.conference_url IS NOT NULL AND e.ts <> r.ts
+        ),
         closed AS ({_closed_by_action_items_sql(evidence)})
         SELECT e.* REPLACE (CASE WHEN c.ts IS NULL THEN e.kind ELSE 'recap' END AS kind,
                             CASE WHEN c.ts IS NULL THEN e.role ELSE 'post' END AS role),
                ps.person_id, lower(coalesce(m.text, '')) AS text_lc,
                CAST(e.posted_at AT TIME ZONE 'UTC' AS DATE) AS day,
                h.ts IS NOT NULL AND e.kind <> 'huddle' AS in_huddle_thread,
-               a.ts IS NOT NULL AS answers_call,
+               a.ts IS NOT NULL AS answers_call, q.ts IS NOT NULL AS answered_call,
                coalesce(m.bot_id IS NOT NULL OR m.subtype = 'bot_message' OR e.user_id = '{SLACKBOT}'
                         OR u.is_bot, false) AS by_bot,
                regexp_extract_all(coalesce(m.text, ''), {lit(MENTION)}, 1) AS mentioned
@@ -102,6 +115,7 @@ def tagged_evidence(s: ScratchSpace, evidence: str, person_slack: str) -> str:
         LEFT JOIN slack_messages m ON m.channel_id = e.channel_id AND m.ts = e.ts
         LEFT JOIN huddles h ON h.channel_id = e.channel_id AND h.ts = e.thread_ts
         LEFT JOIN answers a ON a.channel_id = e.channel_id AND a.ts = e.ts
+        LEFT JOIN answered q ON q.channel_id = e.channel_id AND q.ts = e.ts
         LEFT JOIN closed c ON c.channel_id = e.channel_id AND c.ts = e.ts
         """,
     )
@@ -184,11 +198,12 @@ def candidates(s: ScratchSpace, ev: str, cm: str, attendees: str) -> str:
         FROM linked e ASOF JOIN url u ON u.url = e.conference_url AND e.posted_at < u.start""",
     )
     # Materialised on their own so the optimizer cannot join posts to every meeting of the day first.
+    # Call requests are proposed to their author's meetings, which they may name (`_TIMING_KIND`).
     posts = s.make(
         "cand_posts",
         f"""
         SELECT channel_id, ts, person_id, posted_at, unnest([day - 2, day - 1, day, day + 1]) AS d
-        FROM {usable} WHERE person_id IS NOT NULL""",
+        FROM {ev} WHERE kind <> 'huddle' AND NOT in_huddle_thread AND person_id IS NOT NULL""",
     )
     invitations = s.make(
         "cand_invitations",
@@ -271,10 +286,21 @@ def scored(s: ScratchSpace, ev: str, cm: str, cand: str, attendees: str, person_
         GROUP BY ALL
         """,
     )
+    roles = " ".join(
+        f"WHEN {lit(k)} THEN {lit(EVIDENCE_ROLES[k])}" for k in ("agenda", "cancellation", "during", "recap")
+    )
     feats = s.make(
         "feats",
         f"""
-        SELECT c.channel_id, c.ts, c.meeting_id, e.kind, e.role, m.status, e.answers_call,
+        SELECT * REPLACE (CASE WHEN asked_call THEN {_TIMING_KIND} ELSE kind END AS kind,
+                          CASE WHEN asked_call THEN CASE {_TIMING_KIND} {roles} END ELSE role END AS role)
+        FROM (
+        SELECT c.channel_id, c.ts, c.meeting_id, e.kind, e.role, m.status,
+               e.kind = 'call_request' AND NOT e.answered_call AS asked_call,
+               e.answers_call AND e.kind <> 'call_request' AS answers_call,
+               len(m.title_words) > 0
+                   AND len(list_filter(m.title_words, lambda w: contains(e.text_lc, w))) = len(m.title_words)
+                   AS all_title_words,
                coalesce(e.event_id = m.calendar_event_id, false) AS eid_hit,
                coalesce(e.event_id = m.recurring_event_id, false) AS series_hit,
                coalesce(list_contains(m.conference_urls, e.conference_url), false) AS url_hit,
@@ -304,7 +330,7 @@ def scored(s: ScratchSpace, ev: str, cm: str, cand: str, attendees: str, person_
         LEFT JOIN {strangers} ms USING (channel_id, ts, meeting_id)
         LEFT JOIN {share} sh ON sh.meeting_id = c.meeting_id AND sh.channel_id = c.channel_id
         LEFT JOIN slack_channels ch ON ch.channel_id = c.channel_id
-        """,
+        )""",
     )
     return s.make(
         "scored",
@@ -324,6 +350,9 @@ def scored(s: ScratchSpace, ev: str, cm: str, cand: str, attendees: str, person_
                 WHEN url_hit AND within_day
                     THEN 0.8 + 0.1 * by_attendee::INT + 0.1 * (1 - least(abs(delta), 1440) / 1440)
                 WHEN answers_call THEN 0.0
+                -- a request answered with a join link, or naming no meeting of its author
+                WHEN kind = 'call_request' THEN 0.0
+                WHEN asked_call AND NOT (by_attendee AND (title_full OR all_title_words)) THEN 0.0
                 WHEN in_window THEN 0.15 + 0.35 * by_attendee::INT
                     + CASE WHEN title_full THEN 0.35 WHEN title_frac >= 0.5 THEN 0.2 ELSE 0 END
                     + 0.15 * closeness + 0.1 * members_share + 0.1 * channel_named::INT
@@ -394,6 +423,7 @@ def _reasons_sql() -> str:
         CASE WHEN title_full THEN 'mentions the title'
              WHEN title_frac >= 0.5 THEN 'mentions words of the title' END,
         CASE WHEN shares_document THEN 'links a document attached to the event' END,
+        CASE WHEN asked_call THEN 'reads as a call request, but names this meeting of its author' END,
         CASE WHEN channel_named THEN 'posted in #' || channel_name || ', named like the title' END,
         CASE WHEN members_share >= 0.5 THEN 'posted in a channel where '
              || CAST(round(100 * members_share) AS INTEGER) || '% of the attendees are members' END,

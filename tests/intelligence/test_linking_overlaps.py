@@ -34,7 +34,8 @@ def said(channel: str, when: datetime, text: str, user: str, kind: str, seq: int
 
 
 def linked(posts: list[dict], events: list[dict]) -> CorrelationResult:
-    """Give the correlation of `posts` (each carrying its evidence kind) around `events` in channel C1."""
+    """Give the correlation of `posts` (each carrying its evidence kind, and a join link as its
+    `conference_url` when it has one) around `events` in channel C1."""
     con = raw_connection(
         slack_messages=[{k: v for k, v in p.items() if k != "kind"} for p in posts],
         calendar_events=events,
@@ -53,6 +54,7 @@ def linked(posts: list[dict], events: list[dict]) -> CorrelationResult:
             "kind": p["kind"],
             "role": EVIDENCE_ROLES[p["kind"]],
             "matched": "hand-written",
+            "conference_url": p.get("conference_url"),
             "drive_file_ids": [],
             "room_participants": [],
         }
