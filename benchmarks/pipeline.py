@@ -16,6 +16,7 @@ import json
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 
 import psutil
@@ -67,6 +68,7 @@ def main(workspace: str, state: str, out: str, only: str = "") -> None:
             try:
                 stats.append(step())
             except Exception as exc:  # a benchmark reports what failed where, after what it cost so far
+                traceback.print_exc()
                 failed = {
                     "stage": name,
                     "seconds": time.perf_counter() - started - sum(s.seconds for s in stats),
