@@ -36,7 +36,7 @@ import pyarrow as pa
 from collectors.models import CALENDAR_EVENTS, SLACK_CHANNELS, SLACK_MESSAGES, SLACK_USERS
 from core.sql import ScratchSpace, fetch, ident, lit, require_columns, scratch
 from intelligence import _calendar
-from intelligence._people import SLACKBOT, _norm_name_sql
+from intelligence._people import SLACKBOT, stand_ins_sql
 from intelligence.models import EVIDENCE, EVIDENCE_ROLES, PEOPLE
 
 # Phases of a meeting in which a top-level message can be talk about it: (kind, from, to, which
@@ -180,12 +180,7 @@ def _invitees_sql(cal: str, att: str, people: str) -> str:
     be that of an invitee with no Slack account of their own and the same name: it stands in for them
     (`stand_in`), though it picks no home channel."""
     return f"""
-    WITH stand_ins AS (
-        SELECT d.person_id, unnest(u.slack_user_ids) AS user_id
-        FROM {people} d JOIN {people} u
-          ON {_norm_name_sql("u.name")} = {_norm_name_sql("d.name")} AND u.person_id <> d.person_id
-        WHERE len(d.slack_user_ids) = 0 AND u.match = 'unmatched'
-    ),
+    WITH stand_ins AS ({stand_ins_sql(people)}),
     slack AS (
         SELECT unnest(slack_user_ids) AS user_id, person_id, false AS stand_in FROM {people}
         UNION ALL SELECT user_id, person_id, true FROM stand_ins

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.sql import ScratchSpace, lit
 from intelligence._patterns import MENTION
-from intelligence._people import SLACKBOT
+from intelligence._people import SLACKBOT, stand_ins_sql
 from intelligence._sql import duration_sql
 from intelligence.models import EVIDENCE_ROLES
 
@@ -146,6 +146,22 @@ def _closed_by_action_items_sql(evidence: str) -> str:
                                       OR (x.kind = 'recap' AND x.posted_at >= ai.posted_at
                                           - INTERVAL {FOLLOW_UP_MINUTES} MINUTE)))))
     """
+
+
+def attending(s: ScratchSpace, attendees: str, people: str, person_slack: str) -> str:
+    """Materialise `attendees` plus, for each invitee a Slack account stands in for (`stand_ins_sql`), a
+    copy of their row under that account's person: linking counts its posts and mentions as theirs, as
+    context evidence does."""
+    return s.make(
+        "attending",
+        f"""
+        SELECT * FROM {attendees}
+        UNION ALL
+        SELECT a.* REPLACE (ps.person_id AS person_id)
+        FROM {attendees} a JOIN ({stand_ins_sql(people)}) si USING (person_id)
+        JOIN {person_slack} ps ON ps.user_id = si.user_id
+        """,
+    )
 
 
 def meeting_keys(s: ScratchSpace, meetings: str) -> str:

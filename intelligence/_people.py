@@ -67,6 +67,18 @@ def _norm_name_sql(expr: str) -> str:
     return f"nullif(trim(regexp_replace({turned}, '\\s+', ' ', 'g')), '')"
 
 
+def stand_ins_sql(people: str) -> str:
+    """SQL giving (person_id, user_id): a Slack account people mapping tied to no one (its address unknown,
+    its name shared by several) and a person of the same name with no Slack account of their own, for whom
+    it stands in. `people` is a table as `map_people` writes it."""
+    return f"""
+    SELECT d.person_id, unnest(u.slack_user_ids) AS user_id
+    FROM {people} d JOIN {people} u
+      ON {_norm_name_sql("u.name")} = {_norm_name_sql("d.name")} AND u.person_id <> d.person_id
+    WHERE len(d.slack_user_ids) = 0 AND u.match = 'unmatched'
+    """
+
+
 def _company_domains_sql(keys: str) -> str:
     """SQL giving the company's email domains: those of the directory's primary emails and aliases."""
     return f"SELECT DISTINCT domain FROM {keys} WHERE company"

@@ -33,15 +33,21 @@ def said(channel: str, when: datetime, text: str, user: str, kind: str, seq: int
     return {**message(channel, when, text, user, seq=seq, **extra), "kind": kind}
 
 
-def linked(posts: list[dict], events: list[dict]) -> CorrelationResult:
+def linked(
+    posts: list[dict],
+    events: list[dict],
+    directory: list[dict] = ORG_DIRECTORY,
+    slack: list[dict] = ORG_SLACK,
+    channels: list[dict] = CHANNELS,
+) -> CorrelationResult:
     """Give the correlation of `posts` (each carrying its evidence kind, and a join link as its
-    `conference_url` when it has one) around `events` in channel C1."""
+    `conference_url` when it has one) around `events` in channel C1 (the small org unless told)."""
     con = raw_connection(
         slack_messages=[{k: v for k, v in p.items() if k != "kind"} for p in posts],
         calendar_events=events,
-        directory_users=ORG_DIRECTORY,
-        slack_users=ORG_SLACK,
-        slack_channels=CHANNELS,
+        directory_users=directory,
+        slack_users=slack,
+        slack_channels=channels,
     )
     store(con, "people", map_people(con).people)
     evidence = [
