@@ -648,7 +648,7 @@ def main() -> None:
                                       profile=size == "L" and not args.no_profile))  # fmt: skip
             r = results[-1]
             print(f"  stages {r['full'].wall:.1f} s, {r['full'].peak_rss_mb:.0f} MB", flush=True)
-    default = args.sizes == "S,M,L" and not args.no_flow
+    default = args.sizes == "S,M,L" and not args.no_flow and not args.xl
     command = "make bench" if default else "python benchmarks/run.py " + " ".join(sys.argv[1:])
     out = REPO / args.out
     old = out.read_text() if out.exists() else ""
