@@ -14,7 +14,6 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from checkpoints._ddl import BOOKKEEPING, RUNS_ADDED, create_table_sql
 from checkpoints.dataset import RawDataset, attach_dataset
@@ -332,7 +331,7 @@ class StateStore:
         written = self._fresh.get(name) if self._fresh is not None else None
         new_scope = False
         if written is not None:
-            scope = set(pc.unique(batch.column(keys[0])).to_pylist())
+            scope = set(batch.column(keys[0]).unique().to_pylist())
             new_scope = written.isdisjoint(scope)
             written |= scope
         # Row numbers from Arrow, not row_number() OVER (): the same on every read of the batch.
