@@ -81,18 +81,25 @@ def tagged_evidence(s: ScratchSpace, evidence: str, person_slack: str) -> str:
     thread: they asked for a call, whatever meeting they name. Talk its author followed with action items
     becomes a recap (`_closed_by_action_items_sql`).
     """
+    answer_b = _bucket("posted_at", CALL_ANSWER_MINUTES)
     return s.make(
         "ev",
         f"""
         WITH huddles AS (SELECT channel_id, ts FROM {evidence} WHERE kind = 'huddle'),
         requests AS (SELECT channel_id, ts, posted_at FROM {evidence} WHERE kind = 'call_request'),
-        answers AS (
-            SELECT DISTINCT e.channel_id, e.ts
-            FROM {evidence} e JOIN requests r ON r.channel_id = e.channel_id
-            WHERE r.ts = e.thread_ts
-               OR (e.conference_url IS NOT NULL
-                   AND r.posted_at BETWEEN e.posted_at - INTERVAL {CALL_ANSWER_MINUTES} MINUTE
-                                       AND e.posted_at)
+        answers AS (  -- equality joins only: a join on the channel alone pairs every request with
+                      -- every link of a busy channel (56 M pairs at XL)
+            SELECT e.channel_id, e.ts
+            FROM {evidence} e JOIN requests r ON r.channel_id = e.channel_id AND r.ts = e.thread_ts
+            UNION
+            -- a join link at most CALL_ANSWER_MINUTES after the request: the request's bucket of that
+            -- many minutes is the link's or the one before
+            SELECT e.channel_id, e.ts
+            FROM (SELECT channel_id, ts, posted_at, unnest([{answer_b}, {answer_b} - 1]) AS b
+                  FROM {evidence} WHERE conference_url IS NOT NULL) e
+            JOIN (SELECT *, {answer_b} AS b FROM requests) r
+              ON r.channel_id = e.channel_id AND r.b = e.b
+            WHERE r.posted_at BETWEEN e.posted_at - INTERVAL {CALL_ANSWER_MINUTES} MINUTE AND e.posted_at
         ),
         answered AS (
             SELECT DISTINCT r.channel_id, r.ts
@@ -128,24 +135,48 @@ def _closed_by_action_items_sql(evidence: str) -> str:
     they follow is its recap, whatever its words looked like (talk found by its timing alone takes the
     phase its words fit best, and a recap posted while its author sits in the next meeting reads as that
     meeting's talk)."""
+    # Pairs and blockers are found through FOLLOW_UP_MINUTES time buckets (equality joins): joined on
+    # (channel, person) alone, a person's posts pair with all their others (6.3 M pairs at XL).
+    bucket = _bucket("posted_at", FOLLOW_UP_MINUTES)
     return f"""
-    SELECT DISTINCT e.channel_id, e.ts
-    FROM {evidence} e JOIN {evidence} ai
-      ON ai.channel_id = e.channel_id AND ai.user_id = e.user_id AND ai.ts <> e.ts
-     AND ai.kind = 'action_items'
-    WHERE e.kind IN {_REKINDABLE} AND coalesce(e.thread_ts, e.ts) = e.ts
-      AND (ai.thread_ts = e.ts
-           OR (coalesce(ai.thread_ts, ai.ts) = ai.ts
-               AND ai.posted_at BETWEEN e.posted_at AND e.posted_at + INTERVAL {FOLLOW_UP_MINUTES} MINUTE
-               -- no later post of theirs in between, and no recap of theirs the action items follow
-               AND NOT EXISTS (SELECT 1 FROM {evidence} x
-                               WHERE x.channel_id = e.channel_id AND x.user_id = e.user_id
-                                 AND coalesce(x.thread_ts, x.ts) = x.ts AND x.ts <> e.ts
-                                 AND x.posted_at < ai.posted_at
-                                 AND (x.posted_at > e.posted_at
-                                      OR (x.kind = 'recap' AND x.posted_at >= ai.posted_at
-                                          - INTERVAL {FOLLOW_UP_MINUTES} MINUTE)))))
+    WITH top AS (
+        SELECT channel_id, ts, user_id, posted_at, kind, {bucket} AS b
+        FROM {evidence} WHERE coalesce(thread_ts, ts) = ts
+    ),
+    in_thread AS (
+        SELECT e.channel_id, e.ts FROM top e JOIN {evidence} ai
+          ON ai.channel_id = e.channel_id AND ai.user_id = e.user_id AND ai.thread_ts = e.ts AND ai.ts <> e.ts
+        WHERE ai.kind = 'action_items' AND e.kind IN {_REKINDABLE}
+    ),
+    -- top-level action items `a` by the same person at most FOLLOW_UP_MINUTES after the post: a's bucket
+    -- is the post's or the next one
+    followed AS (
+        SELECT e.channel_id, e.ts, e.user_id, e.posted_at, a.posted_at AS ai_at, a.b AS ai_b
+        FROM (SELECT *, unnest([b, b + 1]) AS nb FROM top WHERE kind IN {_REKINDABLE}) e
+        JOIN top a ON a.channel_id = e.channel_id AND a.user_id = e.user_id AND a.b = e.nb
+        WHERE a.kind = 'action_items' AND a.ts <> e.ts
+          AND a.posted_at BETWEEN e.posted_at AND e.posted_at + INTERVAL {FOLLOW_UP_MINUTES} MINUTE
+    ),
+    -- no later post of theirs in between, and no recap of theirs the action items follow: either lies in
+    -- the FOLLOW_UP_MINUTES before the action items, so in their bucket or the one before
+    blocked AS (
+        SELECT DISTINCT f.channel_id, f.ts, f.ai_at
+        FROM followed f JOIN (SELECT *, unnest([b, b + 1]) AS nb FROM top) x
+          ON x.channel_id = f.channel_id AND x.user_id = f.user_id AND x.nb = f.ai_b
+        WHERE x.ts <> f.ts AND x.posted_at < f.ai_at
+          AND (x.posted_at > f.posted_at
+               OR (x.kind = 'recap' AND x.posted_at >= f.ai_at - INTERVAL {FOLLOW_UP_MINUTES} MINUTE))
+    )
+    SELECT channel_id, ts FROM in_thread
+    UNION
+    SELECT f.channel_id, f.ts FROM followed f
+    ANTI JOIN blocked k ON k.channel_id = f.channel_id AND k.ts = f.ts AND k.ai_at = f.ai_at
     """
+
+
+def _bucket(column: str, minutes: int) -> str:
+    """SQL numbering the `minutes`-long span of time `column` falls in (time windows as equality keys)."""
+    return f"floor(epoch({column}) / {minutes * 60})::BIGINT"
 
 
 def attending(s: ScratchSpace, attendees: str, people: str, person_slack: str) -> str:
