@@ -131,12 +131,20 @@ def call_meetings(s: ScratchSpace, ev: str, linked: str) -> str:
         "call_threads",
         f"""
         WITH c AS (SELECT c.*, r.* EXCLUDE (conference_url, g)
-                   FROM {calls} c LEFT JOIN ({requested}) r USING (conference_url, g))
+                   FROM {calls} c LEFT JOIN ({requested}) r USING (conference_url, g)),
+        -- replies under the thread the link was posted in, or under the request it answers: two equality
+        -- joins (one join on the channel with either condition paired every call with every reply there)
+        roots AS (
+            SELECT conference_url, g, channel_id, start, thread_root AS root FROM c
+            UNION ALL
+            SELECT conference_url, g, channel_id, start, request_ts FROM c
+            WHERE request_ts IS NOT NULL AND request_ts IS DISTINCT FROM thread_root
+        )
         SELECT c.conference_url, c.g, m.user_id, m.posted_at
-        FROM c JOIN slack_messages m ON m.channel_id = c.channel_id AND m.thread_ts <> m.ts
-         AND (m.thread_ts = c.thread_root OR m.thread_ts = c.request_ts)
+        FROM roots c JOIN slack_messages m ON m.channel_id = c.channel_id AND m.thread_ts = c.root
         LEFT JOIN slack_users u ON u.user_id = m.user_id
-        WHERE m.posted_at > c.start AND m.posted_at <= c.start + INTERVAL {CLOSE_MAX_MINUTES} MINUTE
+        WHERE m.thread_ts <> m.ts
+          AND m.posted_at > c.start AND m.posted_at <= c.start + INTERVAL {CLOSE_MAX_MINUTES} MINUTE
           AND m.bot_id IS NULL AND NOT coalesce(u.is_bot, false) AND m.user_id IS NOT NULL
         """,
     )
