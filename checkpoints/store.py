@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import math
 import os
+import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Set
 from datetime import UTC, datetime
@@ -32,6 +34,12 @@ SCHEMA_VERSION = "2"
 BULK_CHECKPOINT_THRESHOLD = "128MiB"
 # The store's DuckDB memory limit inside `StateStore.bulk_load` (the other stages keep the store's own).
 BULK_MEMORY_LIMIT = "100MB"
+# Inside `StateStore.working_memory` (correlation's joins over the whole state), DuckDB may use one MB per
+# MESSAGES_PER_WORKING_MB stored messages when that is more than the store's own limit, up to
+# MAX_WORKING_MB: L (1 M messages) keeps its 200 MB; XL (9.6 M) gets 597 MB, where 200 MB ran out in
+# correlate in two runs of five.
+MESSAGES_PER_WORKING_MB = 16_000
+MAX_WORKING_MB = 600
 
 
 # What `meetintel doctor` says about a state file that cannot be opened; the run says the same.
@@ -153,6 +161,20 @@ class StateStore:
             self.con.execute("RESET checkpoint_threshold")
             self.con.execute(f"SET memory_limit = {lit(self.memory_limit)}")
         self.con.execute("CHECKPOINT")
+
+    @contextlib.contextmanager
+    def working_memory(self) -> Iterator[None]:
+        """Let DuckDB use memory in proportion to the stored messages during the block (see
+        MESSAGES_PER_WORKING_MB), when that is more than the store's own limit; the limit is back after."""
+        wanted = min(MAX_WORKING_MB, self.count("slack_messages") // MESSAGES_PER_WORKING_MB)
+        if wanted <= _megabytes(self.memory_limit):
+            yield
+            return
+        self.con.execute(f"SET memory_limit = '{wanted}MB'")
+        try:
+            yield
+        finally:
+            self.con.execute(f"SET memory_limit = {lit(self.memory_limit)}")
 
     # ---- raw data and its cursors -------------------------------------------------------------
 
@@ -712,6 +734,15 @@ class _Transaction:
                 self.con.execute("ROLLBACK")
                 raise
         self.con.execute("COMMIT")
+
+
+def _megabytes(limit: str) -> float:
+    """Give a DuckDB memory size such as '200MB', '1.5GB' or '512MiB' in MB (infinite when not one)."""
+    found = re.fullmatch(r"\s*([0-9.]+)\s*([KMGT]i?B)\s*", limit, re.IGNORECASE)
+    if not found:
+        return math.inf
+    scale = {"K": 2**-10, "M": 1, "G": 2**10, "T": 2**20}[found[2][0].upper()]
+    return float(found[1]) * scale
 
 
 def _stub_column(f: pa.Field, keys: list[str]) -> str:

@@ -289,12 +289,13 @@ def correlate_stage(store: StateStore) -> StageStat:
     unmatched = _map_people(store, version)
     # Events after the run's time are not held meetings yet.
     as_of = datetime.now(UTC)
-    cache = _calendar_cache(store, as_of)
-    context = context_evidence(store.con, as_of=as_of, calendar_cache=cache)
-    store.replace_tables({"context_evidence": context}, version)
-    result = correlate(
-        store.con, evidence=meeting_talk(store), people="people", as_of=as_of, calendar_cache=cache
-    )
+    with store.working_memory():  # joins over the whole state: DuckDB's memory grows with it past L
+        cache = _calendar_cache(store, as_of)
+        context = context_evidence(store.con, as_of=as_of, calendar_cache=cache)
+        store.replace_tables({"context_evidence": context}, version)
+        result = correlate(
+            store.con, evidence=meeting_talk(store), people="people", as_of=as_of, calendar_cache=cache
+        )
     store.replace_tables(
         {
             "meetings": result.meetings,

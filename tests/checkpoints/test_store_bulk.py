@@ -13,8 +13,10 @@ import sys
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 
 from checkpoints import StateStore
+from checkpoints import store as store_module
 from collectors.files import Chunk, FileStamp
 from collectors.models import SLACK_MESSAGES
 
@@ -56,7 +58,9 @@ def test_a_bulk_load_ends_checkpointed_with_the_default_threshold_back(tmp_path:
 KILLED = """
 import os
 import pyarrow as pa
+import pytest
 from checkpoints import StateStore
+from checkpoints import store as store_module
 from collectors.files import Chunk, FileStamp
 from collectors.models import SLACK_MESSAGES
 
@@ -171,3 +175,30 @@ def test_a_bulk_load_into_an_empty_table_replaces_rows_only_where_a_channel_come
         ("CB", "1.000100", "message 1"),
         ("CB", "2.000100", "message 2"),
     ]
+
+
+def _limit(store: StateStore) -> str:
+    return str(store.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+
+
+def test_working_memory_grows_with_the_stored_messages_and_is_back_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with StateStore(tmp_path / "state.duckdb") as store:
+        store.commit_chunk(_chunk(3000, 0, "slack/general/2026-09-07.json"), "r1")
+        own = _limit(store)
+        with store.working_memory():  # 3,000 messages: far below the store's own 200 MB
+            assert _limit(store) == own
+        monkeypatch.setattr(store_module, "MESSAGES_PER_WORKING_MB", 10)  # 3,000 messages: 300 MB
+        with store.working_memory():
+            assert _limit(store) == "286.1 MiB"
+        monkeypatch.setattr(store_module, "MAX_WORKING_MB", 250)
+        with pytest.raises(RuntimeError), store.working_memory():
+            assert _limit(store) == "238.4 MiB"
+            raise RuntimeError("a failed stage")
+        assert _limit(store) == own == "190.7 MiB"
+
+
+def test_megabytes_reads_duckdb_sizes() -> None:
+    assert [store_module._megabytes(v) for v in ("200MB", "1.5GB", "512MiB", "2048KB")] == [200, 1536, 512, 2]
+    assert store_module._megabytes("80%") == float("inf")
