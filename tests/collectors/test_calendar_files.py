@@ -363,6 +363,7 @@ def test_invalid_ics_names_the_file(tmp_path: Path) -> None:
     assert "this is not" not in str(raised.value)
 
 
+@pytest.mark.slow  # 3.5 s: a year of recurrences expanded
 def test_google_ics_export_expands_a_fixed_year(tmp_path: Path, third_party: Path) -> None:
     """The 4,778-event Google export over 2017: every instance, recurring and moved ones included."""
     calendar = tmp_path / "ws" / "google" / "calendar"

@@ -30,6 +30,7 @@ def _detect(root: Path, name: str, batch: int) -> tuple[int, str, list[tuple]]:
     return stat.rows_in, stat.note, rows
 
 
+@pytest.mark.slow  # 2 s: the org's detect four times
 def test_ranges_of_pending_messages_give_one_scans_evidence(collected: Path) -> None:
     pending, note, whole = _detect(collected, "whole.duckdb", batch=10**9)
     assert (pending, note, len(whole)) == (1617, "", 85)
@@ -50,6 +51,7 @@ def test_ranges_of_pending_messages_give_one_scans_evidence(collected: Path) -> 
     assert len(whole) == len({(r[0], r[1]) for r in whole})  # one row per message
 
 
+@pytest.mark.slow  # 2 s: the org's detect twice over
 def test_replies_queued_again_find_their_parents_in_their_ranges_channels(collected: Path) -> None:
     """Replies detected again after their threads were (parents not pending) give the same evidence in
     ranges, whose thread lookups read only their own channels, as in one scan and in the first detection."""

@@ -20,6 +20,9 @@ from service.slack_events import MAX_BODY_BYTES, SeenWithin, router, signature
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
+# Each receiver's uvicorn server and events worker take seconds to stop: the full suite, not the fast lane.
+pytestmark = pytest.mark.slow
+
 
 class Receiver:
     """A small app with the router, served by uvicorn on loopback, and the events it emitted."""
