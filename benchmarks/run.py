@@ -33,7 +33,15 @@ if str(REPO) not in sys.path:
 import duckdb  # noqa: E402
 import psutil  # noqa: E402
 
-from benchmarks._measure import Measured, Series, add_new_messages, load, run_child, scaling_svg  # noqa: E402
+from benchmarks._measure import (  # noqa: E402
+    Measured,
+    Series,
+    add_new_messages,
+    load,
+    marked_block,
+    run_child,
+    scaling_svg,
+)
 from sandbox import SIZES, generate_workspace  # noqa: E402
 
 DATA = REPO / "bench-data"
@@ -492,13 +500,6 @@ def _profile_lines(results: list[dict]) -> list[str]:
     return lines
 
 
-def _block(old: str, begin: str, end: str) -> str:
-    """Give the text between (and with) `begin` and `end` in `old`, or ''."""
-    if begin in old and end in old:
-        return old[old.index(begin) : old.index(end) + len(end)]
-    return ""
-
-
 def _excel(old: str) -> str:
     head, found, rest = old.partition("## Excel writer\n")
     if not found:
@@ -544,7 +545,7 @@ def render(results: list[dict], command: str, cost: dict | None, server_start: f
     ]
     lines += _prefect_lines(results, cost, server_start)
     lines += _profile_lines(results)
-    notes = _block(old, *NOTES)
+    notes = marked_block(old, *NOTES)
     if notes:
         lines += ["", notes]
     for r in results:
@@ -557,7 +558,7 @@ def render(results: list[dict], command: str, cost: dict | None, server_start: f
             *_stage_rows(r["full"]),
         ]
     for begin, end in (PEER, *PRESERVED):
-        block = _block(old, begin, end)
+        block = marked_block(old, begin, end)
         if block:
             lines += ["", block]
     excel = _excel(old)

@@ -345,9 +345,6 @@ def scored(s: ScratchSpace, ev: str, cm: str, cand: str, attendees: str, person_
         SELECT c.channel_id, c.ts, c.meeting_id, e.kind, e.role, m.status,
                e.kind = 'call_request' AND NOT e.answered_call AS asked_call,
                e.answers_call AND e.kind <> 'call_request' AS answers_call,
-               len(m.title_words) > 0
-                   AND len(list_filter(m.title_words, lambda w: contains(e.text_lc, w))) = len(m.title_words)
-                   AS all_title_words,
                coalesce(e.event_id = m.calendar_event_id, false) AS eid_hit,
                coalesce(e.event_id = m.recurring_event_id, false) AS series_hit,
                coalesce(list_contains(m.conference_urls, e.conference_url), false) AS url_hit,
@@ -399,7 +396,7 @@ def scored(s: ScratchSpace, ev: str, cm: str, cand: str, attendees: str, person_
                 WHEN answers_call THEN 0.0
                 -- a request answered with a join link, or naming no meeting of its author
                 WHEN kind = 'call_request' THEN 0.0
-                WHEN asked_call AND NOT (by_attendee AND (title_full OR all_title_words)) THEN 0.0
+                WHEN asked_call AND NOT (by_attendee AND (title_full OR title_frac = 1)) THEN 0.0
                 WHEN in_window THEN 0.15 + 0.35 * by_attendee::INT
                     + CASE WHEN title_full THEN 0.35 WHEN title_frac >= 0.5 THEN 0.2 ELSE 0 END
                     + 0.15 * closeness + 0.1 * members_share + 0.1 * channel_named::INT
