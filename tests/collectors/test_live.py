@@ -166,6 +166,7 @@ def test_second_run_collects_exactly_the_appended_messages_and_replies(appendabl
     assert {o.status for o in run.outcomes()} == {"ok"}
 
 
+@pytest.mark.slow  # over 1.3 s: the full suite, not the fast lane
 def test_a_deleted_event_is_stored_cancelled_with_what_it_was(appendable: Path, tmp_path: Path) -> None:
     """An event deleted between two runs comes back from the sync token as Google's stub (id and status).
     The store marks the row cancelled and keeps its title, times and attendees; a new etag."""
@@ -204,6 +205,7 @@ def test_a_deleted_event_is_stored_cancelled_with_what_it_was(appendable: Path, 
     assert after == before and len(before) == 1
 
 
+@pytest.mark.slow  # over 1.3 s: the full suite, not the fast lane
 def test_sync_tokens_refused_by_a_restarted_server_resync_each_calendar_in_full(generated: Path) -> None:
     """A new sandbox process answers old sync tokens with 410: every calendar is listed again whole,
     each chunk replacing its calendar's rows; the run is still ok and counts the resyncs."""
@@ -222,6 +224,7 @@ def test_sync_tokens_refused_by_a_restarted_server_resync_each_calendar_in_full(
     assert events_requests == 2 * len(calendars)  # the refused token, then one full page each
 
 
+@pytest.mark.slow  # over 1.3 s: the full suite, not the fast lane
 def test_full_refresh_ignores_cursors_and_replaces_every_calendar(generated: Path) -> None:
     """With cursors saved, a full refresh still reads everything and lists every calendar whole."""
     with SandboxServer(generated, ServerSettings(rate_limits=False)) as server:
@@ -273,6 +276,7 @@ def test_an_endpoint_failing_hard_opens_the_breaker_and_the_next_run_skips_the_s
     assert skipped.as_dict()["breaker_state"] == "open"
 
 
+@pytest.mark.slow  # over 1.3 s: the full suite, not the fast lane
 def test_sandbox_rate_limits_are_retried_and_both_sides_count_the_same(generated: Path) -> None:
     """The server allows 40 replies calls a second and answers 429 beyond; every message still arrives and
     the client's rate-limited and retry counts equal the server's refusals."""
@@ -305,6 +309,7 @@ def test_client_token_buckets_keep_under_the_server_limits_so_no_429_happens(gen
     assert {o.source: o.stats.rate_limited for o in run.outcomes()}["slack"] == 0
 
 
+@pytest.mark.slow  # over 1.3 s: the full suite, not the fast lane
 def test_an_interrupted_run_resumes_without_losing_a_message(generated: Path) -> None:
     """Stop after three message chunks, keep only what was committed; the next run completes the set."""
     with SandboxServer(generated, ServerSettings(rate_limits=False)) as server:

@@ -77,6 +77,7 @@ def add_and_change_day_files(ws: Path) -> None:
     calendar.write_text(json.dumps(dump))
 
 
+@pytest.mark.slow  # over 1.3 s: the full suite, not the fast lane
 def test_batches_commit_the_rows_stamps_and_queue_the_local_collect_gives(
     workspace: Path, tmp_path: Path
 ) -> None:

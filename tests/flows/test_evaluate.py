@@ -158,6 +158,7 @@ def test_misses_are_listed_up_to_the_limit_per_figure(forced_evaluation: Evaluat
     assert format_misses(forced_evaluation, 0) == []
 
 
+@pytest.mark.slow  # over 1.3 s: the full suite, not the fast lane
 def test_the_command_prints_misses_and_json_holds_them_all(forced: tuple[Path, Path], tmp_path: Path) -> None:
     """`meetintel evaluate --misses 1` prints the figures then one miss per figure; `--json` gives every
     miss; both exit 3 since the people target is missed."""

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 from checkpoints import StageResources
 from flows._resources import CORES, ResourceSampler, resources_markdown
@@ -13,6 +14,7 @@ from flows._resources import CORES, ResourceSampler, resources_markdown
 MB = 1_000_000
 
 
+@pytest.mark.slow  # over 1.3 s: the full suite, not the fast lane
 def test_a_busy_stage_shows_a_core_busy_and_its_memory(tmp_path: Path) -> None:
     sampler = ResourceSampler([tmp_path], interval=0.05)
     free_before = psutil.disk_usage(str(tmp_path)).free

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from sandbox.server import SandboxServer, ServerSettings
 from tests.sandbox._server_workspace import D1, slack_client, user, write_json
 
@@ -64,6 +66,7 @@ def _workspace(root: Path) -> set[str]:
     return written
 
 
+@pytest.mark.slow  # over 1.3 s: the full suite, not the fast lane
 def test_pagination_at_scale_covers_every_message_exactly_once(tmp_path: Path) -> None:
     """10 channels x 10 days x 1,000 messages: history pages of 999 plus thread pages give all 10^5 once."""
     written = _workspace(tmp_path)

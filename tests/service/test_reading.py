@@ -44,6 +44,7 @@ def test_without_a_snapshot_the_idle_state_is_read_directly(tmp_path: Path) -> N
         assert [r.run_id for r in store.runs(5)] == [org.run_id]
 
 
+@pytest.mark.slow  # over 1.3 s: the full suite, not the fast lane
 def test_a_run_holding_the_state_is_not_blocked_and_the_snapshot_answers(tmp_path: Path) -> None:
     org = build_org(tmp_path)
     run = subprocess.Popen(
