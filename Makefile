@@ -27,9 +27,10 @@ demo: install
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
-# The whole suite: what CI runs.
+# The whole suite: what CI runs, on every core. Each xdist worker starts its own Prefect test server
+# with its own PREFECT_HOME (the session fixture in tests/conftest.py), so workers share nothing.
 test: install browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto
 
 # The fast lane for the edit-test loop: lint, types and the tests not marked slow (no Prefect server,
 # no kill trials, no browser), on every core: without a Prefect server, xdist workers share nothing.

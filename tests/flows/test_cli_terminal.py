@@ -35,7 +35,9 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _env(tmp: Path) -> dict[str, str]:
     """Give the environment of a run as a user has it: Prefect's default INFO level, a fresh home."""
+    # COLUMNS and LINES (pytest-xdist sets them to 80 x 24) would override the terminal's own size.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MEETINTEL_", "PREFECT_"))}
+    env = {k: v for k, v in env.items() if k not in ("COLUMNS", "LINES")}
     env |= {"PREFECT_HOME": str(tmp / "prefect"), "PREFECT_LOGGING_LEVEL": "INFO", "DO_NOT_TRACK": "1"}
     env |= {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "TERM": "xterm-256color"}
     return env
