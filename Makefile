@@ -28,9 +28,10 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 # The whole suite: what CI runs, on every core. Each xdist worker starts its own Prefect test server
-# with its own PREFECT_HOME (the session fixture in tests/conftest.py), so workers share nothing.
+# with its own PREFECT_HOME (the session fixture in tests/conftest.py), so workers share nothing; a test
+# file stays on one worker (--dist loadfile), since some read what their module's earlier flows left.
 test: install browser
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto --dist loadfile
 
 # The fast lane for the edit-test loop: lint, types and the tests not marked slow (no Prefect server,
 # no kill trials, no browser), on every core: without a Prefect server, xdist workers share nothing.

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, copy_context
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
@@ -326,6 +326,56 @@ class ArtifactFeed:
             self.update(round(100.0 * board.fraction(), 1), describe(board.lines(), now))
         except Exception as exc:  # noqa: BLE001 - a display must never fail the run it shows
             log.warning("the progress artifact was not updated: %s: %s", type(exc).__name__, exc)
+
+
+class LatestSender:
+    """Hand `update(*args)` to a thread of its own, so the run never waits for it (each progress-artifact
+    update is a round trip to the Prefect API, ~15 ms, ten or more per run). Only the latest arguments
+    matter: those that arrive while an update is on its way replace each other. `close` sends what is
+    still waiting and stops the thread. The thread runs in a copy of the caller's context (Prefect's
+    settings and run context live in context variables)."""
+
+    def __init__(self, update: Callable[..., object]) -> None:
+        self.update = update
+        self._cond = threading.Condition()
+        self._waiting: tuple[object, ...] | None = None
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def __call__(self, *args: object) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            self._waiting = args
+            if self._thread is None:
+                context = copy_context()
+                self._thread = threading.Thread(
+                    target=context.run, args=(self._send,), name="meetintel-progress", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+
+    def _send(self) -> None:
+        while True:
+            with self._cond:
+                while self._waiting is None and not self._closed:
+                    self._cond.wait()
+                if self._waiting is None:
+                    return
+                args, self._waiting = self._waiting, None
+            try:
+                self.update(*args)
+            except Exception as exc:  # noqa: BLE001 - a display must never fail the run it shows
+                log.warning("the progress artifact was not updated: %s: %s", type(exc).__name__, exc)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Send what is waiting, then stop the thread (waiting for it at most `timeout` seconds)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
 
 
 _current = ProgressBoard()

@@ -13,7 +13,7 @@ import hashlib
 import os
 import re
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, Protocol, TypeVar, cast
@@ -40,7 +40,7 @@ from core.chunks import QUARANTINE_RULES
 from core.errors import ConfigurationError, FatalError, MeetintelError, RetriableError
 from core.tables import MEETING_RECORDS, PEOPLE_RECORDS, REPORT_MEETINGS
 from flows import _dask, _dask_collect, events, monitor, stages
-from flows._progress import ArtifactFeed, current
+from flows._progress import ArtifactFeed, LatestSender, current
 from flows._resources import ResourceSampler, resources_markdown
 from flows.params import ExportOptions, LiveEndpoints
 from flows.settings import Settings
@@ -417,10 +417,10 @@ def _run(
         ),
     )
     current().begin(record.run_id)
-    feed = ArtifactFeed(lambda share, text: update_progress_artifact(progress, share, text))
+    sender = LatestSender(lambda share, text: update_progress_artifact(progress, share, text))
     cache = CacheCount()
     try:
-        with current().listening(feed):
+        with current().listening(ArtifactFeed(sender)), closing(sender):
             _run_stages(record, source, out, work, live, full_refresh, export, org, cache)
         record.status = "partial" if any(s.status != "ok" for s in record.sources) else "completed"
         if full_refresh:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from contextvars import ContextVar
+
 import pytest
 
 from checkpoints import StageStat
 from collectors import SourceProgress
 from flows._progress import (
     ArtifactFeed,
+    LatestSender,
     ProgressBoard,
     collection_eta,
     describe,
@@ -159,6 +163,52 @@ def test_the_artifact_feed_sends_every_change_of_state_and_counts_at_most_every_
     assert [share for share, _ in sent] == [0.0, 0.0, 20.0]
     assert sent[1][1] == "collect: slack_messages 20"
     assert sent[2][1] == "stages finished: collect"
+
+
+def test_the_sender_sends_in_its_own_thread_and_skips_what_a_later_update_replaced() -> None:
+    entered, release, sent = threading.Event(), threading.Event(), []
+    caller = threading.get_ident()
+
+    def update(share: float, text: str) -> None:
+        assert threading.get_ident() != caller  # the run does not wait for the API
+        entered.set()
+        release.wait(5)
+        sent.append((share, text))
+
+    sender = LatestSender(update)
+    sender(0.0, "collect: started")
+    assert entered.wait(5)  # the first update is on its way and holds the thread ...
+    sender(10.0, "collect: slack_messages 10")
+    sender(20.0, "collect: slack_messages 20")  # ... so this one replaces the one before it
+    sender(40.0, "stages finished: collect")
+    release.set()
+    sender.close()
+    assert sent == [(0.0, "collect: started"), (40.0, "stages finished: collect")]
+    sender(60.0, "after close")  # nothing is sent once closed
+    assert len(sent) == 2
+
+
+def test_the_sender_sends_in_the_callers_context_and_survives_a_failed_update(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    run: ContextVar[str] = ContextVar("run", default="none")
+    run.set("run-7")
+    seen: list[str] = []
+
+    def update(text: str) -> None:
+        seen.append(f"{run.get()} {text}")
+        if text == "bad":
+            raise ConnectionError("the API is gone")
+
+    failed = threading.Event()
+    caplog.handler.addFilter(lambda record: failed.set() or True)
+    sender = LatestSender(update)
+    sender("bad")
+    assert failed.wait(5)  # the failure was logged ...
+    sender("next")  # ... and the thread still sends
+    sender.close()  # sends what waits, then stops
+    assert seen == ["run-7 bad", "run-7 next"]
+    assert "the progress artifact was not updated: ConnectionError: the API is gone" in caplog.text
 
 
 def test_describe_names_the_running_stage_its_sources_and_the_time_left() -> None:

@@ -74,8 +74,12 @@ def test_a_cli_run_has_no_heartbeat_unless_the_user_sets_one(monkeypatch: pytest
 
     monkeypatch.delenv("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", raising=False)
     default = get_current_settings().flows.heartbeat_frequency
+    before = get_current_settings().model_dump()
     with _without_heartbeats():
         assert get_current_settings().flows.heartbeat_frequency is None
+        after = get_current_settings().model_dump()  # every other setting as it was
+        assert after | {"flows": before["flows"]} == before
+        assert after["flows"] == before["flows"] | {"heartbeat_frequency": None}
     assert get_current_settings().flows.heartbeat_frequency == default
     monkeypatch.setenv("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "60")
     with _without_heartbeats():  # the user's choice stands: the settings are left as they are
