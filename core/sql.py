@@ -127,6 +127,12 @@ class ScratchSpace:
         finally:
             self._con.unregister(view)
 
+    def drop(self, *names: str) -> None:
+        """Drop scratch tables (quoted names `make` gave) that what follows no longer reads."""
+        for quoted in names:
+            self._con.execute(f"DROP TABLE IF EXISTS {quoted}")
+            self._made.remove(quoted)
+
     def drop_all(self) -> None:
         """Drop every temp table made here."""
         for quoted in reversed(self._made):

@@ -148,7 +148,9 @@ def _context_sql(
     windows = s.make("ctx_windows", f"SELECT * FROM {invitees} JOIN {home} USING (meeting_id)")
     keys = s.make("ctx_post_keys", _post_keys_sql(invitees, windows))
     posts = s.make("ctx_posts", _posts_sql(keys))
-    near = s.make("ctx_near", _near_sql(posts, invitees, home))
+    near = s.make("ctx_near", _near_sql(keys, invitees, home))
+    changes = s.make("ctx_changes", _changes_sql(keys, windows))
+    s.drop(invitees, home, windows)  # scratch tables go as soon as nothing reads them: joins need the memory
     placed = s.make("ctx_placed", _placed_sql(near))
     words = s.make(
         "ctx_placed_words",
@@ -163,12 +165,16 @@ def _context_sql(
     )
     totals = s.make(
         "ctx_totals",
-        f"""SELECT (SELECT count(*) FROM {posts} WHERE learnt) AS n_org, phase, count(*) AS n_window
+        f"""SELECT (SELECT count(*) FROM {keys} WHERE learnt) AS n_org, phase, count(*) AS n_window
             FROM {placed} GROUP BY ALL""",
     )
     lifts = s.make("ctx_lifts", _lifts_sql(words, org, totals))
-    changes = s.make("ctx_changes", _changes_sql(posts, windows))
-    named = s.make("ctx_named", _named_sql(posts, near))
+    # Only posts near a meeting can name one: their words, the rest of the posts dropped.
+    near_posts = s.make(
+        "ctx_near_posts", f"SELECT channel_id, ts, words FROM {posts} SEMI JOIN {near} USING (channel_id, ts)"
+    )
+    s.drop(posts, keys)
+    named = s.make("ctx_named", _named_sql(near_posts, near))
     return _select_sql(evidence, words, lifts, changes, named)
 
 
@@ -280,7 +286,7 @@ def _offset_sql(spec: str) -> str:
     return f"{column} + INTERVAL ({int(spec[1:])}) MINUTE"
 
 
-def _near_sql(posts: str, invitees: str, home: str) -> str:
+def _near_sql(keys: str, invitees: str, home: str) -> str:
     """SQL giving each post with the meetings of its author it falls near, from NAMED_BEFORE minutes
     before one starts (or the calendar's change of it, see CHANGED_BEFORE) to REACH_AFTER minutes after
     it ends; `home` marks a post in the meeting's own
@@ -301,7 +307,7 @@ def _near_sql(posts: str, invitees: str, home: str) -> str:
     )
     SELECT p.channel_id, p.ts, p.posted_at, sp.* EXCLUDE (user_id, day, since),
            h.channel_id IS NOT NULL AS home
-    FROM {posts} p JOIN spans sp ON sp.user_id = p.user_id AND sp.day = (epoch(p.posted_at) // 86400)::BIGINT
+    FROM {keys} p JOIN spans sp ON sp.user_id = p.user_id AND sp.day = (epoch(p.posted_at) // 86400)::BIGINT
     LEFT JOIN {home} h ON h.meeting_id = sp.meeting_id AND h.channel_id = p.channel_id
     WHERE p.posted_at > sp.since AND p.posted_at <= sp."end" + INTERVAL {REACH_AFTER} MINUTE
     """
@@ -336,7 +342,7 @@ def _lifts_sql(words: str, org: str, totals: str) -> str:
     """
 
 
-def _changes_sql(posts: str, windows: str) -> str:
+def _changes_sql(keys: str, windows: str) -> str:
     """SQL giving (channel_id, ts, kind, matched) for posts announcing that the calendar cancelled or
     moved a meeting (see CHANGE_MINUTES)."""
     return f"""
@@ -348,7 +354,7 @@ def _changes_sql(posts: str, windows: str) -> str:
                CASE WHEN w.status = 'cancelled' THEN 'cancellation' ELSE 'reschedule' END AS kind,
                len(list_filter(w.title_words, lambda x: contains(lower(m.text), x)))
                    / greatest(len(w.title_words), 1) AS named
-        FROM {posts} p JOIN changed w ON w.user_id = p.user_id AND w.channel_id = p.channel_id
+        FROM {keys} p JOIN changed w ON w.user_id = p.user_id AND w.channel_id = p.channel_id
         JOIN slack_messages m ON m.channel_id = p.channel_id AND m.ts = p.ts
         WHERE p.posted_at BETWEEN w.changed_at AND w.changed_at + INTERVAL {CHANGE_MINUTES} MINUTE
           AND len(w.title_words) > 0
@@ -375,13 +381,17 @@ def _named_sql(posts: str, near: str) -> str:
     distance = """CASE WHEN n.posted_at < n.start THEN epoch(n.start) - epoch(n.posted_at)
                        WHEN n.posted_at > n."end" THEN epoch(n.posted_at) - epoch(n."end") ELSE 0 END"""
     return f"""
-    WITH hits AS (
+    WITH named AS (  -- the join carries only what it tests: the rest of `near` would fill its hash table
+        SELECT n.channel_id, n.ts, n.meeting_id
+        FROM (SELECT channel_id, ts, meeting_id, title_words FROM {near}
+              WHERE (status = 'held' OR posted_at <= start) AND len(title_words) > 0) n
+        JOIN {posts} p USING (channel_id, ts)
+        -- every title word among the post's words (list_has_all is slower here by far)
+        WHERE list_bool_and(list_transform(n.title_words, lambda x: list_contains(p.words, x)))
+    ),
+    hits AS (
         SELECT n.channel_id, n.ts, n.title, n.home, {kind} AS kind, {distance} AS distance, n.meeting_id
-        FROM {near} n JOIN {posts} p USING (channel_id, ts)
-        WHERE (n.status = 'held' OR n.posted_at <= n.start)
-          -- every title word among the post's words (list_has_all is slower here by far)
-          AND len(n.title_words) > 0
-          AND list_bool_and(list_transform(n.title_words, lambda x: list_contains(p.words, x)))
+        FROM named JOIN {near} n USING (channel_id, ts, meeting_id)
     )
     SELECT channel_id, ts, kind,
            'names "' || title || '", a meeting of its author, ' || CASE kind
