@@ -34,13 +34,10 @@ SCHEMA_VERSION = "2"
 BULK_CHECKPOINT_THRESHOLD = "128MiB"
 # The store's DuckDB memory limit inside `StateStore.bulk_load` (the other stages keep the store's own).
 BULK_MEMORY_LIMIT = "100MB"
-# The store's own DuckDB memory limit. 150 MB holds every stage at L (its peaks were 40-50 MB lower than
-# with 200 MB, at the same time); past L the stages take more through `StateStore.working_memory`.
-STORE_MEMORY_LIMIT = "150MB"
-# Inside `StateStore.working_memory` (the stages after collect, whose joins span the whole state), DuckDB
-# may use one MB per MESSAGES_PER_WORKING_MB stored messages when that is more than the store's own limit,
-# up to MAX_WORKING_MB: L (1 M messages) keeps the store's limit; XL (9.6 M) gets 597 MB, where 200 MB
-# ran out in correlate in two runs of five.
+# Inside `StateStore.working_memory` (correlation's joins over the whole state), DuckDB may use one MB per
+# MESSAGES_PER_WORKING_MB stored messages when that is more than the store's own limit, up to
+# MAX_WORKING_MB: L (1 M messages) keeps its 200 MB; XL (9.6 M) gets 597 MB, where 200 MB ran out in
+# correlate in two runs of five.
 MESSAGES_PER_WORKING_MB = 16_000
 MAX_WORKING_MB = 600
 
@@ -81,12 +78,7 @@ class StateStore:
     """A DuckDB state database. Every write method commits atomically or not at all."""
 
     def __init__(
-        self,
-        path: Path,
-        *,
-        memory_limit: str = STORE_MEMORY_LIMIT,
-        threads: int = 2,
-        storage: str | None = None,
+        self, path: Path, *, memory_limit: str = "200MB", threads: int = 2, storage: str | None = None
     ) -> None:
         """Open (or create) the state file; with `storage` (or one the state recorded) its partitioned raw
         tables live in that Parquet dataset (`checkpoints.dataset`)."""
@@ -170,14 +162,7 @@ class StateStore:
     def working_memory(self) -> Iterator[None]:
         """Let DuckDB use memory in proportion to the stored messages during the block (see
         MESSAGES_PER_WORKING_MB), when that is more than the store's own limit; the limit is back after."""
-        # Counted from the catalog of tables, not by name: inside `exports.privacy.pseudonymise` the
-        # names resolve in another catalog. A dataset's messages are a view, counted through it.
-        stored = self._scalar(
-            "SELECT sum(estimated_size) FROM duckdb_tables()"
-            " WHERE table_name = 'slack_messages' AND NOT temporary"
-        )
-        messages = self.count("slack_messages") if stored is None else int(stored)
-        wanted = min(MAX_WORKING_MB, messages // MESSAGES_PER_WORKING_MB)
+        wanted = min(MAX_WORKING_MB, self.count("slack_messages") // MESSAGES_PER_WORKING_MB)
         if wanted <= _megabytes(self.memory_limit):
             yield
             return

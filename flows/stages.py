@@ -189,15 +189,14 @@ def detect(store: StateStore, batch_messages: int = DETECT_BATCH_MESSAGES) -> St
         return StageStat(
             stage="detect", seconds=time.perf_counter() - started, skipped=True, note="no new messages"
         )
-    with store.working_memory():  # threads are looked up over the whole state
-        if pending <= batch_messages:
-            evidence = detect_evidence(store.con, "new_slack_messages")
-            note = ""
-        else:
-            starts = range_starts(store, batch_messages)
-            evidence = pa.concat_tables(_detect_range(store, starts, i) for i in range(len(starts)))
-            evidence = evidence.sort_by(EVIDENCE_ORDER)
-            note = f"{len(starts)} ranges of <= {batch_messages:,} pending messages"
+    if pending <= batch_messages:
+        evidence = detect_evidence(store.con, "new_slack_messages")
+        note = ""
+    else:
+        starts = range_starts(store, batch_messages)
+        evidence = pa.concat_tables(_detect_range(store, starts, i) for i in range(len(starts)))
+        evidence = evidence.sort_by(EVIDENCE_ORDER)
+        note = f"{len(starts)} ranges of <= {batch_messages:,} pending messages"
     store.commit_detection(evidence)
     return StageStat(
         stage="detect",
@@ -364,8 +363,7 @@ def aggregate(store: StateStore) -> StageStat:
             stage="aggregate", seconds=time.perf_counter() - started, skipped=True, note="no new data"
         )
     version = store.get_meta("raw_version", "0")
-    with store.working_memory():
-        reports = build_reports(store.con, evidence=meeting_talk(store))
+    reports = build_reports(store.con, evidence=meeting_talk(store))
     tables = {MEETING_RECORDS: reports.meeting_records, PEOPLE_RECORDS: reports.people_records}
     tables |= {report_table(name): table for name, table in reports.tables.items()}
     store.replace_tables(tables, version)
@@ -453,8 +451,7 @@ def export(
     # The published run is packed once this one replaces it; its archive is written meanwhile.
     early = EarlyArchive(before) if before is not None and before.is_dir() else None
     try:
-        with store.working_memory():
-            written = write_all(store, run_dir, options, progress, reuse)
+        written = write_all(store, run_dir, options, progress, reuse)
         write_manifest(run_dir, written, version, reuse.after)
         publish(out, run_id)
     except BaseException:

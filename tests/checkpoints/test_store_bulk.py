@@ -187,7 +187,7 @@ def test_working_memory_grows_with_the_stored_messages_and_is_back_after(
     with StateStore(tmp_path / "state.duckdb") as store:
         store.commit_chunk(_chunk(3000, 0, "slack/general/2026-09-07.json"), "r1")
         own = _limit(store)
-        with store.working_memory():  # 3,000 messages: far below the store's own 150 MB
+        with store.working_memory():  # 3,000 messages: far below the store's own 200 MB
             assert _limit(store) == own
         monkeypatch.setattr(store_module, "MESSAGES_PER_WORKING_MB", 10)  # 3,000 messages: 300 MB
         with store.working_memory():
@@ -196,7 +196,7 @@ def test_working_memory_grows_with_the_stored_messages_and_is_back_after(
         with pytest.raises(RuntimeError), store.working_memory():
             assert _limit(store) == "238.4 MiB"
             raise RuntimeError("a failed stage")
-        assert _limit(store) == own == "143.0 MiB"  # 150 MB
+        assert _limit(store) == own == "190.7 MiB"
 
 
 def test_megabytes_reads_duckdb_sizes() -> None:
