@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from checkpoints import StateStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,6 +67,7 @@ def test_help_imports_neither_duckdb_nor_arrow_nor_settings() -> None:
     assert sorted(modules & {*HEAVY, "duckdb", "pyarrow", "pydantic_settings", "checkpoints"}) == []
 
 
+@pytest.mark.slow  # a whole run in a child process, 1.75 s: the full suite, not the fast lane
 def test_an_offline_run_loads_no_api_client() -> None:
     """The flow's module, as an offline `meetintel run` imports it, holds no Slack or Google client."""
     done = subprocess.run(

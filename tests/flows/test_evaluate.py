@@ -15,6 +15,10 @@ from flows.evaluate import format_evaluation, format_misses, run_evaluation
 from intelligence.models import Evaluation, Miss
 from sandbox import generate_workspace
 
+# The whole module runs in the full suite, not the fast lane: each profile's small org costs 1.2-1.7 s
+# to set up.
+pytestmark = pytest.mark.slow
+
 PEOPLE, DAYS, SEED = 20, 5, 3
 
 
@@ -158,7 +162,6 @@ def test_misses_are_listed_up_to_the_limit_per_figure(forced_evaluation: Evaluat
     assert format_misses(forced_evaluation, 0) == []
 
 
-@pytest.mark.slow  # over 1.3 s: the full suite, not the fast lane
 def test_the_command_prints_misses_and_json_holds_them_all(forced: tuple[Path, Path], tmp_path: Path) -> None:
     """`meetintel evaluate --misses 1` prints the figures then one miss per figure; `--json` gives every
     miss; both exit 3 since the people target is missed."""

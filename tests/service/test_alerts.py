@@ -14,6 +14,10 @@ import pytest
 from flows.ops import Policy
 from tests.service.served import Org, config_for, serve
 
+# The whole module runs in the full suite, not the fast lane: a served org and a webhook receiver cost
+# 1-1.5 s per test.
+pytestmark = pytest.mark.slow
+
 
 class Receiver:
     """A loopback HTTP server that keeps every POST body it gets."""
@@ -73,7 +77,6 @@ def test_no_alert_no_post(org: Org, receiver: Receiver) -> None:
     assert receiver.received == []
 
 
-@pytest.mark.slow
 def test_alerts_go_through_a_prefect_notification_block(
     org: Org, receiver: Receiver, prefect_server: None
 ) -> None:
