@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aggregation.models import WorkingHours
-from core.sql import ScratchSpace
+from core.sql import ScratchSpace, time_bucket
 
 # Slack subtypes a person writes themselves; joins, topic changes and bot posts are not multitasking.
 HUMAN_SUBTYPES = ("thread_broadcast", "file_share", "me_message")
@@ -137,8 +137,7 @@ def _working_seconds(s: ScratchSpace, base: str, hours: WorkingHours) -> str:
 
 def _day_buckets(table: str, extra: str = "") -> str:
     """SQL giving each row of `table` once per UTC day its [start, end) touches (`day`, from `first_day`)."""
-    # floor(): `//` on a DOUBLE divides exactly and the cast would round half a day up.
-    first = f"floor(epoch(start) / {_DAY})::BIGINT"
+    first = time_bucket("start", _DAY)
     return f"""
         SELECT *, {first} AS first_day,
                unnest(range({first}, greatest(ceil(epoch("end") / {_DAY})::BIGINT, {first} + 1))) AS day
@@ -201,7 +200,7 @@ def _multitask(s: ScratchSpace, t: dict[str, str], base: str) -> str:
         "multitask",
         f"""
         WITH msgs AS (
-            SELECT channel_id, ts, user_id, posted_at, floor(epoch(posted_at) / {_DAY})::BIGINT AS day
+            SELECT channel_id, ts, user_id, posted_at, {time_bucket("posted_at", _DAY)} AS day
             FROM {t["messages"]}
             WHERE user_id IS NOT NULL AND (subtype IS NULL OR subtype IN ({subtypes}))
         ),

@@ -135,9 +135,7 @@ class ScratchSpace:
 
     def drop_all(self) -> None:
         """Drop every temp table made here."""
-        for quoted in reversed(self._made):
-            self._con.execute(f"DROP TABLE IF EXISTS {quoted}")
-        self._made.clear()
+        self.drop(*reversed(self._made))
 
 
 def current_catalog(con: duckdb.DuckDBPyConnection) -> str:
@@ -168,3 +166,9 @@ def swapped_catalog(
     finally:
         con.execute(f"USE {src}")
         con.execute(f"DETACH {quoted}")
+
+
+def time_bucket(column: str, seconds: int) -> str:
+    """SQL numbering the `seconds`-long span of time `column` (a timestamp) falls in: time windows as
+    equality keys. floor(), not `//`: on a DOUBLE `//` divides exactly and the cast would round up."""
+    return f"floor(epoch({column}) / {int(seconds)})::BIGINT"

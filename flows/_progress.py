@@ -306,6 +306,10 @@ def _close(line: StageLine, stat: StageStat, now: float, sources: list[SourcePro
         line.counts = dict(stat.by_table)
 
 
+def _not_updated(exc: Exception) -> None:
+    log.warning("the progress artifact was not updated: %s: %s", type(exc).__name__, exc)
+
+
 class ArtifactFeed:
     """A board listener handing the run's share done and its figures in words to `update` (the Prefect
     progress artifact): at every stage start and end, and at most every `every` seconds in between."""
@@ -325,7 +329,7 @@ class ArtifactFeed:
         try:
             self.update(round(100.0 * board.fraction(), 1), describe(board.lines(), now))
         except Exception as exc:  # noqa: BLE001 - a display must never fail the run it shows
-            log.warning("the progress artifact was not updated: %s: %s", type(exc).__name__, exc)
+            _not_updated(exc)
 
 
 class LatestSender:
@@ -366,7 +370,7 @@ class LatestSender:
             try:
                 self.update(*args)
             except Exception as exc:  # noqa: BLE001 - a display must never fail the run it shows
-                log.warning("the progress artifact was not updated: %s: %s", type(exc).__name__, exc)
+                _not_updated(exc)
 
     def close(self, timeout: float = 5.0) -> None:
         """Send what is waiting, then stop the thread (waiting for it at most `timeout` seconds)."""

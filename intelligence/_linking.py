@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.sql import ScratchSpace, lit
+from core.sql import ScratchSpace, lit, time_bucket
 from intelligence._patterns import MENTION
 from intelligence._people import SLACKBOT, stand_ins_sql
 from intelligence._sql import duration_sql
@@ -81,7 +81,7 @@ def tagged_evidence(s: ScratchSpace, evidence: str, person_slack: str) -> str:
     thread: they asked for a call, whatever meeting they name. Talk its author followed with action items
     becomes a recap (`_closed_by_action_items_sql`).
     """
-    answer_b = _bucket("posted_at", CALL_ANSWER_MINUTES)
+    answer_b = time_bucket("posted_at", CALL_ANSWER_MINUTES * 60)
     return s.make(
         "ev",
         f"""
@@ -137,7 +137,7 @@ def _closed_by_action_items_sql(evidence: str) -> str:
     meeting's talk)."""
     # Pairs and blockers are found through FOLLOW_UP_MINUTES time buckets (equality joins): joined on
     # (channel, person) alone, a person's posts pair with all their others (6.3 M pairs at XL).
-    bucket = _bucket("posted_at", FOLLOW_UP_MINUTES)
+    bucket = time_bucket("posted_at", FOLLOW_UP_MINUTES * 60)
     return f"""
     WITH top AS (
         SELECT channel_id, ts, user_id, posted_at, kind, {bucket} AS b
@@ -172,11 +172,6 @@ def _closed_by_action_items_sql(evidence: str) -> str:
     SELECT f.channel_id, f.ts FROM followed f
     ANTI JOIN blocked k ON k.channel_id = f.channel_id AND k.ts = f.ts AND k.ai_at = f.ai_at
     """
-
-
-def _bucket(column: str, minutes: int) -> str:
-    """SQL numbering the `minutes`-long span of time `column` falls in (time windows as equality keys)."""
-    return f"floor(epoch({column}) / {minutes * 60})::BIGINT"
 
 
 def attending(s: ScratchSpace, attendees: str, people: str, person_slack: str) -> str:
