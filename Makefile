@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := demo
+PACKAGES := core flows collectors intelligence aggregation checkpoints exports sandbox service
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
@@ -12,9 +13,13 @@ export DO_NOT_TRACK := 1
 install: $(STAMP)
 
 # constraints.txt pins the whole resolved set so a fresh machine gets the versions the tests ran with.
+# An editable install leaves the project's own modules uncompiled (pip compiles what it installs into the
+# venv): compiled here, a command does not compile them again each time (with PYTHONDONTWRITEBYTECODE set,
+# Python never writes bytecode itself). `meetintel status` took ~0.1 s less on this machine.
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
+	$(BIN)/python -m compileall -q $(PACKAGES)
 	touch $(STAMP)
 
 demo: install
@@ -59,11 +64,13 @@ quality: install
 # S, M and L as users run them (the floor and `meetintel run` beside the stages), then the peer, Excel,
 # service and scale-out sections; skip one with PEER=0, EXCEL=0, SERVICE=0 or SCALEOUT=0. XL: BENCH_ARGS=--xl;
 # the peer's parts one at a time: PEER_ARGS=--api-size= (files only) or PEER_ARGS=--files-size= (API only).
+# Modules edited since the install are compiled first, so the commands are timed as installed.
 PEER ?= 1
 EXCEL ?= 1
 SERVICE ?= 1
 SCALEOUT ?= 1
 bench: install
+	$(BIN)/python -m compileall -q $(PACKAGES)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 	if [ "$(PEER)" = 1 ]; then $(BIN)/python benchmarks/peer_dlt.py --write BENCHMARKS.md $(PEER_ARGS); fi
 	if [ "$(EXCEL)" = 1 ]; then $(BIN)/python benchmarks/excel.py --write BENCHMARKS.md; fi

@@ -42,12 +42,12 @@ if TYPE_CHECKING:
     import pyarrow.dataset as pads
     import pyarrow.fs as pafs
 
+from checkpoints.ledger import STORAGE_META
 from core.errors import ConfigurationError, DataError, RetriableError
 from core.sql import ident, lit
 from core.tables import RAW_TABLES
 
 FORMAT = 1
-STORAGE_META = "raw_storage"  # state_meta key: the URI the state keeps its raw tables under
 MANIFESTS = "_manifests"
 KEEP_MANIFESTS = 3  # older generations are removed once a newer one is committed
 _MANIFEST_NAME = re.compile(r"^(\d{12})\.json$")

@@ -21,7 +21,8 @@ import duckdb
 
 from checkpoints import _health_checks as checks
 from checkpoints.dataset import read_dataset
-from checkpoints.store import DAMAGED_HINT, SCHEMA_VERSION, StateStore
+from checkpoints.ledger import DAMAGED_HINT
+from checkpoints.store import SCHEMA_VERSION, StateStore
 from core.errors import MeetintelError
 from core.health import ERROR, INFO, WARNING, Finding
 

@@ -19,9 +19,10 @@ import pyarrow as pa
 
 from checkpoints._ddl import BOOKKEEPING, RUNS_ADDED, create_table_sql
 from checkpoints.dataset import RawDataset, attach_dataset
+from checkpoints.ledger import open_error, run_records
 from checkpoints.models import RunRecord
 from core.chunks import Chunk, Cursor, FileStamp, LiveChunk, Quarantined
-from core.errors import ConfigurationError, DataError, MeetintelError, RetriableError
+from core.errors import DataError, RetriableError
 from core.sql import ident, lit, rows_hash
 from core.tables import RAW_TABLES
 
@@ -40,34 +41,6 @@ BULK_MEMORY_LIMIT = "100MB"
 # correlate in two runs of five.
 MESSAGES_PER_WORKING_MB = 16_000
 MAX_WORKING_MB = 600
-
-
-# What `meetintel doctor` says about a state file that cannot be opened; the run says the same.
-DAMAGED_HINT = (
-    "run `meetintel doctor --repair`: it moves the file aside (kept, never deleted) and starts a fresh "
-    "state, and the next run re-collects everything from the sources"
-)
-
-
-def _open_error(path: Path, exc: duckdb.Error) -> MeetintelError:
-    """Classify why the state file would not open, with what to do about it."""
-    text = str(exc).splitlines()[0]
-    if "lock" in text.lower():
-        # Another process has the file open (a reader, or a run outside the concurrency limit): transient,
-        # so a Prefect task retries it rather than failing the run for good.
-        return RetriableError(
-            f"the state file {path} is in use by another process ({text})",
-            "wait for the other meetintel process to finish, or stop it",
-        )
-    if "permission denied" in text.lower():
-        return ConfigurationError(
-            f"cannot open the state file {path}: {text}",
-            "make the file and its folder writable, or pass --state",
-        )
-    # Truncated, overwritten or not DuckDB at all: the file itself is damaged.
-    return DataError(
-        f"the state file {path} is damaged: it cannot be opened as a DuckDB database ({text})", DAMAGED_HINT
-    )
 
 
 def _now() -> datetime:
@@ -91,7 +64,7 @@ class StateStore:
         try:
             self.con = duckdb.connect(str(self.path))
         except duckdb.Error as exc:
-            raise _open_error(self.path, exc) from exc
+            raise open_error(self.path, exc) from exc
         self.memory_limit = memory_limit
         self.con.execute(f"SET memory_limit = {lit(memory_limit)}; SET threads = {int(threads)}")
         self.con.execute("SET preserve_insertion_order = false")
@@ -566,29 +539,7 @@ class StateStore:
 
     def runs(self, limit: int = 10) -> list[RunRecord]:
         """Give the latest runs, newest first."""
-        rows = self.con.execute(
-            "SELECT run_id, mode, status, started_at, ended_at, rows_read, rows_written, stages, errors, "
-            "sources, resources, error_classes "
-            "FROM runs ORDER BY started_at DESC LIMIT ?",
-            [limit],
-        ).fetchall()
-        return [
-            RunRecord(
-                run_id=r[0],
-                mode=r[1],
-                status=r[2],
-                started_at=r[3],
-                ended_at=r[4],
-                rows_read=json.loads(r[5]),
-                rows_written=json.loads(r[6]),
-                stages=json.loads(r[7]),
-                errors=json.loads(r[8]),
-                sources=json.loads(r[9] or "[]"),
-                resources=json.loads(r[10] or "{}"),
-                error_classes=json.loads(r[11] or "[]"),
-            )
-            for r in rows
-        ]
+        return run_records(self.con, limit)
 
 
 def writer_lock_path(state: Path) -> Path:

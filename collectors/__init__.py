@@ -1,14 +1,15 @@
 """Collectors: raw record models, the offline workspace reader and the live API clients.
 
-Names load on first use (PEP 562 `__getattr__`): `from collectors import InputBounds` reads the record models
+Names load on first use (PEP 562 `__getattr__`): `from collectors import InputBounds` reads that dataclass
 only, so a command that needs a setting or a model does not pay for the Slack and Google clients (slack_sdk,
 googleapiclient, pybreaker and redis), which `meetintel status` never uses.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from core.lazy import lazy_names
 
 if TYPE_CHECKING:
     from collectors._live_models import (
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from collectors._normalise import Normaliser
     from collectors._resilience import AuthError, BreakerSnapshot, RedactingFilter, StatsSnapshot, redact
     from collectors._slack_export import MESSAGE_COLUMNS
+    from collectors.bounds import InputBounds
     from collectors.client import ApiClient
     from collectors.files import Chunk, FileStamp, collect_workspace, workspace_paths
     from collectors.google_api import (
@@ -56,7 +58,6 @@ if TYPE_CHECKING:
         SLACK_USERS,
         UTC_US,
         Cursor,
-        InputBounds,
         RawTable,
     )
     from collectors.slack_api import (
@@ -69,6 +70,7 @@ if TYPE_CHECKING:
     from core.chunks import LiveChunk, ReplaceScope
 
 _HOMES: dict[str, tuple[str, ...]] = {
+    "collectors.bounds": ("InputBounds",),
     "collectors._live_models": (
         "BreakerPolicy",
         "GoogleAuth",
@@ -125,7 +127,6 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "SLACK_USERS",
         "UTC_US",
         "Cursor",
-        "InputBounds",
         "RawTable",
     ),
     "collectors.slack_api": (
@@ -140,22 +141,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "ReplaceScope",
     ),
 }
-_HOME = {name: module for module, names in _HOMES.items() for name in names}
-
-
-def __getattr__(name: str) -> object:
-    """Give the public name `name`, importing the module that defines it on first use."""
-    module = _HOME.get(name)
-    if module is None:
-        raise AttributeError(f"module 'collectors' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_HOME})
-
+__getattr__, __dir__ = lazy_names(__name__, globals(), _HOMES)
 
 __all__ = [
     "InputBounds",

@@ -9,11 +9,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
 
 from core.errors import ConfigurationError, DataError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 _SERIALS = itertools.count(1)
 

@@ -620,7 +620,7 @@ def status(
     output: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
 ) -> None:
     """Show the latest runs from the runs ledger."""
-    from checkpoints import StateStore
+    from checkpoints.ledger import read_ledger  # read-only, without the store or Arrow
     from core.tables import MEETING_RECORDS
     from flows.settings import Settings
 
@@ -629,9 +629,8 @@ def status(
         if not settings.state.exists():
             err.print(f"no state file at {safe(settings.state)}; run `meetintel run` first")
             raise typer.Exit(EXIT_FAILED)
-        with StateStore(settings.state) as store:
-            runs = store.runs(limit)
-            counts = {t: store.count(t) for t in ("slack_messages", "calendar_events", MEETING_RECORDS)}
+        tables = ("slack_messages", "calendar_events", MEETING_RECORDS)
+        runs, counts = read_ledger(settings.state, limit, tables)
     except MeetintelError as exc:
         raise _fail(exc) from exc
     if output == "json":

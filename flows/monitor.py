@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from checkpoints import RunRecord
 from checkpoints.dataset import committed_rows
+from checkpoints.ledger import run_records, stored_tables
 from core.chunks import SourceName
 from core.errors import ConfigurationError, DataError, MeetintelError
 from core.files import write_atomic
@@ -95,48 +96,12 @@ def overrides_path(state: Path) -> Path:
 # ---- the snapshot --------------------------------------------------------------------------------
 
 
-def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    rows = con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE NOT temporary AND database_name = current_database()"
-    ).fetchall()
-    return {r[0] for r in rows}
-
-
-def _runs(con: duckdb.DuckDBPyConnection, limit: int) -> list[RunRecord]:
-    """Give the newest ledger rows (the columns of the `runs` table; optional ones may be missing)."""
-    cols = {r[0] for r in con.execute("DESCRIBE runs").fetchall()}
-    optional = [c for c in ("sources", "resources", "error_classes") if c in cols]
-    select = ", ".join(
-        [
-            "run_id",
-            "mode",
-            "status",
-            "started_at",
-            "ended_at",
-            "rows_read",
-            "rows_written",
-            "stages",
-            "errors",
-        ]
-        + optional
-    )
-    rows = con.execute(f"SELECT {select} FROM runs ORDER BY started_at DESC LIMIT ?", [limit]).fetchall()
-    names = select.split(", ")
-    records = []
-    for row in rows:
-        data = dict(zip(names, row, strict=True))
-        for key in names[5:]:
-            data[key] = json.loads(data[key]) if data[key] else None
-        records.append(RunRecord.model_validate({k: v for k, v in data.items() if v is not None}))
-    return records
-
-
 def build_snapshot(con: duckdb.DuckDBPyConnection, state: Path, limit: int = LEDGER_RUNS) -> MonitorSnapshot:
     """Give the monitoring snapshot of the state open on `con` (read-only is enough)."""
-    tables = _tables(con)
+    tables = stored_tables(con)
     snap = MonitorSnapshot(written_at=datetime.now(UTC), state=str(_base(Path(state))))
     if "runs" in tables:
-        snap.runs = _runs(con, limit)
+        snap.runs = run_records(con, limit)
         rows = con.execute("SELECT status, count(*) FROM runs GROUP BY status ORDER BY status").fetchall()
         snap.runs_by_status = {s: int(n) for s, n in rows}
     if "state_meta" in tables:

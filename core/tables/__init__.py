@@ -3,15 +3,22 @@
 Raw tables are what collectors yield and the store keeps (`raw`); derived tables what intelligence writes
 (`derived`); report tables what aggregation writes and the exporters read (`reports`). Code names a
 stored table through the constants here, never by spelling it again.
+
+The names are plain strings defined here; the schemas, and the tables listed with them, load on first use
+(`core.lazy`), so naming a table does not import Arrow.
 """
 
 from __future__ import annotations
 
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
-from core.tables.derived import DERIVED_TABLES
-from core.tables.raw import RAW_TABLES, RawTable
-from core.tables.reports import FLAT_TABLES, MEETING_RECORD, PEOPLE_RECORD, ROLLUP_TABLES
+from core.lazy import lazy_names
+
+if TYPE_CHECKING:
+    from core.tables._registry import RECORD_TABLES, REPORT_TABLES, SCHEMAS
+    from core.tables.derived import DERIVED_TABLES
+    from core.tables.raw import RAW_TABLES, RawTable
+    from core.tables.reports import FLAT_TABLES, ROLLUP_TABLES
 
 REPORT_PREFIX = "report_"
 ROLLUP_PREFIX = REPORT_PREFIX + "rollup_"
@@ -30,17 +37,13 @@ def report_table(short: str) -> str:
     return REPORT_PREFIX + short
 
 
-# The flat tables every report has, in export order; rollups (report_rollup_*) are optional.
-REPORT_TABLES: tuple[str, ...] = tuple(report_table(short) for short in FLAT_TABLES)
-RECORD_TABLES: dict[str, pa.Schema] = {MEETING_RECORDS: MEETING_RECORD, PEOPLE_RECORDS: PEOPLE_RECORD}
-
-# Every stored table with its schema, by stored name.
-SCHEMAS: dict[str, pa.Schema] = {
-    **{name: t.schema for name, t in RAW_TABLES.items()},
-    **DERIVED_TABLES,
-    **RECORD_TABLES,
-    **{report_table(short): schema for short, schema in (FLAT_TABLES | ROLLUP_TABLES).items()},
+_HOMES: dict[str, tuple[str, ...]] = {
+    "core.tables._registry": ("RECORD_TABLES", "REPORT_TABLES", "SCHEMAS"),
+    "core.tables.derived": ("DERIVED_TABLES",),
+    "core.tables.raw": ("RAW_TABLES", "RawTable"),
+    "core.tables.reports": ("FLAT_TABLES", "ROLLUP_TABLES"),
 }
+__getattr__, __dir__ = lazy_names(__name__, globals(), _HOMES)
 
 __all__ = [
     "DERIVED_TABLES",

@@ -234,6 +234,19 @@ def test_manifests_keep_the_last_three_generations(orgs: dict[str, Path], tmp_pa
         ]
 
 
+def test_status_counts_the_raw_rows_of_a_dataset_state_from_its_manifest(
+    orgs: dict[str, Path], tmp_path: Path
+) -> None:
+    from checkpoints.ledger import read_ledger
+
+    state = tmp_path / "pq.duckdb"
+    run_stages(state, orgs["short"], tmp_path / "out", str(tmp_path / "lake"))
+    runs, counts = read_ledger(state, 10, ("slack_messages", "calendar_events", "meeting_records"))
+    # The raw tables are views over the dataset here: their rows come from the committed manifest.
+    assert counts == {"slack_messages": 1186, "calendar_events": 163, "meeting_records": 53}
+    assert [r.mode for r in runs] == ["incremental"]
+
+
 def test_doctor_reads_a_dataset_state_and_finds_a_damaged_file(orgs: dict[str, Path], tmp_path: Path) -> None:
     from checkpoints.doctor import state_findings
 

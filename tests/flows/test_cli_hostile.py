@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from checkpoints import StateStore
-from checkpoints.store import DAMAGED_HINT
+from checkpoints.ledger import DAMAGED_HINT
 from flows import cli
 from flows.cli import EXIT_FAILED, app
 from sandbox import ServerSettings, generate_workspace

@@ -1,8 +1,9 @@
-"""`meetintel status` loads no network, Prefect or Parquet-dataset code: it reads one DuckDB file's ledger.
+"""`meetintel status` loads no network, Prefect, Arrow or Parquet-dataset code: it reads one DuckDB file's
+ledger read-only (`checkpoints.ledger`).
 
 A structural check in a fresh interpreter (timings are in BENCHMARKS.md): `urllib.request` and `http` came
-in through the CLI module's own imports (the temporary server's health probe); the Parquet dataset's
-modules load only when a state keeps its raw tables in one.
+in through the CLI module's own imports (the temporary server's health probe); Arrow and the Parquet
+dataset's modules load only when a state keeps its raw tables in a dataset.
 """
 
 from __future__ import annotations
@@ -28,10 +29,7 @@ NOT_NEEDED = (
     "http.client",
     "urllib.request",
     "prefect",
-    "pyarrow.dataset",
-    "pyarrow.parquet",
-    "pyarrow.fs",
-    "pyarrow.compute",
+    "pyarrow",
     "fsspec",
     "pandas",
 )
