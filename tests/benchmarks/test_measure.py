@@ -6,6 +6,8 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
 from benchmarks._measure import Series, add_new_messages, run_child, scaling_svg
 from benchmarks.run import PEER, PRESERVED, profile_top, render
 
@@ -21,6 +23,7 @@ print(json.dumps({"grandchild": grand.returncode}))
 """
 
 
+@pytest.mark.slow  # samples a child process for about a second
 def test_the_tree_peak_counts_what_the_child_started() -> None:
     m = run_child(["-c", PARENT])
     assert m.output == {"grandchild": 0}

@@ -21,6 +21,8 @@ from core.tables import RAW_TABLES
 from flows import stages
 from sandbox import generate_workspace
 
+pytestmark = pytest.mark.slow  # each case collects a generated org three times (1.1-1.3 s)
+
 SERIES = """BEGIN:VCALENDAR
 VERSION:2.0
 PRODID:-//meetintel tests//EN

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import duckdb
 import pytest
 
 from intelligence._patterns import join_match_sql, normalise_join_sql
-from tests.intelligence.raw_builders import T0, at, event, message, raw_connection
+from tests.intelligence.raw_builders import T0, at, event, message
 from tests.intelligence.test_correlate import CHANNELS, TEAM, correlated, link_of, rows
 
 # Every host form of one meeting per provider, written as people paste them.
@@ -41,7 +42,7 @@ SAME_MEETING = {
 
 def key_of(text: str) -> str | None:
     """Give the canonical join-link key found in `text`, or None."""
-    con = raw_connection()
+    con = duckdb.connect()  # the expression needs no table of the org
     con.execute("CREATE TABLE t (x VARCHAR)")
     con.execute("INSERT INTO t VALUES ($1)", [text])
     return con.execute(f"SELECT {normalise_join_sql(join_match_sql('x'))} FROM t").fetchone()[0]

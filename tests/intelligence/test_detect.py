@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import cache
 
-import duckdb
 import pytest
 
 from intelligence import EVIDENCE, detect_evidence
+from tests.intelligence.detect_cases import DetectedTogether, detect_one
 from tests.intelligence.raw_builders import (
     ORG_SLACK,
     T0,
@@ -17,28 +16,8 @@ from tests.intelligence.raw_builders import (
     huddle_room,
     message,
     raw_connection,
-    table,
     ts_of,
 )
-
-
-@cache
-def _connection() -> duckdb.DuckDBPyConnection:
-    """Give one connection with the org's Slack users, reused by the single-message cases."""
-    return raw_connection(slack_users=ORG_SLACK)
-
-
-def detect_one(text: str = "", **extra: object) -> dict | None:
-    """Give the evidence row detected for a single message, or None."""
-    con = _connection()
-    con.execute("DELETE FROM slack_messages")
-    con.register("_one", table("slack_messages", [message("C1", T0, text, **extra)]))
-    con.execute("INSERT INTO slack_messages SELECT * FROM _one")
-    con.unregister("_one")
-    rows = detect_evidence(con).to_pylist()
-    assert len(rows) <= 1
-    return rows[0] if rows else None
-
 
 LANGUAGE_CASES = [
     # (text, kind, role)
@@ -100,7 +79,7 @@ HARD_NEGATIVES = [
 @pytest.mark.parametrize(("text", "kind", "role"), LANGUAGE_CASES)
 def test_coordination_language_is_detected_with_its_kind_and_role(text: str, kind: str, role: str) -> None:
     """Each coordination phrase becomes one evidence row of the expected kind and role."""
-    row = detect_one(text)
+    row = detected(text)
     assert row is not None
     assert (row["kind"], row["role"]) == (kind, role)
 
@@ -108,7 +87,7 @@ def test_coordination_language_is_detected_with_its_kind_and_role(text: str, kin
 @pytest.mark.parametrize("text", HARD_NEGATIVES)
 def test_hard_negatives_are_not_evidence(text: str) -> None:
     """Meeting-sounding chatter, recordings and docs about meetings are not evidence."""
-    assert detect_one(text) is None
+    assert detected(text) is None
 
 
 JOIN_LINKS = [
@@ -146,23 +125,23 @@ JOIN_LINKS = [
 @pytest.mark.parametrize(("text", "kind", "url"), JOIN_LINKS)
 def test_join_links_are_detected_and_normalised(text: str, kind: str, url: str) -> None:
     """Meet, Zoom, Teams, Webex join links give their canonical key: provider host and meeting id only."""
-    row = detect_one(text)
+    row = detected(text)
     assert row is not None
     assert (row["kind"], row["role"], row["conference_url"]) == (kind, "signal", url)
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "https://acme.zoom.us/rec/share/AbCdEf.GhIj",
-        "https://acme.zoom.us/rec/play/xyz",
-        "https://support.google.com/meet/answer/9303069",
-        "https://meet.google.com/",
-    ],
-)
+NOT_JOIN_LINKS = [
+    "https://acme.zoom.us/rec/share/AbCdEf.GhIj",
+    "https://acme.zoom.us/rec/play/xyz",
+    "https://support.google.com/meet/answer/9303069",
+    "https://meet.google.com/",
+]
+
+
+@pytest.mark.parametrize("text", NOT_JOIN_LINKS)
 def test_recordings_and_non_join_pages_are_not_call_links(text: str) -> None:
     """Recordings, shares and help pages are not join links."""
-    assert detect_one(text) is None
+    assert detected(text) is None
 
 
 DRIVE_LINKS = [
@@ -181,10 +160,33 @@ DRIVE_LINKS = [
 ]
 
 
+# The single-message texts, detected in one scan.
+TEXT_CASES = [
+    *(text for text, _, _ in LANGUAGE_CASES),
+    *HARD_NEGATIVES,
+    *(text for text, _, _ in JOIN_LINKS),
+    *NOT_JOIN_LINKS,
+    *(f"Recap of Design review: {link}" for link, _ in DRIVE_LINKS),
+]
+detected = DetectedTogether(TEXT_CASES)
+
+
+def test_texts_scanned_together_are_detected_as_each_alone() -> None:
+    """One scan of every case (each message in its own channel) gives what a scan of the message alone
+    gives: rows of several kinds, and no row."""
+
+    def apart_from_channel(row: dict | None) -> dict | None:
+        return None if row is None else {k: v for k, v in row.items() if k != "channel_id"}
+
+    for text in (LANGUAGE_CASES[0][0], JOIN_LINKS[0][0], HARD_NEGATIVES[0], TEXT_CASES[-1]):
+        assert apart_from_channel(detected(text)) == apart_from_channel(detect_one(text))
+    assert detected(HARD_NEGATIVES[0]) is None and detected(TEXT_CASES[-1]) is not None
+
+
 @pytest.mark.parametrize(("link", "ids"), DRIVE_LINKS)
 def test_drive_links_in_every_form_give_file_ids(link: str, ids: list[str]) -> None:
     """Every Drive URL form of a linked document is normalised to its sorted, distinct file ids."""
-    row = detect_one(f"Recap of Design review: {link}")
+    row = detected(f"Recap of Design review: {link}")
     assert row is not None
     assert row["drive_file_ids"] == ids
 

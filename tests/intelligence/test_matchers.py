@@ -11,8 +11,8 @@ import pytest
 
 from collectors import Normaliser
 from intelligence import detect_evidence, map_people
+from tests.intelligence.detect_cases import DetectedTogether, detect_one
 from tests.intelligence.raw_builders import ORG_SLACK, directory_user, raw_connection, slack_user
-from tests.intelligence.test_detect import detect_one
 
 CASUAL_CASES = [
     # (text, kind, role): the casual phrasings of the hard profile, one or more per detector
@@ -46,10 +46,14 @@ NEAR_MISSES = [
 ]
 
 
+# Each text of both tables detected in one scan.
+detected = DetectedTogether([text for text, _, _ in CASUAL_CASES] + NEAR_MISSES)
+
+
 @pytest.mark.parametrize(("text", "kind", "role"), CASUAL_CASES)
 def test_casual_phrasings_are_detected_with_their_kind_and_role(text: str, kind: str, role: str) -> None:
     """Each casual coordination phrase (hard profile) becomes evidence of the expected kind and role."""
-    row = detect_one(text)
+    row = detected(text)
     assert row is not None
     assert (row["kind"], row["role"]) == (kind, role)
 
@@ -57,7 +61,7 @@ def test_casual_phrasings_are_detected_with_their_kind_and_role(text: str, kind:
 @pytest.mark.parametrize("text", NEAR_MISSES)
 def test_near_misses_are_not_evidence(text: str) -> None:
     """Tool talk, recordings, skipped checks, moved deliverables, channel joins, rollouts: not evidence."""
-    assert detect_one(text) is None
+    assert detected(text) is None
 
 
 @pytest.mark.parametrize(
