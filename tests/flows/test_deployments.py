@@ -190,14 +190,18 @@ class Loopback:
         return httpx.get(f"{self.api}{path}", timeout=10).json()
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
-        """POST to the API; a 503 (SQLite busy under the worker's and runs' writes) is tried again."""
+        reply = self.send("POST", path, body)
+        reply.raise_for_status()
+        return reply.json()
+
+    def send(self, method: str, path: str, body: dict[str, Any]) -> httpx.Response:
+        """Send a request to the API, again after a 503 (SQLite busy under the worker's and runs' writes)."""
         for _ in range(20):
-            reply = httpx.post(f"{self.api}{path}", json=body, timeout=10)
+            reply = httpx.request(method, f"{self.api}{path}", json=body, timeout=10)
             if reply.status_code != 503:
                 break
             time.sleep(0.5)
-        reply.raise_for_status()
-        return reply.json()
+        return reply
 
     def healthy(self, url: str) -> bool | None:
         try:
@@ -223,9 +227,8 @@ class Loopback:
         hour would add a run and a ledger row of its own."""
         for dep in self.deployments().values():
             for schedule in dep["schedules"]:
-                reply = httpx.patch(
-                    f"{self.api}/deployments/{dep['id']}/schedules/{schedule['id']}", json={"active": False}
-                )
+                path = f"/deployments/{dep['id']}/schedules/{schedule['id']}"
+                reply = self.send("PATCH", path, {"active": False})
                 assert reply.status_code == 204, reply.text
 
     def runs_of(self, deployment: str) -> list[dict[str, Any]]:

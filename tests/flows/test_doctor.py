@@ -15,6 +15,9 @@ from flows import stages
 from flows.doctor import EXIT_FIXED, EXIT_HEALTHY, EXIT_PROBLEMS, diagnose, format_health, repair
 from sandbox import generate_workspace
 
+# Each test damages a copy of one run of the stages on a generated org, and many repairs run them again.
+pytestmark = pytest.mark.slow
+
 SEED_RUN = "20260101T000000Z-seed00"
 
 
@@ -101,7 +104,6 @@ def _damage_block_of(state: Path, table: str) -> None:
         handle.write(os.urandom(4096))
 
 
-@pytest.mark.slow  # the repair runs the stages again (~1 s)
 def test_a_damaged_derived_table_is_dropped_and_rebuilt_while_raw_data_stays(copy: Path) -> None:
     state = copy / "state.duckdb"
     messages = _sql(copy, "SELECT count(*) FROM slack_messages")[0][0]
@@ -130,7 +132,6 @@ def test_a_missing_state_is_reported(tmp_path: Path) -> None:
     assert health.exit_code == EXIT_PROBLEMS
 
 
-@pytest.mark.slow  # the repair runs the stages again (~1 s)
 def test_stamps_of_day_files_whose_messages_are_gone_are_dropped_and_the_files_read_again(copy: Path) -> None:
     before = _sql(copy, "SELECT count(*) FROM slack_messages")[0][0]
     channel, name = _sql(copy, "SELECT channel_id, name FROM slack_channels WHERE name = 'general'")[0]
@@ -176,7 +177,6 @@ def test_derived_data_behind_the_raw_data_is_reported_and_cleared(copy: Path) ->
     assert _sql(copy, "SELECT count(*) FROM state_meta WHERE key LIKE '%ed_version'") == [(0,)]
 
 
-@pytest.mark.slow  # the repair runs the stages again (~1 s)
 def test_a_derived_table_missing_while_marked_current_is_rebuilt(copy: Path) -> None:
     _sql(copy, "DROP TABLE meetings")
     [finding] = diagnose(copy / "state.duckdb").findings
@@ -246,7 +246,6 @@ def test_a_missing_latest_is_reported_and_republished(copy: Path) -> None:
     assert (repair(copy / "state.duckdb", out).exit_code, latest_run(out)) == (EXIT_FIXED, SEED_RUN)
 
 
-@pytest.mark.slow  # the repair runs the stages again (~1 s)
 def test_a_published_report_that_fails_its_checksum_is_found_and_set_aside(copy: Path) -> None:
     out = copy / "out"
     with (out / "runs" / SEED_RUN / "people.csv").open("a") as handle:
