@@ -128,6 +128,7 @@ def test_pseudonymised_export_needs_a_salt_and_says_where(run: dict, tmp_path: P
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow  # exports the whole report pack twice (~2 s)
 def test_pseudonymised_export_hides_every_name_and_address(run: dict, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("MEETINTEL_PSEUDONYM_SALT", "a-salt-of-twenty-chars")
     result = runner.invoke(
