@@ -86,28 +86,37 @@ def run_records(con: duckdb.DuckDBPyConnection, limit: int) -> list[RunRecord]:
 
 def read_ledger(path: Path, limit: int, tables: Sequence[str]) -> tuple[list[RunRecord], dict[str, int]]:
     """Open the state file at `path` read-only; give its latest `limit` runs and the rows of each of
-    `tables` (0 for one it does not have).
-
-    A raw table kept in a Parquet dataset counts the rows its committed manifest records (only such a
-    state imports the dataset's reader). Raises RetriableError while a run holds the file, DataError for a
-    damaged one.
-    """
+    `tables` (0 for one it does not have). Raises RetriableError while a run holds the file, DataError for
+    a damaged one."""
     try:
         con = duckdb.connect(str(path), read_only=True)
     except duckdb.Error as exc:
         raise open_error(path, exc) from exc
     try:
-        runs = run_records(con, limit)
-        stored = stored_tables(con)
-        kept: dict[str, int] = {}
-        if any(t not in stored for t in tables) and _keeps_dataset(con, stored):
-            from checkpoints.dataset import committed_rows  # Arrow's filesystems: only for such a state
-
-            kept = committed_rows(con)
-        counts = {t: _count(con, t) if t in stored else kept.get(t, 0) for t in tables}
+        counts = table_counts(con, tables)
+        return run_records(con, limit), {t: counts.get(t, 0) for t in tables}
     finally:
         con.close()
-    return runs, counts
+
+
+def table_counts(con: duckdb.DuckDBPyConnection, tables: Sequence[str]) -> dict[str, int]:
+    """Give the rows of each of `tables` the state on `con` has (a table it lacks is left out).
+
+    A raw table kept in a Parquet dataset counts the rows its committed manifest records; only such a state
+    imports the dataset's reader, and when its storage cannot be read now its raw tables are left out
+    (`meetintel doctor` names what is wrong).
+    """
+    stored = stored_tables(con)
+    kept: dict[str, int] = {}
+    if any(t not in stored for t in tables) and _keeps_dataset(con, stored):
+        from checkpoints.dataset import committed_rows  # Arrow's filesystems: only for such a state
+
+        try:
+            kept = committed_rows(con)
+        except (OSError, MeetintelError):
+            kept = {}
+    counts = {t: _count(con, t) for t in tables if t in stored}
+    return counts | {t: kept[t] for t in tables if t not in stored and t in kept}
 
 
 def stored_tables(con: duckdb.DuckDBPyConnection) -> set[str]:

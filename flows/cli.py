@@ -619,24 +619,46 @@ def status(
     limit: Annotated[int, typer.Option(help="How many runs to show.")] = 10,
     output: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
 ) -> None:
-    """Show the latest runs from the runs ledger."""
+    """Show the latest runs from the runs ledger.
+
+    While a run holds the state file, the runs and counts come from the snapshot the run publishes beside
+    it (at each stage's end), and the output says when that snapshot was taken.
+    """
     from checkpoints.ledger import read_ledger  # read-only, without the store or Arrow
     from core.tables import MEETING_RECORDS
     from flows.settings import Settings
 
+    snapshot_at: datetime | None = None
     try:
         settings = Settings.from_cli(state=state)
         if not settings.state.exists():
             err.print(f"no state file at {safe(settings.state)}; run `meetintel run` first")
             raise typer.Exit(EXIT_FAILED)
         tables = ("slack_messages", "calendar_events", MEETING_RECORDS)
-        runs, counts = read_ledger(settings.state, limit, tables)
+        try:
+            runs, counts = read_ledger(settings.state, limit, tables)
+        except RetriableError:  # a run holds the file
+            from flows.monitor import read_snapshot
+
+            snap = read_snapshot(settings.state)
+            if snap is None:
+                raise
+            runs, snapshot_at = snap.runs[:limit], snap.written_at
+            counts = {t: snap.counts.get(t, 0) for t in tables}
     except MeetintelError as exc:
         raise _fail(exc) from exc
     if output == "json":
         runs_json = [r.model_dump(mode="json") for r in runs]
-        print(json.dumps({"state": str(settings.state), "runs": runs_json, "counts": counts}, indent=1))
+        shown = {"state": str(settings.state), "runs": runs_json, "counts": counts}
+        if snapshot_at is not None:
+            shown["snapshot_at"] = snapshot_at.isoformat()
+        print(json.dumps(shown, indent=1))
         return
+    if snapshot_at is not None:
+        console.print(
+            f"A run holds {safe(settings.state)}: these figures are from the snapshot it published at "
+            f"{snapshot_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC."
+        )
     table = Table(title=f"runs in {safe(settings.state)}")
     for col in ("run", "mode", "status", "started", "seconds", "rows read", "errors"):
         table.add_column(col)

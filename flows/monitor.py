@@ -22,10 +22,9 @@ import duckdb
 from pydantic import BaseModel, Field, ValidationError
 
 from checkpoints import RunRecord
-from checkpoints.dataset import committed_rows
-from checkpoints.ledger import run_records, stored_tables
+from checkpoints.ledger import run_records, stored_tables, table_counts
 from core.chunks import SourceName
-from core.errors import ConfigurationError, DataError, MeetintelError
+from core.errors import ConfigurationError, DataError
 from core.files import write_atomic
 from core.tables import MEETING_RECORDS
 
@@ -115,23 +114,8 @@ def build_snapshot(con: duckdb.DuckDBPyConnection, state: Path, limit: int = LED
             snap.quarantine_by_run[run_id] = snap.quarantine_by_run.get(run_id, 0) + int(n)
             by_rule = snap.quarantine_by_source.setdefault(source, {})
             by_rule[rule] = by_rule.get(rule, 0) + int(n)
-    # A Parquet state's raw tables are views over its dataset: their rows come from the manifest.
-    in_dataset = _dataset_rows(con) if "state_meta" in tables else {}
-    for table in COUNTED:
-        if table in tables:
-            snap.counts[table] = int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
-        elif table in in_dataset:
-            snap.counts[table] = in_dataset[table]
+    snap.counts = table_counts(con, COUNTED)  # a Parquet state's raw tables: from its manifest
     return snap
-
-
-def _dataset_rows(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Give the manifest's row counts of a Parquet state's raw tables ({} when its storage cannot be read
-    now: the snapshot still serves the ledger, and `meetintel doctor` names what is wrong)."""
-    try:
-        return committed_rows(con)
-    except (OSError, MeetintelError):
-        return {}
 
 
 def publish_snapshot(con: duckdb.DuckDBPyConnection, state: Path) -> MonitorSnapshot:
