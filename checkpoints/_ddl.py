@@ -37,6 +37,8 @@ BOOKKEEPING = """
 CREATE TABLE IF NOT EXISTS file_stamps (
     path VARCHAR PRIMARY KEY, size BIGINT, fingerprint VARCHAR, table_name VARCHAR,
     rows BIGINT, run_id VARCHAR, recorded_at TIMESTAMPTZ);
+CREATE TABLE IF NOT EXISTS file_fingerprints (
+    path VARCHAR PRIMARY KEY, signature VARCHAR, fingerprint VARCHAR);
 CREATE TABLE IF NOT EXISTS cursors (
     source VARCHAR, key VARCHAR, value VARCHAR, run_id VARCHAR, recorded_at TIMESTAMPTZ,
     PRIMARY KEY (source, key));

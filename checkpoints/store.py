@@ -152,6 +152,30 @@ class StateStore:
         rows = self.con.execute("SELECT path, size, fingerprint FROM file_stamps").fetchall()
         return {p: FileStamp(p, s, f) for p, s, f in rows}
 
+    def file_fingerprints(self) -> dict[str, tuple[str, str]]:
+        """Give the CRC32 the last collect read of each file, with the file's status signature then, by
+        path (`collectors.FingerprintCache`: a cache, never the stamps themselves)."""
+        rows = self.con.execute("SELECT path, signature, fingerprint FROM file_fingerprints").fetchall()
+        return {path: (signature, crc) for path, signature, crc in rows}
+
+    def keep_fingerprints(self, kept: Mapping[str, tuple[str, str]]) -> None:
+        """Replace the kept fingerprints with `kept` (path -> (signature, CRC32)), in one commit."""
+        rows = pa.table(
+            {
+                "path": list(kept),
+                "signature": [signature for signature, _ in kept.values()],
+                "fingerprint": [crc for _, crc in kept.values()],
+            },
+            schema=pa.schema([(name, pa.string()) for name in ("path", "signature", "fingerprint")]),
+        )
+        with self.transaction():
+            self.con.execute("DELETE FROM file_fingerprints")
+            self.con.register("_fingerprints", rows)
+            try:
+                self.con.execute("INSERT INTO file_fingerprints BY NAME SELECT * FROM _fingerprints")
+            finally:
+                self.con.unregister("_fingerprints")
+
     def commit_chunk(self, chunk: Chunk, run_id: str) -> int:
         """Upsert a chunk's rows and record the stamps of the files it covers, in one transaction."""
         table = RAW_TABLES[chunk.table]

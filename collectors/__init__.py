@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from core.lazy import lazy_names
 
 if TYPE_CHECKING:
+    from collectors._io import FingerprintCache, reuse_fingerprints
     from collectors._live_models import (
         BreakerPolicy,
         GoogleAuth,
@@ -70,6 +71,7 @@ if TYPE_CHECKING:
     from core.chunks import LiveChunk, ReplaceScope
 
 _HOMES: dict[str, tuple[str, ...]] = {
+    "collectors._io": ("FingerprintCache", "reuse_fingerprints"),
     "collectors.bounds": ("InputBounds",),
     "collectors._live_models": (
         "BreakerPolicy",
@@ -144,6 +146,8 @@ _HOMES: dict[str, tuple[str, ...]] = {
 __getattr__, __dir__ = lazy_names(__name__, globals(), _HOMES)
 
 __all__ = [
+    "FingerprintCache",
+    "reuse_fingerprints",
     "InputBounds",
     "MESSAGE_COLUMNS",
     "Normaliser",

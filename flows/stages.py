@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from aggregation import build_reports, create_analyst_views
 from checkpoints import SourceStatus, StageStat, StateStore
-from collectors import InputBounds, collect_workspace, workspace_paths
+from collectors import FingerprintCache, InputBounds, collect_workspace, reuse_fingerprints, workspace_paths
 from core.errors import ConfigurationError
 from core.sql import has_columns, lit
 from core.tables import MEETING_RECORDS, PEOPLE_RECORDS, REPORT_PREFIX, report_table
@@ -78,13 +78,17 @@ def collect(
     chunks = collect_workspace(
         workspace, seen, chunk_files=chunk_files, bounds=bounds, as_of=datetime.now(UTC)
     )
-    with store.bulk_load():  # each chunk commits with its stamps; the file is checkpointed once, at the end
-        for chunk in chunks:
+    # Every file is stamped on every run; one whose status is unchanged keeps the last run's CRC32.
+    fingerprints = FingerprintCache(store.file_fingerprints())
+    with reuse_fingerprints(fingerprints), store.bulk_load():  # each chunk commits with its stamps; the
+        for chunk in chunks:  # file is checkpointed once, at the end
             rows = store.commit_chunk(chunk, run_id)
             read[chunk.table] = read.get(chunk.table, 0) + rows
             files += len(chunk.files)
             progress(chunk.table, rows)
             progress.advance(len(chunk.files))
+    if fingerprints.changed:
+        store.keep_fingerprints(fingerprints.kept)
     stat = StageStat(
         stage="collect",
         seconds=time.perf_counter() - started,
