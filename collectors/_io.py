@@ -54,7 +54,7 @@ def refuse_special(root: Path, path: Path) -> None:
         )
 
 
-def content_fingerprint(path: Path) -> str:
+def content_fingerprint(path: str | os.PathLike[str]) -> str:
     """Give the CRC32 of a file's bytes as hex, the same fingerprint ZIP entries carry.
 
     Content, not mtime: a copy that keeps the old mtime, or a rewrite with the same bytes, is judged by
@@ -87,7 +87,7 @@ class FingerprintCache:
         """Whether `kept` differs from `known` (else there is nothing to store for the next run)."""
         return self.kept != self.known
 
-    def fingerprint(self, path: Path) -> str:
+    def fingerprint(self, path: str | os.PathLike[str]) -> str:
         """Give the CRC32 of `path`: the known one when its signature is unchanged, else read from it."""
         key = os.fspath(path)  # as the run names it: another file under the same name has another inode
         st = os.stat(key)  # before reading: a write during the read moves the ctime the next run sees
@@ -116,14 +116,14 @@ def reuse_fingerprints(cache: FingerprintCache) -> Iterator[FingerprintCache]:
         _REUSE.reset(token)
 
 
-def _crc_of(path: Path) -> str:
+def _crc_of(path: str | os.PathLike[str]) -> str:
     """Give the CRC32 of the bytes of `path`, read through this thread's buffer."""
     crc = 0
     # One reused buffer: `read(1 MB)` would allocate (and map) a fresh megabyte per call, for every file
     # of every run (26 GB allocated over L's 13,000 files, memray); most day files fit the buffer in one read.
     buffer = _crc_buffer()
     view = memoryview(buffer)
-    with path.open("rb", buffering=0) as fh:
+    with open(path, "rb", buffering=0) as fh:
         while n := fh.readinto(buffer):
             crc = zlib.crc32(view[:n], crc)
     return f"{crc:08x}"

@@ -16,7 +16,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
-from collections.abc import Iterable, Sequence, Set
+from collections.abc import Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -184,38 +184,48 @@ class SlackExport:
 def _folder_entries(folder: Path, only: Set[str] | None = None) -> dict[str, ExportEntry]:
     """Give the metadata files and day files of an export folder with their content stamps.
 
-    The same files as `folder.glob("*.json")` and `folder.glob("*/*.json")`, listed with `os.scandir`: its
-    entries know whether they are plain files and folders, so a plain file under a plain folder costs one
-    lstat. Anything else goes through `refuse_special`, which names what it is and refuses it. (Every run
-    stamps every file; at L the path-by-path checks took 0.4 s of the 0.7 s this takes.) With `only`, the
-    subfolders not named there are neither listed nor read.
+    The files `folder_files` lists; a plain file under a plain folder costs one lstat (and its CRC32, unless
+    `content_fingerprint` reuses it). Anything else goes through `refuse_special`, which names what it is
+    and refuses it. (Every run stamps every file; at L the path-by-path checks took 0.4 s of the 0.7 s this
+    took.) With `only`, the subfolders not named there are neither listed nor read.
     """
-    entries: dict[str, ExportEntry] = {}
+    return {
+        name: _stamp_entry(folder, entry, name, inside_link=inside_link)
+        for name, entry, inside_link in folder_files(folder, only)
+    }
+
+
+def folder_files(folder: Path, only: Set[str] | None = None) -> Iterator[tuple[str, os.DirEntry[str], bool]]:
+    """Give each metadata file and day file of an export folder: its name in the export, its directory entry
+    and whether its folder is a link.
+
+    The same files as `folder.glob("*.json")` and `folder.glob("*/*.json")` (day files only), listed with
+    `os.scandir`, whose entries know whether they are plain files and folders. With `only`, the subfolders
+    not named there are not listed.
+    """
     with os.scandir(folder) as listing:
         top = list(listing)
     for entry in top:
         if entry.name.endswith(".json"):
-            entries[entry.name] = _stamp_entry(folder, entry, entry.name, inside_link=False)
+            yield entry.name, entry, False
     for sub in top:
         if only is not None and sub.name not in only:
             continue
-        if not sub.is_dir():  # follows a link, as glob does: a linked folder's files are refused below
+        if not sub.is_dir():  # follows a link, as glob does: a linked folder's files are refused when stamped
             continue
         with os.scandir(sub.path) as listing:
             for entry in listing:
                 name = f"{sub.name}/{entry.name}"
                 if entry.name.endswith(".json") and _DAY_FILE.match(name):
-                    entries[name] = _stamp_entry(folder, entry, name, inside_link=sub.is_symlink())
-    return entries
+                    yield name, entry, sub.is_symlink()
 
 
 def _stamp_entry(folder: Path, entry: os.DirEntry[str], name: str, *, inside_link: bool) -> ExportEntry:
     """Give the stamp of a listed file, refusing links, special files and files in a linked folder."""
-    path = Path(entry.path)
     if inside_link or not entry.is_file(follow_symlinks=False):
-        refuse_special(folder, path)  # raises: a link, a pipe, a device or a folder
+        refuse_special(folder, Path(entry.path))  # raises: a link, a pipe, a device or a folder
     size = entry.stat(follow_symlinks=False).st_size
-    return ExportEntry(name, size, content_fingerprint(path))
+    return ExportEntry(name, size, content_fingerprint(entry.path))
 
 
 def _open_zip(source: Path) -> zipfile.ZipFile:

@@ -24,11 +24,11 @@ from collectors._calendar_files import read_event_dumps, read_ics
 from collectors._google_files import read_directory_csv, read_directory_json, read_drive_files
 from collectors._io import connect, content_fingerprint, refuse_special
 from collectors._slack_export import (
-    _DAY_FILE,
     CONVERSATION_LISTS,
     USERS_FILE,
     SlackExport,
     folder_channel_ids,
+    folder_files,
     open_export,
     read_conversations,
     read_day_files,
@@ -222,9 +222,7 @@ def _export_names(source: Path, label: str) -> set[str]:
     if not source.is_dir():
         with open_export(source, label) as export:
             return set(export.entries)
-    names = {p.name for p in source.glob("*.json")}
-    days = (f"{p.parent.name}/{p.name}" for p in source.glob("*/*.json"))
-    return names | {name for name in days if _DAY_FILE.match(name)}
+    return {name for name, _, _ in folder_files(source)}
 
 
 def _locate(root: Path) -> _Layout:
