@@ -78,10 +78,11 @@ def collect(
     chunks = collect_workspace(
         workspace, seen, chunk_files=chunk_files, bounds=bounds, as_of=datetime.now(UTC)
     )
-    # Every file is stamped on every run; one whose status is unchanged keeps the last run's CRC32.
+    # Every file is stamped on every run; one whose status is unchanged keeps the last run's CRC32. Each
+    # chunk commits with its stamps; the state file is checkpointed once, at the end.
     fingerprints = FingerprintCache(store.file_fingerprints())
-    with reuse_fingerprints(fingerprints), store.bulk_load():  # each chunk commits with its stamps; the
-        for chunk in chunks:  # file is checkpointed once, at the end
+    with reuse_fingerprints(fingerprints), store.bulk_load():
+        for chunk in chunks:
             rows = store.commit_chunk(chunk, run_id)
             read[chunk.table] = read.get(chunk.table, 0) + rows
             files += len(chunk.files)
