@@ -22,7 +22,9 @@ import duckdb
 from collectors.models import RAW_TABLES
 from exports import check_manifest, latest_run
 
-SKIPPED = {"runs", "state_meta"}
+# The ledger and meta differ run by run; file_fingerprints is a cache whose rows depend on when each file
+# was stamped (a file changed within seconds of its stamp is not kept), never on what the run read.
+SKIPPED = {"runs", "state_meta", "file_fingerprints"}
 PROJECTIONS = {
     "file_stamps": "path, size, fingerprint, table_name",
     "cursors": "source, key, value",
