@@ -33,7 +33,12 @@ _KINDS = {stat.S_IFIFO: "a named pipe", stat.S_IFCHR: "a character device", stat
 def refuse_link(root: Path, path: Path) -> None:
     """Refuse `path` when it, or a folder between `root` and it, is a symbolic link: a link could make the
     run read any file on the machine and echo it into errors and the state."""
-    for part in [path, *(p for p in path.parents if root in p.parents)]:
+    try:
+        between = path.relative_to(root).parts[:-1]  # the folders strictly between root and path
+    except ValueError:
+        between = ()
+    folders = [root.joinpath(*between[: i + 1]) for i in range(len(between))]
+    for part in [path, *reversed(folders)]:  # the file first, then its folders from the nearest up
         if part.is_symlink():
             raise DataError(
                 f"{part}: is a symbolic link (to {os.readlink(part)}); refusing to read it",
