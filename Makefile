@@ -8,6 +8,7 @@ DEMO := demo
 # set; without it, each xdist worker rewrites every test module again on every run (~3 s here).
 PYTEST := env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest
 PACKAGES := core flows collectors intelligence aggregation checkpoints exports sandbox service
+COMPILE := $(BIN)/python -m compileall -q $(PACKAGES)
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
@@ -22,7 +23,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
-	$(BIN)/python -m compileall -q $(PACKAGES)
+	$(COMPILE)
 	touch $(STAMP)
 
 demo: install
@@ -80,7 +81,7 @@ EXCEL ?= 1
 SERVICE ?= 1
 SCALEOUT ?= 1
 bench: install
-	$(BIN)/python -m compileall -q $(PACKAGES)
+	$(COMPILE)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 	if [ "$(PEER)" = 1 ]; then $(BIN)/python benchmarks/peer_dlt.py --write BENCHMARKS.md $(PEER_ARGS); fi
 	if [ "$(EXCEL)" = 1 ]; then $(BIN)/python benchmarks/excel.py --write BENCHMARKS.md; fi

@@ -34,11 +34,10 @@ def refuse_link(root: Path, path: Path) -> None:
     """Refuse `path` when it, or a folder between `root` and it, is a symbolic link: a link could make the
     run read any file on the machine and echo it into errors and the state."""
     try:
-        between = path.relative_to(root).parts[:-1]  # the folders strictly between root and path
+        depth = max(len(path.relative_to(root).parts) - 1, 0)  # the folders strictly between root and path
     except ValueError:
-        between = ()
-    folders = [root.joinpath(*between[: i + 1]) for i in range(len(between))]
-    for part in [path, *reversed(folders)]:  # the file first, then its folders from the nearest up
+        depth = 0
+    for part in [path, *path.parents[:depth]]:  # the file first, then its folders from the nearest up
         if part.is_symlink():
             raise DataError(
                 f"{part}: is a symbolic link (to {os.readlink(part)}); refusing to read it",
@@ -59,15 +58,16 @@ def refuse_special(root: Path, path: Path) -> None:
         )
 
 
-def content_fingerprint(path: str | os.PathLike[str]) -> str:
+def content_fingerprint(path: str | os.PathLike[str], status: os.stat_result | None = None) -> str:
     """Give the CRC32 of a file's bytes as hex, the same fingerprint ZIP entries carry.
 
     Content, not mtime: a copy that keeps the old mtime, or a rewrite with the same bytes, is judged by
     what it holds, so incremental runs neither miss an edit nor re-read an unchanged file. Inside
-    `reuse_fingerprints`, a file whose status says it is untouched since the last run keeps that run's CRC.
+    `reuse_fingerprints`, a file whose status says it is untouched since the last run keeps that run's CRC;
+    a caller that has the file's status (taken before the read) passes it as `status`.
     """
     cache = _REUSE.get()
-    return _crc_of(path) if cache is None else cache.fingerprint(path)
+    return _crc_of(path) if cache is None else cache.fingerprint(path, status)
 
 
 class FingerprintCache:
@@ -92,10 +92,12 @@ class FingerprintCache:
         """Whether `kept` differs from `known` (else there is nothing to store for the next run)."""
         return self.kept != self.known
 
-    def fingerprint(self, path: str | os.PathLike[str]) -> str:
-        """Give the CRC32 of `path`: the known one when its signature is unchanged, else read from it."""
+    def fingerprint(self, path: str | os.PathLike[str], status: os.stat_result | None = None) -> str:
+        """Give the CRC32 of `path`: the known one when its signature is unchanged, else read from it.
+        `status` is the file's status if the caller has it, taken before the file is read."""
         key = os.fspath(path)  # as the run names it: another file under the same name has another inode
-        st = os.stat(key)  # before reading: a write during the read moves the ctime the next run sees
+        # Before reading: a write during the read moves the ctime the next run sees.
+        st = status if status is not None else os.stat(key)
         signature = f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
         known = self.known.get(key)
         if known is not None and known[0] == signature:

@@ -224,8 +224,8 @@ def _stamp_entry(folder: Path, entry: os.DirEntry[str], name: str, *, inside_lin
     """Give the stamp of a listed file, refusing links, special files and files in a linked folder."""
     if inside_link or not entry.is_file(follow_symlinks=False):
         refuse_special(folder, Path(entry.path))  # raises: a link, a pipe, a device or a folder
-    size = entry.stat(follow_symlinks=False).st_size
-    return ExportEntry(name, size, content_fingerprint(entry.path))
+    status = entry.stat(follow_symlinks=False)  # the listing's own lstat: a plain file here
+    return ExportEntry(name, status.st_size, content_fingerprint(entry.path, status))
 
 
 def _open_zip(source: Path) -> zipfile.ZipFile:

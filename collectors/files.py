@@ -262,7 +262,8 @@ def _stamp(root: Path, path: Path) -> FileStamp:
     Every workspace file is stamped before it is read, so this is where links and special files are refused.
     """
     refuse_special(root, path)
-    return FileStamp(path.relative_to(root).as_posix(), path.stat().st_size, content_fingerprint(path))
+    status = path.stat()
+    return FileStamp(path.relative_to(root).as_posix(), status.st_size, content_fingerprint(path, status))
 
 
 def _present(path: Path) -> bool:
