@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from collectors._slack_export import MESSAGE_COLUMNS
     from collectors.bounds import InputBounds
     from collectors.client import ApiClient
-    from collectors.files import Chunk, FileStamp, collect_workspace, workspace_paths
+    from collectors.files import CHUNK_FILES, Chunk, FileStamp, collect_workspace, workspace_paths
     from collectors.google_api import (
         GoogleDiscoveryApi,
         collect_calendar,
@@ -96,6 +96,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "collectors._slack_export": ("MESSAGE_COLUMNS",),
     "collectors.client": ("ApiClient",),
     "collectors.files": (
+        "CHUNK_FILES",
         "Chunk",
         "FileStamp",
         "collect_workspace",
@@ -186,6 +187,7 @@ __all__ = [
     "SLACK_MESSAGES",
     "SLACK_USERS",
     "UTC_US",
+    "CHUNK_FILES",
     "Chunk",
     "FileStamp",
     "RawTable",

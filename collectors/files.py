@@ -40,6 +40,9 @@ from core.errors import ConfigurationError, DataError
 
 T = TypeVar("T")
 
+# Files one chunk reads at most: at L, 1,000 day files a chunk took collect 1.3-1.5 s less than 500 (half the
+# commits, each with its fixed cost) for 5-10 MB more at its peak; CHUNK_BYTES binds first for day files.
+CHUNK_FILES = 1000
 # Upper bound on the source bytes one chunk reads, whatever `chunk_files` says (keeps peak memory flat).
 CHUNK_BYTES = 24 << 20
 # A calendar dump is one JSON object, which DuckDB parses whole, several times its size in memory, two files
@@ -63,7 +66,7 @@ def collect_workspace(
     seen: Mapping[str, FileStamp],
     *,
     ics_window: tuple[datetime, datetime] | None = None,
-    chunk_files: int = 500,
+    chunk_files: int = CHUNK_FILES,
     bounds: InputBounds | None = None,
     as_of: datetime | None = None,
     day_folders: Set[str] | None = None,
@@ -111,7 +114,7 @@ def collect_day_folders(
     seen: Mapping[str, FileStamp],
     folders: Set[str],
     *,
-    chunk_files: int = 500,
+    chunk_files: int = CHUNK_FILES,
     bounds: InputBounds | None = None,
 ) -> Iterator[Chunk]:
     """Yield the `slack_messages` chunks of the new or changed day files in the Slack conversation folders
@@ -155,7 +158,7 @@ def collect_calendar_files(
     seen: Mapping[str, FileStamp],
     names: Set[str],
     *,
-    chunk_files: int = 500,
+    chunk_files: int = CHUNK_FILES,
     bounds: InputBounds | None = None,
     as_of: datetime | None = None,
 ) -> Iterator[Chunk]:

@@ -35,7 +35,7 @@ from prefect.states import State
 
 from checkpoints import StageStat, StateStore
 from checkpoints.dataset import DataFile, open_storage, partition_labels, partition_of, write_partitions
-from collectors import FileStamp, InputBounds, collect_workspace, workspace_paths
+from collectors import CHUNK_FILES, FileStamp, InputBounds, collect_workspace, workspace_paths
 from collectors.files import (
     calendar_file_sizes,
     collect_calendar_files,
@@ -57,7 +57,6 @@ CALENDAR = "calendar_events"
 BATCHES_ENV = "MEETINTEL_COLLECT_BATCHES"  # at most this many batches per run (default: 2 per worker)
 BATCHES_PER_WORKER = 2
 MAX_BATCHES = 32
-CHUNK_FILES = 500  # day files per chunk, as the local collect reads them
 
 
 def fans_out_collection(state: str) -> bool:

@@ -13,7 +13,15 @@ import pyarrow as pa
 
 from aggregation import build_reports, create_analyst_views
 from checkpoints import SourceStatus, StageStat, StateStore
-from collectors import FingerprintCache, InputBounds, collect_workspace, reuse_fingerprints, workspace_paths
+from collectors import (
+    CHUNK_FILES,
+    FingerprintCache,
+    InputBounds,
+    collect_workspace,
+    reuse_fingerprints,
+    workspace_paths,
+)
+from core.ahead import read_ahead
 from core.errors import ConfigurationError
 from core.sql import has_columns, lit
 from core.tables import MEETING_RECORDS, PEOPLE_RECORDS, REPORT_PREFIX, report_table
@@ -54,7 +62,7 @@ def collect(
     workspace: Path,
     run_id: str,
     progress: Progress = _noop,
-    chunk_files: int = 500,
+    chunk_files: int = CHUNK_FILES,
     bounds: InputBounds | None = None,
 ) -> StageStat:
     """Read new and changed files of the workspace into the store, `chunk_files` files a chunk at most.
@@ -75,13 +83,18 @@ def collect(
     seen = store.file_stamps()
     # On a first run every file is read, so the total is known; later runs read only the changed ones.
     progress.total(len(present) if not seen else None, "files")
-    chunks = collect_workspace(
-        workspace, seen, chunk_files=chunk_files, bounds=bounds, as_of=datetime.now(UTC)
-    )
     # Every file is stamped on every run; one whose status is unchanged keeps the last run's CRC32. Each
-    # chunk commits with its stamps; the state file is checkpointed once, at the end.
+    # chunk commits with its stamps; the state file is checkpointed once, at the end. The next chunk is
+    # read on a thread while the current one commits (DuckDB lets go of the GIL in both).
     fingerprints = FingerprintCache(store.file_fingerprints())
-    with reuse_fingerprints(fingerprints), store.bulk_load():
+    as_of = datetime.now(UTC)
+    with (
+        reuse_fingerprints(fingerprints),
+        store.bulk_load(),
+        read_ahead(
+            lambda: collect_workspace(workspace, seen, chunk_files=chunk_files, bounds=bounds, as_of=as_of)
+        ) as chunks,
+    ):
         for chunk in chunks:
             rows = store.commit_chunk(chunk, run_id)
             read[chunk.table] = read.get(chunk.table, 0) + rows
