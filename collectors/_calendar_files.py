@@ -12,19 +12,20 @@ import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
-import icalendar
 import pyarrow as pa
 import pyarrow.compute as pc
-import recurring_ical_events
 
 from collectors._io import blank_to_none, duckdb_data_error, json_object_limit
 from collectors.models import CALENDAR_EVENTS, InputBounds
 from core.chunks import Quarantined
 from core.errors import DataError
+
+if TYPE_CHECKING:  # the iCalendar libraries load when an .ics file is read (34 ms on every run otherwise)
+    import icalendar
 
 _JSON_HINT = 'a calendar file must be an events.list response {"items": [...]}; re-export it or remove it'
 _ICS_HINT = "re-export the calendar as .ics or remove the file"
@@ -201,6 +202,8 @@ def read_ics(
 
 def _parse_ics(path: Path, shown: str) -> icalendar.Calendar:
     """Give the parsed calendar; a file that is not iCalendar is a DataError that quotes none of it."""
+    import icalendar
+
     data = path.read_bytes()
     try:
         return icalendar.Calendar.from_ical(data)
@@ -271,8 +274,10 @@ def _series(cal: icalendar.Calendar) -> Iterator[tuple[str, icalendar.Calendar]]
     for ev in cal.walk("VEVENT"):
         by_uid.setdefault(str(ev.get("UID") or ""), []).append(ev)
     zones = cal.walk("VTIMEZONE")
+    from icalendar import Calendar
+
     for uid, events in by_uid.items():
-        sub = icalendar.Calendar()
+        sub = Calendar()
         sub.update(cal)
         for component in [*zones, *events]:
             sub.add_component(component)
@@ -292,6 +297,8 @@ def _expand(
 
     Lazy: an open-ended FREQ=MINUTELY series costs `cap` occurrences, not a year of minutes.
     """
+    import recurring_ical_events
+
     start, end = window
     try:
         for n, ev in enumerate(recurring_ical_events.of(series).after(start)):

@@ -69,7 +69,8 @@ def test_help_imports_neither_duckdb_nor_arrow_nor_settings() -> None:
 
 @pytest.mark.slow  # a whole run in a child process, 1.75 s: the full suite, not the fast lane
 def test_an_offline_run_loads_no_api_client() -> None:
-    """The flow's module, as an offline `meetintel run` imports it, holds no Slack or Google client."""
+    """The flow's module, as an offline `meetintel run` imports it, holds no Slack or Google client, and no
+    iCalendar library until an .ics file is read."""
     done = subprocess.run(
         [sys.executable, "-c", "import sys, flows.pipeline; print(' '.join(sorted(sys.modules)))"],
         cwd=REPO,
@@ -78,5 +79,6 @@ def test_an_offline_run_loads_no_api_client() -> None:
         check=True,
     )
     modules = {m.split(".")[0] for m in done.stdout.split()}
-    assert sorted(modules & {"googleapiclient", "slack_sdk", "pybreaker", "redis"}) == []
+    heavy = {"googleapiclient", "slack_sdk", "pybreaker", "redis", "icalendar", "recurring_ical_events"}
+    assert sorted(modules & heavy) == []
     assert "prefect" in modules  # the flow itself did load
