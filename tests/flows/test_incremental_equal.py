@@ -25,6 +25,9 @@ DAY = 86400
 
 
 NOTES: dict[Path, str] = {}  # the export stage's last note per output folder
+# Per run: whether the data version after the last stage is the one detect left (the flow reads it once
+# after detect for the cache keys of correlate, aggregate and export).
+SETTLED: list[bool] = []
 
 
 def _run(workspace: Path, state: Path, out: Path) -> dict[str, bool]:
@@ -34,11 +37,13 @@ def _run(workspace: Path, state: Path, out: Path) -> dict[str, bool]:
         skipped = {
             "collect": stages.collect(store, workspace, run_id).skipped,
             "detect": stages.detect(store).skipped,
-            "correlate": stages.correlate_stage(store).skipped,
-            "aggregate": stages.aggregate(store).skipped,
         }
+        after_detect = store.data_version()
+        skipped["correlate"] = stages.correlate_stage(store).skipped
+        skipped["aggregate"] = stages.aggregate(store).skipped
         exported = stages.export(store, out, run_id)[0]
         skipped["export"] = exported.skipped
+        SETTLED.append(store.data_version() == after_detect)
         NOTES[out] = exported.note.split("; ", 1)[-1]
     return skipped
 
@@ -194,6 +199,11 @@ def test_the_incremental_runs_process_the_new_data(runs: dict) -> None:
     meetings = {m["meeting_id"]: m for m in _meetings(root / "inc-out")}
     assert len(meetings) == len(after_a) + 1  # the new calendar event is one more meeting
     assert meetings[f"cal:{runs['event']}"]["title"] == "Incremental check review"
+
+
+def test_the_data_version_moves_in_collect_and_detect_only(runs: dict) -> None:
+    assert len(runs["runs"]) == 3
+    assert SETTLED == [True] * 5  # three incremental runs, two full refreshes
 
 
 def test_incremental_reports_equal_a_full_refresh_after_new_slack_days(runs: dict) -> None:
