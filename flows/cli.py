@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated
+from typing import IO, TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -1056,7 +1056,44 @@ def sandbox_serve(
 
 
 def main() -> None:
-    app()
+    """The `meetintel` command: run the app, then end the process without tearing the interpreter down.
+
+    After a command, Python's own shutdown frees every object of Prefect, pydantic and DuckDB one by one:
+    0.3-0.4 s after `meetintel run`, about 0.05 s after `status`, for nothing anyone sees. What must happen
+    at exit still does, in Python's order (`exit_now`). An exception the app did not handle ends the
+    process the usual way, traceback and all.
+    """
+    try:
+        app()
+    except SystemExit as exc:
+        exit_now(exc.code)
+    exit_now(0)
+
+
+def exit_now(code: object) -> NoReturn:
+    """End the process with `code` as `sys.exit(code)` would, skipping only the interpreter's teardown:
+    other threads that are not daemons are waited for, the atexit handlers run (logging, Prefect's
+    workers, temporary folders), stdout and stderr are flushed."""
+    import atexit
+    import threading
+
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # sys.exit("message"): the message goes to stderr, the status is 1
+        print(code, file=sys.stderr)
+        status = 1
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()  # runs and clears them, as the interpreter does at exit
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: nothing more can reach it
+            status = status or 1
+    os._exit(status)
 
 
 if __name__ == "__main__":
