@@ -1073,10 +1073,14 @@ def main() -> None:
 def exit_now(code: object) -> NoReturn:
     """End the process with `code` as `sys.exit(code)` would, skipping only the interpreter's teardown:
     other threads that are not daemons are waited for, the atexit handlers run (logging, Prefect's
-    workers, temporary folders), stdout and stderr are flushed."""
+    workers, temporary folders), stdout and stderr are flushed. Under a profiler or tracer it is
+    `sys.exit(code)`."""
     import atexit
     import threading
 
+    if sys.gettrace() is not None or sys.getprofile() is not None:
+        # A profiler or tracer (pyinstrument, cProfile, coverage) writes its report as Python shuts down.
+        sys.exit(code)
     if code is None:
         status = 0
     elif isinstance(code, int):

@@ -22,6 +22,15 @@ from pathlib import Path
 from flows.cli import exit_now
 
 folder = Path(sys.argv[1])
+class Teardown:
+    def __init__(self, path: str) -> None:
+        self.path = path
+    def __del__(self, _open=open) -> None:  # runs in the teardown, when builtins may be gone already
+        with _open(self.path, "wb") as out:
+            out.write(b"ran")
+kept = Teardown(str(folder / "teardown"))
+if sys.argv[3] == "profiled":
+    sys.setprofile(lambda *args: None)
 def late() -> None:
     time.sleep(0.3)
     (folder / "thread").write_text("finished")
@@ -32,9 +41,9 @@ exit_now(sys.argv[2] if not sys.argv[2].isdigit() else int(sys.argv[2]))
 """
 
 
-def _probe(folder: Path, code: str) -> subprocess.CompletedProcess[str]:
+def _probe(folder: Path, code: str, profiled: bool = False) -> subprocess.CompletedProcess[str]:
     buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # as a user's shell has it
-    command = [sys.executable, "-c", PROBE, str(folder), code]
+    command = [sys.executable, "-c", PROBE, str(folder), code, "profiled" if profiled else "plain"]
     return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60, env=buffered)
 
 
@@ -43,6 +52,17 @@ def test_exit_now_waits_for_threads_runs_atexit_flushes_and_keeps_the_status(tmp
     assert (done.returncode, done.stdout, done.stderr) == (3, "buffered line\n", "")
     assert (tmp_path / "thread").read_text() == "finished"
     assert (tmp_path / "atexit").read_text() == "ran"
+    assert not (tmp_path / "teardown").exists()  # the teardown is what is skipped
+
+
+def test_under_a_profiler_exit_now_is_the_usual_exit_so_the_profiler_can_write(tmp_path: Path) -> None:
+    done = _probe(tmp_path, "3", profiled=True)
+    assert (done.returncode, done.stdout, done.stderr) == (3, "buffered line\n", "")
+    assert [(tmp_path / name).read_text() for name in ("thread", "atexit", "teardown")] == [
+        "finished",
+        "ran",
+        "ran",
+    ]
 
 
 def test_exit_now_with_a_message_prints_it_and_ends_with_status_1(tmp_path: Path) -> None:
