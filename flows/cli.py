@@ -1070,7 +1070,7 @@ def main() -> None:
     exit_now(0)
 
 
-def exit_now(code: object) -> NoReturn:
+def exit_now(code: str | int | None) -> NoReturn:
     """End the process with `code` as `sys.exit(code)` would, skipping only the interpreter's teardown:
     other threads that are not daemons are waited for, the atexit handlers run (logging, Prefect's
     workers, temporary folders), stdout and stderr are flushed. Under a profiler or tracer it is
