@@ -40,8 +40,8 @@ from core.errors import ConfigurationError, DataError
 
 T = TypeVar("T")
 
-# Files one chunk reads at most: at L, 1,000 day files a chunk took collect 1.3-1.5 s less than 500 (half the
-# commits, each with its fixed cost) for 5-10 MB more at its peak; CHUNK_BYTES binds first for day files.
+# Files one chunk reads at most: at L, 1,000 day files a chunk took collect 1.4-1.5 s less than 500 (half the
+# commits, each with its fixed cost) for 6-12 MB more at its peak; CHUNK_BYTES binds first for day files.
 CHUNK_FILES = 1000
 # Upper bound on the source bytes one chunk reads, whatever `chunk_files` says (keeps peak memory flat).
 CHUNK_BYTES = 24 << 20

@@ -1059,7 +1059,7 @@ def main() -> None:
     """The `meetintel` command: run the app, then end the process without tearing the interpreter down.
 
     After a command, Python's own shutdown frees every object of Prefect, pydantic and DuckDB one by one:
-    0.3-0.4 s after `meetintel run`, about 0.05 s after `status`, for nothing anyone sees. What must happen
+    0.3-0.4 s after `meetintel run`, about 0.06 s after `status`, for nothing anyone sees. What must happen
     at exit still does, in Python's order (`exit_now`). An exception the app did not handle ends the
     process the usual way, traceback and all.
     """
