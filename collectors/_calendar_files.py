@@ -270,14 +270,14 @@ def _bad_times(ev: icalendar.cal.Component, zone: tzinfo, shown: str) -> tuple[s
 def _series(cal: icalendar.Calendar) -> Iterator[tuple[str, icalendar.Calendar]]:
     """Give each UID's events (a series and its moved instances, or one event) as a calendar of their own,
     with the file's time zones, so one series can be expanded, and cut, without the others."""
+    import icalendar
+
     by_uid: dict[str, list[icalendar.cal.Component]] = {}
     for ev in cal.walk("VEVENT"):
         by_uid.setdefault(str(ev.get("UID") or ""), []).append(ev)
     zones = cal.walk("VTIMEZONE")
-    from icalendar import Calendar
-
     for uid, events in by_uid.items():
-        sub = Calendar()
+        sub = icalendar.Calendar()
         sub.update(cal)
         for component in [*zones, *events]:
             sub.add_component(component)
